@@ -1,0 +1,36 @@
+//! Every limit the relay enforces, in one place, so the docs, the relay and the clients
+//! agree. `docs/PROTOCOL.md` lists the same numbers.
+
+/// Largest WebSocket frame (and message) the relay accepts, in bytes. Larger frames close
+/// the connection with close code 1009 (message too big) before they are buffered.
+pub const MAX_FRAME_BYTES: usize = 16 * 1024;
+
+/// Longest chat message body, in characters (Unicode scalar values).
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+
+/// Longest display name, e-mail or customer number, in characters.
+pub const MAX_FIELD_CHARS: usize = 200;
+
+/// Longest page URL a visitor may report, in characters.
+pub const MAX_URL_CHARS: usize = 2000;
+
+/// Frames a single connection may send per second on average, and the burst above that.
+pub const FRAMES_PER_SECOND: u32 = 20;
+pub const FRAME_BURST: u32 = 40;
+
+/// A connection that keeps exceeding the frame rate this many times is closed (1008).
+pub const RATE_STRIKES_BEFORE_CLOSE: u32 = 20;
+
+/// New WebSocket connections one IP address may open per minute, and the burst above that.
+pub const CONNECTIONS_PER_IP_PER_MINUTE: u32 = 120;
+pub const CONNECTION_BURST_PER_IP: u32 = 60;
+
+/// Typing indicators are forwarded at most once per this many milliseconds per side
+/// (a `typing: false` is always forwarded).
+pub const TYPING_THROTTLE_MS: u64 = 2000;
+
+/// A client must send `hello` within this many milliseconds of connecting.
+pub const HELLO_TIMEOUT_MS: u64 = 10_000;
+
+/// Most events sent in one replay burst before the relay yields to live traffic.
+pub const REPLAY_PAGE: u32 = 500;

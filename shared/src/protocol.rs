@@ -1,0 +1,528 @@
+//! The wire protocol, version [`PROTOCOL_VERSION`]. JSON text frames, one object per frame,
+//! tagged by `"type"`. `docs/PROTOCOL.md` explains the flow; the tests at the bottom pin the
+//! JSON shape of every frame so a change here is a deliberate protocol change.
+//!
+//! Two kinds of events flow inside a conversation:
+//! - durable events ([`EventKind`], inside [`ServerFrame::Event`]) carry a per-conversation
+//!   sequence number, are stored before anyone sees them, and are replayed after a reconnect;
+//! - ephemeral frames (typing, receipts, queue position, availability, load) are not
+//!   sequenced; the relay resends the current state of each after a reconnect instead.
+//!   Receipts in particular must not be sequenced events: acknowledging a receipt would
+//!   create another event to acknowledge, forever.
+
+use crate::ids::{AgentId, ClientMsgId, ConversationId, Seq};
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change; clients send it in `hello`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+// ---------------------------------------------------------------------------------------
+// Client → relay
+// ---------------------------------------------------------------------------------------
+
+/// Frames a visitor (the widget) sends on `/ws/visitor`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum VisitorCommand {
+    /// First frame on every connection. `token` is the opaque visitor token the relay issued
+    /// earlier (absent on a first visit); `last_seq` is the highest sequence number the
+    /// client holds for its open conversation, so the relay replays only what is newer.
+    Hello {
+        protocol: u32,
+        site: String,
+        #[serde(default)]
+        token: Option<String>,
+        #[serde(default)]
+        last_seq: Option<Seq>,
+        #[serde(default)]
+        locale: Option<String>,
+    },
+    /// Ask for a live chat. Queued, then routed to an agent.
+    StartConversation {
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        email: Option<String>,
+        #[serde(default)]
+        customer_number: Option<String>,
+        #[serde(default)]
+        page_url: Option<String>,
+    },
+    /// A chat message. Answered by [`ServerFrame::Sent`] once it is durable.
+    Send { client_id: ClientMsgId, body: String },
+    /// Leave a message when nobody is online: stored as a conversation waiting for a ticket.
+    LeaveMessage {
+        client_id: ClientMsgId,
+        body: String,
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        email: Option<String>,
+        #[serde(default)]
+        customer_number: Option<String>,
+    },
+    Typing { active: bool },
+    /// Everything up to `seq` has reached the client (delivered receipt).
+    Ack { seq: Seq },
+    /// Everything up to `seq` has been shown to the person (read receipt).
+    Read { seq: Seq },
+    EndConversation,
+    Ping,
+}
+
+/// Frames an agent (the console) sends on `/ws/agent`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AgentCommand {
+    /// First frame: the session token from `POST /api/v1/auth/login`, and for every
+    /// conversation the console already shows, the last sequence number it holds.
+    Hello {
+        protocol: u32,
+        token: String,
+        #[serde(default)]
+        resume: Vec<ResumePoint>,
+    },
+    SetPresence { presence: Presence },
+    Send { conversation_id: ConversationId, client_id: ClientMsgId, body: String },
+    Typing { conversation_id: ConversationId, active: bool },
+    Ack { conversation_id: ConversationId, seq: Seq },
+    Read { conversation_id: ConversationId, seq: Seq },
+    /// Hand a chat to another agent; refused when the target is full or not online.
+    Transfer { conversation_id: ConversationId, to_agent: AgentId },
+    EndConversation { conversation_id: ConversationId },
+    Ping,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumePoint {
+    pub conversation_id: ConversationId,
+    pub last_seq: Seq,
+}
+
+/// Frame type names that only the agent endpoint accepts; a visitor sending one gets
+/// [`ErrorCode::WrongEndpoint`] rather than [`ErrorCode::UnknownType`].
+pub const AGENT_ONLY_TYPES: &[&str] = &["set_presence", "transfer"];
+/// Frame type names the visitor endpoint accepts.
+pub const VISITOR_TYPES: &[&str] = &[
+    "hello",
+    "start_conversation",
+    "send",
+    "leave_message",
+    "typing",
+    "ack",
+    "read",
+    "end_conversation",
+    "ping",
+];
+/// Frame type names that only the visitor endpoint accepts.
+pub const VISITOR_ONLY_TYPES: &[&str] = &["start_conversation", "leave_message"];
+/// Frame type names the agent endpoint accepts.
+pub const AGENT_TYPES: &[&str] = &[
+    "hello",
+    "set_presence",
+    "send",
+    "typing",
+    "ack",
+    "read",
+    "transfer",
+    "end_conversation",
+    "ping",
+];
+
+// ---------------------------------------------------------------------------------------
+// Relay → client
+// ---------------------------------------------------------------------------------------
+
+/// Every frame the relay sends, on either endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// Answer to a visitor's `hello`. `token` is present when the relay issued a new one:
+    /// the widget must keep it (it is shown only once; the relay stores a hash).
+    VisitorWelcome {
+        protocol: u32,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        token: Option<String>,
+        conversation: Option<ConversationView>,
+        agents_online: u32,
+    },
+    /// Answer to an agent's `hello`.
+    AgentWelcome {
+        protocol: u32,
+        agent: AgentRef,
+        load: Load,
+        conversations: Vec<ConversationView>,
+        queue: Vec<QueueEntry>,
+    },
+    /// A durable event in a conversation. Replayed after reconnects; clients drop any `seq`
+    /// they already hold.
+    Event {
+        conversation_id: ConversationId,
+        seq: Seq,
+        /// Milliseconds since the Unix epoch, relay clock.
+        at: i64,
+        event: EventKind,
+    },
+    /// The message with this `client_id` is stored as `seq`. `duplicate` is true when it had
+    /// been stored before (a resend): the client must not show it twice.
+    Sent {
+        client_id: ClientMsgId,
+        conversation_id: ConversationId,
+        seq: Seq,
+        duplicate: bool,
+    },
+    /// How far the other side has received and read.
+    Receipt {
+        conversation_id: ConversationId,
+        by: Side,
+        delivered: Seq,
+        read: Seq,
+    },
+    Typing {
+        conversation_id: ConversationId,
+        by: Side,
+        active: bool,
+    },
+    /// To a queued visitor: their place (1 = next) and an estimate, when one can be made.
+    Queue {
+        conversation_id: ConversationId,
+        position: u32,
+        estimated_wait_secs: Option<u32>,
+    },
+    /// To visitors: how many agents take chats right now (0 = offline, leave a message).
+    Availability { agents_online: u32 },
+    /// To an agent: a conversation is now theirs (routed or transferred to them). Its
+    /// history follows as `event` frames.
+    ConversationAssigned { conversation: ConversationView },
+    /// To an agent: a conversation is no longer theirs.
+    ConversationRemoved {
+        conversation_id: ConversationId,
+        reason: RemovalReason,
+    },
+    /// To agents: the waiting queue (metadata only, no messages).
+    QueueSnapshot { entries: Vec<QueueEntry> },
+    /// To an agent: their presence and load.
+    Load(Load),
+    Error {
+        code: ErrorCode,
+        message: String,
+        /// Echoes the `client_id` of the frame that failed, where it had one.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        client_id: Option<ClientMsgId>,
+    },
+    Pong,
+}
+
+impl ServerFrame {
+    /// Encodes the frame as JSON text. Serialising these types cannot fail (no maps with
+    /// non-string keys, no custom serialisers that error).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| String::from(r#"{"type":"error","code":"internal","message":"encoding failed"}"#))
+    }
+
+    pub fn error(code: ErrorCode, client_id: Option<ClientMsgId>) -> Self {
+        ServerFrame::Error { code, message: code.describe().to_string(), client_id }
+    }
+}
+
+/// What happened in a conversation. Stored, sequenced and replayed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The visitor asked for a chat; it waits in the queue.
+    Started,
+    Message {
+        author: Author,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        client_id: Option<ClientMsgId>,
+        body: String,
+    },
+    AgentJoined { agent: AgentRef },
+    /// The chat moved from one agent to another.
+    Transferred { from: AgentRef, to: AgentRef },
+    /// The agent's connection did not come back within the grace period; the chat waits at
+    /// the front of the queue for the next free agent.
+    Requeued { from: AgentRef },
+    /// The visitor left a message while nobody was online; it waits for a ticket.
+    LeftMessage,
+    Ended { by: Side },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Author {
+    Visitor,
+    Agent { id: AgentId, name: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Visitor,
+    Agent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRef {
+    pub id: AgentId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// Takes new chats.
+    Online,
+    /// Keeps current chats, gets no new ones.
+    Away,
+    Offline,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Queued,
+    Active,
+    Ended,
+    /// Left as an offline message (or abandoned): the ticket workflow picks it up.
+    AwaitingTicket,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemovalReason {
+    Ended,
+    TransferredAway,
+    /// Requeued after the grace period (the agent was disconnected too long).
+    Requeued,
+}
+
+/// What the visitor told us about themselves, all optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitorInfo {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub customer_number: Option<String>,
+    pub page_url: Option<String>,
+    pub locale: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationView {
+    pub id: ConversationId,
+    pub site: String,
+    pub status: ConversationStatus,
+    pub visitor: VisitorInfo,
+    pub agent: Option<AgentRef>,
+    /// Highest sequence number stored so far.
+    pub last_seq: Seq,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueEntry {
+    pub conversation_id: ConversationId,
+    pub position: u32,
+    /// Milliseconds since the Unix epoch.
+    pub waiting_since: i64,
+    pub visitor_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Load {
+    pub presence: Presence,
+    pub active: u32,
+    pub max: u32,
+}
+
+/// Every error a client can be sent. The `snake_case` name is the stable code on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadJson,
+    UnknownType,
+    WrongEndpoint,
+    InvalidField,
+    EmptyBody,
+    BodyTooLong,
+    FieldTooLong,
+    BinaryNotSupported,
+    HelloRequired,
+    AlreadyGreeted,
+    UnsupportedVersion,
+    InvalidToken,
+    UnknownSite,
+    OriginNotAllowed,
+    /// The conversation does not exist or is not the caller's: one code for both so that
+    /// ids cannot be probed.
+    UnknownConversation,
+    NoConversation,
+    ConversationExists,
+    ConversationEnded,
+    AgentFull,
+    AgentUnavailable,
+    UnknownAgent,
+    RateLimited,
+    Internal,
+}
+
+impl ErrorCode {
+    /// A short English explanation for logs and developers; clients translate by code.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ErrorCode::BadJson => "frame is not valid JSON",
+            ErrorCode::UnknownType => "unknown frame type",
+            ErrorCode::WrongEndpoint => "this frame type is not accepted on this endpoint",
+            ErrorCode::InvalidField => "a field is missing, of the wrong type or has invalid content",
+            ErrorCode::EmptyBody => "message body is empty",
+            ErrorCode::BodyTooLong => "message body is too long",
+            ErrorCode::FieldTooLong => "a text field is too long",
+            ErrorCode::BinaryNotSupported => "binary frames are not supported; send JSON text",
+            ErrorCode::HelloRequired => "send hello first",
+            ErrorCode::AlreadyGreeted => "hello was already sent on this connection",
+            ErrorCode::UnsupportedVersion => "protocol version not supported",
+            ErrorCode::InvalidToken => "token unknown, expired or revoked",
+            ErrorCode::UnknownSite => "unknown site",
+            ErrorCode::OriginNotAllowed => "origin not allowed for this site",
+            ErrorCode::UnknownConversation => "no such conversation for you",
+            ErrorCode::NoConversation => "you have no open conversation",
+            ErrorCode::ConversationExists => "you already have an open conversation",
+            ErrorCode::ConversationEnded => "the conversation has ended",
+            ErrorCode::AgentFull => "the agent has no free chat slot",
+            ErrorCode::AgentUnavailable => "the agent is not online",
+            ErrorCode::UnknownAgent => "no such agent",
+            ErrorCode::RateLimited => "too many frames; slow down",
+            ErrorCode::Internal => "internal error; try again",
+        }
+    }
+}
+
+/// WebSocket close codes the relay uses.
+pub mod close {
+    /// The relay is shutting down; reconnect with backoff.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Policy: origin not allowed, or rate abuse.
+    pub const POLICY: u16 = 1008;
+    /// A frame exceeded [`crate::limits::MAX_FRAME_BYTES`].
+    pub const TOO_BIG: u16 = 1009;
+    /// Overloaded (too many connections); reconnect later.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// No valid hello in time, or the token was refused.
+    pub const UNAUTHENTICATED: u16 = 4001;
+    /// The client fell too far behind live traffic; reconnect and resume.
+    pub const TOO_SLOW: u16 = 4002;
+    /// The agent session was revoked or the agent disabled.
+    pub const REVOKED: u16 = 4003;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cid(s: &str) -> ClientMsgId {
+        ClientMsgId::try_from(s.to_string()).unwrap()
+    }
+
+    #[test]
+    fn visitor_send_has_the_documented_shape() {
+        let v: VisitorCommand =
+            serde_json::from_value(json!({"type":"send","client_id":"m1","body":"Hallo"})).unwrap();
+        assert_eq!(v, VisitorCommand::Send { client_id: cid("m1"), body: "Hallo".into() });
+    }
+
+    #[test]
+    fn visitor_hello_fields_are_optional_except_protocol_and_site() {
+        let v: VisitorCommand =
+            serde_json::from_value(json!({"type":"hello","protocol":1,"site":"acme"})).unwrap();
+        assert!(matches!(v, VisitorCommand::Hello { token: None, last_seq: None, .. }));
+        assert!(serde_json::from_value::<VisitorCommand>(json!({"type":"hello","site":"acme"})).is_err());
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_so_typos_surface() {
+        assert!(serde_json::from_value::<VisitorCommand>(json!({"type":"typing","active":true,"x":1})).is_err());
+    }
+
+    #[test]
+    fn agent_transfer_has_the_documented_shape() {
+        let a: AgentCommand = serde_json::from_value(
+            json!({"type":"transfer","conversation_id":7,"to_agent":2}),
+        )
+        .unwrap();
+        assert_eq!(a, AgentCommand::Transfer { conversation_id: ConversationId(7), to_agent: AgentId(2) });
+    }
+
+    #[test]
+    fn message_event_has_the_documented_shape() {
+        let f = ServerFrame::Event {
+            conversation_id: ConversationId(3),
+            seq: 4,
+            at: 1_700_000_000_000,
+            event: EventKind::Message {
+                author: Author::Agent { id: AgentId(1), name: "Anna".into() },
+                client_id: Some(cid("c-1")),
+                body: "Guten Tag".into(),
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&f).unwrap(),
+            json!({"type":"event","conversation_id":3,"seq":4,"at":1_700_000_000_000i64,
+                   "event":{"kind":"message","author":{"role":"agent","id":1,"name":"Anna"},
+                            "client_id":"c-1","body":"Guten Tag"}})
+        );
+    }
+
+    #[test]
+    fn sent_queue_and_error_frames_have_the_documented_shape() {
+        let sent = ServerFrame::Sent { client_id: cid("m1"), conversation_id: ConversationId(3), seq: 9, duplicate: true };
+        assert_eq!(
+            serde_json::to_value(&sent).unwrap(),
+            json!({"type":"sent","client_id":"m1","conversation_id":3,"seq":9,"duplicate":true})
+        );
+        let queue = ServerFrame::Queue { conversation_id: ConversationId(3), position: 1, estimated_wait_secs: Some(90) };
+        assert_eq!(
+            serde_json::to_value(&queue).unwrap(),
+            json!({"type":"queue","conversation_id":3,"position":1,"estimated_wait_secs":90})
+        );
+        let err = ServerFrame::error(ErrorCode::BodyTooLong, Some(cid("m2")));
+        assert_eq!(
+            serde_json::to_value(&err).unwrap(),
+            json!({"type":"error","code":"body_too_long","message":"message body is too long","client_id":"m2"})
+        );
+    }
+
+    #[test]
+    fn load_frame_is_flat() {
+        let f = ServerFrame::Load(Load { presence: Presence::Away, active: 2, max: 3 });
+        assert_eq!(
+            serde_json::to_value(&f).unwrap(),
+            json!({"type":"load","presence":"away","active":2,"max":3})
+        );
+    }
+
+    #[test]
+    fn every_frame_round_trips() {
+        let frames = vec![
+            ServerFrame::Pong,
+            ServerFrame::Availability { agents_online: 2 },
+            ServerFrame::ConversationRemoved { conversation_id: ConversationId(1), reason: RemovalReason::TransferredAway },
+            ServerFrame::Typing { conversation_id: ConversationId(1), by: Side::Visitor, active: true },
+            ServerFrame::Receipt { conversation_id: ConversationId(1), by: Side::Agent, delivered: 5, read: 4 },
+        ];
+        for f in frames {
+            let back: ServerFrame = serde_json::from_str(&f.to_json()).unwrap();
+            assert_eq!(back, f);
+        }
+    }
+
+    #[test]
+    fn endpoint_type_lists_match_the_enums() {
+        for t in AGENT_ONLY_TYPES {
+            assert!(AGENT_TYPES.contains(t) && !VISITOR_TYPES.contains(t));
+        }
+        for t in VISITOR_ONLY_TYPES {
+            assert!(VISITOR_TYPES.contains(t) && !AGENT_TYPES.contains(t));
+        }
+    }
+}
