@@ -1,0 +1,240 @@
+//! # switchboard-store
+//!
+//! The store: one interface ([`Store`]) over the database, so routing and the WebSocket edges
+//! never see SQL. SQLite ([`sqlite::SqliteStore`]) is the embedded default; PostgreSQL will sit
+//! beside it behind the same trait.
+//!
+//! Delivery guarantee: [`Store::append`] returns only after the event is committed, and
+//! every committed event is handed to the [`CommitListener`] in sequence order (per
+//! conversation) *before* `append` returns to its caller. The fan-out relies on that order.
+//!
+//! Times are milliseconds since the Unix epoch (`i64`) throughout.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use switchboard_shared::{
+    AgentId, ClientMsgId, ConversationId, ConversationStatus, EventKind, Seq, Side, VisitorInfo,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint was violated (e.g. an agent e-mail already taken).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    /// The background writer has stopped (shutdown in progress).
+    #[error("store is shutting down")]
+    Closed,
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VisitorId(pub i64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Agent,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentRecord {
+    pub id: AgentId,
+    pub email: String,
+    pub display_name: String,
+    /// PHC string (argon2id).
+    pub password_hash: String,
+    pub role: Role,
+    pub max_concurrent_chats: u32,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub max_concurrent_chats: u32,
+}
+
+/// Fields to change on an agent; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AgentPatch {
+    pub display_name: Option<String>,
+    pub password_hash: Option<String>,
+    pub role: Option<Role>,
+    pub max_concurrent_chats: Option<u32>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteRecord {
+    /// Short public id used in the script tag (`data-site="acme"`).
+    pub id: String,
+    pub name: String,
+    /// Exact origins (`https://www.example.com`) allowed to open visitor connections.
+    pub allowed_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitorRecord {
+    pub id: VisitorId,
+    pub site_id: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationRecord {
+    pub id: ConversationId,
+    pub site_id: String,
+    pub visitor_id: VisitorId,
+    pub status: ConversationStatus,
+    pub agent_id: Option<AgentId>,
+    pub info: VisitorInfo,
+    pub last_seq: Seq,
+    /// Order in the waiting queue (lower = earlier); `Some` only while queued.
+    pub queue_rank: Option<i64>,
+    pub created_at: i64,
+    /// When the visitor started waiting (the last time it entered the queue).
+    pub queued_at: Option<i64>,
+    /// When the current agent got it.
+    pub assigned_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    /// Receipts: how far each side has received / read.
+    pub visitor_delivered: Seq,
+    pub visitor_read: Seq,
+    pub agent_delivered: Seq,
+    pub agent_read: Seq,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub site_id: String,
+    pub visitor_id: VisitorId,
+    pub info: VisitorInfo,
+    pub status: ConversationStatus,
+    pub queue_rank: Option<i64>,
+    pub at: i64,
+}
+
+/// Changes to a conversation row made in the same transaction as an appended event, so the
+/// event and the state it describes can never disagree after a crash.
+/// `None` leaves a column as it is; `Some(None)` clears a nullable column.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConversationUpdate {
+    pub status: Option<ConversationStatus>,
+    pub agent_id: Option<Option<AgentId>>,
+    pub queue_rank: Option<Option<i64>>,
+    pub queued_at: Option<Option<i64>>,
+    pub assigned_at: Option<Option<i64>>,
+    pub ended_at: Option<Option<i64>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppendRequest {
+    pub conversation_id: ConversationId,
+    pub at: i64,
+    pub event: EventKind,
+    /// For client messages: who sent it and their id. A second append with the same
+    /// (conversation, side, client id) stores nothing and returns [`Appended::Duplicate`].
+    pub dedup: Option<(Side, ClientMsgId)>,
+    pub update: ConversationUpdate,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub conversation_id: ConversationId,
+    pub seq: Seq,
+    pub at: i64,
+    pub event: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Appended {
+    New(StoredEvent),
+    /// Already stored earlier under this sequence number; nothing was written.
+    Duplicate { seq: Seq },
+}
+
+/// Receives committed events in commit order, synchronously, from the writer. Must not
+/// block: it hands bytes to per-connection channels and returns.
+pub trait CommitListener: Send + Sync + 'static {
+    fn committed(&self, events: &[StoredEvent]);
+}
+
+/// A listener that drops everything (CLI commands and store tests).
+pub struct NoListener;
+impl CommitListener for NoListener {
+    fn committed(&self, _events: &[StoredEvent]) {}
+}
+
+/// A cheap, cloneable handle to the store.
+pub type SharedStore = Arc<dyn Store>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- agents and their sessions
+    async fn create_agent(&self, new: NewAgent) -> StoreResult<AgentRecord>;
+    async fn agent(&self, id: AgentId) -> StoreResult<Option<AgentRecord>>;
+    async fn agent_by_email(&self, email: &str) -> StoreResult<Option<AgentRecord>>;
+    async fn list_agents(&self) -> StoreResult<Vec<AgentRecord>>;
+    async fn update_agent(&self, id: AgentId, patch: AgentPatch) -> StoreResult<AgentRecord>;
+    /// Stores the SHA-256 of a session token.
+    async fn create_session(&self, token_hash: [u8; 32], agent: AgentId, now: i64, expires_at: i64) -> StoreResult<()>;
+    /// The agent behind a session that is neither expired, revoked nor of a disabled agent.
+    async fn session_agent(&self, token_hash: [u8; 32], now: i64) -> StoreResult<Option<AgentRecord>>;
+    async fn revoke_session(&self, token_hash: [u8; 32], now: i64) -> StoreResult<()>;
+    async fn revoke_agent_sessions(&self, agent: AgentId, now: i64) -> StoreResult<()>;
+
+    // --- sites
+    async fn upsert_site(&self, site: SiteRecord) -> StoreResult<()>;
+    async fn site(&self, id: &str) -> StoreResult<Option<SiteRecord>>;
+    async fn list_sites(&self) -> StoreResult<Vec<SiteRecord>>;
+
+    // --- visitors (tokens are stored as SHA-256 only)
+    async fn create_visitor(&self, site_id: &str, token_hash: [u8; 32], now: i64) -> StoreResult<VisitorRecord>;
+    async fn visitor_by_token(&self, token_hash: [u8; 32]) -> StoreResult<Option<VisitorRecord>>;
+    async fn touch_visitor(&self, id: VisitorId, now: i64) -> StoreResult<()>;
+
+    // --- conversations and their events
+    async fn create_conversation(&self, new: NewConversation) -> StoreResult<ConversationRecord>;
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationRecord>>;
+    /// The visitor's most recent conversation created at or after `since`, of any status.
+    async fn latest_conversation_for_visitor(&self, visitor: VisitorId, since: i64) -> StoreResult<Option<ConversationRecord>>;
+    /// Every conversation that is queued or active: what routing rebuilds from at start-up.
+    async fn open_conversations(&self) -> StoreResult<Vec<ConversationRecord>>;
+    /// Durable append with group commit; see the module docs for the ordering guarantee.
+    async fn append(&self, req: AppendRequest) -> StoreResult<Appended>;
+    /// Events with `seq > after`, ascending, at most `limit`.
+    async fn events_after(&self, id: ConversationId, after: Seq, limit: u32) -> StoreResult<Vec<StoredEvent>>;
+    /// Raises (never lowers) one side's receipts.
+    async fn record_receipt(&self, id: ConversationId, side: Side, delivered: Seq, read: Seq) -> StoreResult<()>;
+    /// Handle times (ended_at - assigned_at, ms) of the `limit` most recently ended chats.
+    async fn recent_handle_times(&self, limit: u32) -> StoreResult<Vec<i64>>;
+
+    /// Waits for in-flight writes to commit and closes the database.
+    async fn close(&self);
+}
