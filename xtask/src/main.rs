@@ -1,1 +1,155 @@
-fn main() {}
+//! Project commands, run from anywhere in the repository as `cargo xtask <command>`:
+//!
+//! - `run`:  build the relay in release mode and serve the demo in the foreground.
+//! - `test`: build the relay binary the end-to-end tests spawn, then run every test.
+//!
+//! Both commands build the browser parts first through [`build_wasm`], which is empty until
+//! the widget and the console exist.
+
+use anyhow::{bail, Context, Result};
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  run    build the relay (release) and serve the demo site on $SWITCHBOARD_LISTEN
+         (default 127.0.0.1:8080); prints the URL and the demo login
+  test   build the relay binary and run the whole test suite";
+
+fn main() -> Result<ExitCode> {
+    let command = env::args().nth(1);
+    match command.as_deref() {
+        Some("run") => run(),
+        Some("test") => test(),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+/// `cargo xtask run`: the relay in the foreground, with a demo site and agent.
+fn run() -> Result<ExitCode> {
+    let ws = Workspace::locate()?;
+    build_wasm(&ws)?;
+    ws.cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "switchboard-relay",
+        "--bin",
+        "switchboard",
+    ])?;
+
+    let listen = env::var("SWITCHBOARD_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let mut relay = Command::new(ws.target_dir.join("release").join(exe("switchboard")));
+    relay
+        .current_dir(&ws.root)
+        .args(["serve", "--demo", "--listen", &listen])
+        .args(["--data-dir", "./data", "--static-dir", "examples"]);
+    exec(relay)
+}
+
+/// `cargo xtask test`: the end-to-end tests spawn the debug relay binary, so it is built
+/// first; `cargo test` alone would not build another package's binary for them.
+fn test() -> Result<ExitCode> {
+    let ws = Workspace::locate()?;
+    build_wasm(&ws)?;
+    ws.cargo(&["build", "-p", "switchboard-relay", "--bin", "switchboard"])?;
+
+    let status = ws
+        .cargo_command(&["test", "--workspace"])
+        .status()
+        .context("could not start `cargo test`")?;
+    Ok(exit_code(status.code()))
+}
+
+/// Seam for the browser parts: the widget and the agent console will be compiled to
+/// WebAssembly here, before the relay that serves them is built or tested.
+fn build_wasm(_ws: &Workspace) -> Result<()> {
+    Ok(())
+}
+
+/// Where the repository is and where cargo puts its output.
+struct Workspace {
+    root: PathBuf,
+    target_dir: PathBuf,
+}
+
+impl Workspace {
+    fn locate() -> Result<Self> {
+        // xtask/ sits directly in the workspace root.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .context("xtask has no parent directory")?
+            .to_path_buf();
+        // Honour CARGO_TARGET_DIR. Cargo resolves a relative one against the directory it was
+        // started in; we run cargo from the root, so make it absolute first.
+        let target_dir = match env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) => env::current_dir()
+                .context("cannot read the current directory")?
+                .join(dir),
+            None => root.join("target"),
+        };
+        Ok(Self { root, target_dir })
+    }
+
+    /// A cargo command in the workspace root, using the same cargo that runs xtask.
+    fn cargo_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        cmd.current_dir(&self.root)
+            .env("CARGO_TARGET_DIR", &self.target_dir)
+            .args(args);
+        cmd
+    }
+
+    /// Runs cargo with the output streamed; fails when cargo fails.
+    fn cargo(&self, args: &[&str]) -> Result<()> {
+        let status = self
+            .cargo_command(args)
+            .status()
+            .with_context(|| format!("could not start `cargo {}`", args.join(" ")))?;
+        if !status.success() {
+            bail!("`cargo {}` failed ({status})", args.join(" "));
+        }
+        Ok(())
+    }
+}
+
+/// Replaces this process with `cmd`, so the relay owns the terminal: Ctrl-C reaches it
+/// directly and it shuts down gracefully, with nothing in between to forward signals.
+#[cfg(unix)]
+fn exec(mut cmd: Command) -> Result<ExitCode> {
+    use std::os::unix::process::CommandExt;
+    let err = cmd.exec(); // returns only on failure
+    Err(err).with_context(|| format!("could not start {:?}", cmd.get_program()))
+}
+
+/// Elsewhere the console delivers Ctrl-C to every process attached to it, the relay
+/// included; we wait for it and pass on its exit code.
+#[cfg(not(unix))]
+fn exec(mut cmd: Command) -> Result<ExitCode> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {:?}", cmd.get_program()))?;
+    Ok(exit_code(status.code()))
+}
+
+/// A child's exit code as ours; a child killed by a signal has none and counts as failure.
+fn exit_code(code: Option<i32>) -> ExitCode {
+    match code {
+        Some(0) => ExitCode::SUCCESS,
+        Some(c) => ExitCode::from(u8::try_from(c).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    }
+}
+
+fn exe(name: &str) -> String {
+    format!("{name}{}", env::consts::EXE_SUFFIX)
+}
