@@ -1,0 +1,112 @@
+//! The REST calls the specifications use. Each returns the status so tests can assert on
+//! refusals (401, 404) as well as on successes.
+
+use crate::relay::{AgentInfo, Relay};
+use anyhow::{anyhow, bail, Context, Result};
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use switchboard_shared::{AgentId, ConversationId, EventKind, Seq};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LoginAgent {
+    pub id: AgentId,
+    pub name: String,
+    pub role: String,
+    pub max_concurrent_chats: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Login {
+    pub token: String,
+    pub expires_at: Value,
+    pub agent: LoginAgent,
+}
+
+/// One stored event as the transcript endpoint reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEvent {
+    pub seq: Seq,
+    pub event: EventKind,
+}
+
+impl Relay {
+    pub async fn login_status(&self, email: &str, password: &str) -> Result<(StatusCode, Value)> {
+        let resp = self
+            .http
+            .post(self.http_url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await?;
+        let status = resp.status();
+        let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+        Ok((status, body))
+    }
+
+    pub async fn login(&self, agent: &AgentInfo) -> Result<Login> {
+        let (status, body) = self.login_status(&agent.email, &agent.password).await?;
+        if status != StatusCode::OK {
+            bail!("login of {} answered {status}: {body}", agent.email);
+        }
+        serde_json::from_value(body.clone()).with_context(|| format!("login response {body}"))
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<StatusCode> {
+        let resp = self.http.post(self.http_url("/api/v1/auth/logout")).bearer_auth(token).send().await?;
+        Ok(resp.status())
+    }
+
+    pub async fn list_agents(&self, token: &str) -> Result<(StatusCode, Value)> {
+        let resp = self.http.get(self.http_url("/api/v1/agents")).bearer_auth(token).send().await?;
+        let status = resp.status();
+        Ok((status, resp.json::<Value>().await.unwrap_or(Value::Null)))
+    }
+
+    pub async fn set_max_chats(&self, admin_token: &str, agent: AgentId, max: u32) -> Result<StatusCode> {
+        let resp = self
+            .http
+            .patch(self.http_url(&format!("/api/v1/agents/{agent}")))
+            .bearer_auth(admin_token)
+            .json(&json!({"max_concurrent_chats": max}))
+            .send()
+            .await?;
+        Ok(resp.status())
+    }
+
+    /// `GET /api/v1/conversations/{id}`: the status and the body.
+    pub async fn conversation_status(&self, token: &str, id: ConversationId) -> Result<(StatusCode, Value)> {
+        let resp = self
+            .http
+            .get(self.http_url(&format!("/api/v1/conversations/{id}")))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        let status = resp.status();
+        Ok((status, resp.json::<Value>().await.unwrap_or(Value::Null)))
+    }
+
+    /// The stored events of a conversation, in the order the relay lists them.
+    pub async fn history(&self, token: &str, id: ConversationId) -> Result<Vec<HistoryEvent>> {
+        let (status, body) = self.conversation_status(token, id).await?;
+        if status != StatusCode::OK {
+            bail!("GET /api/v1/conversations/{id} answered {status}: {body}");
+        }
+        let events = body
+            .get("events")
+            .and_then(Value::as_array)
+            .ok_or_else(|| anyhow!("transcript without an `events` array: {body}"))?;
+        events.iter().map(parse_history_event).collect()
+    }
+}
+
+/// Accepts the shapes a transcript event can reasonably take: `{seq, event:{kind..}}`
+/// (like the `event` frame, with or without `"type":"event"`) or `{seq, kind, ..}` flattened.
+fn parse_history_event(v: &Value) -> Result<HistoryEvent> {
+    let seq = v.get("seq").and_then(Value::as_u64).ok_or_else(|| anyhow!("event without seq: {v}"))?;
+    let inner = match v.get("event") {
+        Some(e) if e.is_object() => e.clone(),
+        _ => v.clone(),
+    };
+    let event = serde_json::from_value::<EventKind>(inner).with_context(|| format!("transcript event {v}"))?;
+    Ok(HistoryEvent { seq, event })
+}
