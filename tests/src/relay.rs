@@ -234,6 +234,18 @@ impl Relay {
         self.start().await
     }
 
+    /// Passes a test's outcome through, printing the relay's log tail when it failed.
+    pub fn finish<T>(&self, outcome: Result<T>) -> Result<T> {
+        if let Err(e) = &outcome {
+            eprintln!(
+                "test failed: {e:#}\n----- relay log tail ({}) -----\n{}\n-----",
+                self.log_path().display(),
+                self.log_tail(60)
+            );
+        }
+        outcome
+    }
+
     /// The last `n` lines of the relay's log (stderr, plus stdout lines and start markers).
     pub fn log_tail(&self, n: usize) -> String {
         let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();

@@ -20,6 +20,7 @@ pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// What reading the socket produced.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // short-lived values; boxing would only add noise
 pub enum Incoming {
     Frame(ServerFrame),
     /// The connection ended; the close code if the relay sent a close frame.
@@ -256,6 +257,24 @@ impl WsConn {
         self.send_text(r#"{"type":"ping"}"#).await?;
         self.expect("pong", DEFAULT_TIMEOUT, |f| matches!(f, ServerFrame::Pong)).await?;
         Ok(())
+    }
+
+    /// Asserts that nothing matching `pred` arrived up to a `sync` barrier (what the relay
+    /// sent in reply to this connection's earlier frames has arrived by then).
+    pub async fn expect_none(&mut self, what: &str, pred: impl Fn(&ServerFrame) -> bool) -> Result<()> {
+        self.sync().await?;
+        if let Some(f) = self.inbox.iter().find(|f| pred(f)) {
+            bail!("{}: expected no {what}, got {f:?}", self.label);
+        }
+        Ok(())
+    }
+
+    /// The position in the latest `queue` frame received so far, if any.
+    pub fn latest_queue_position(&self) -> Option<u32> {
+        self.log.iter().rev().find_map(|f| match f {
+            ServerFrame::Queue { position, .. } => Some(*position),
+            _ => None,
+        })
     }
 
     /// Takes every unconsumed frame.
