@@ -1,1 +1,27 @@
-//! placeholder
+//! # Switchboard relay
+//!
+//! Routes live chats between website visitors and support agents over WebSockets, enforces
+//! each agent's chat cap, queues visitors when everyone is busy, and stores every message
+//! durably before acknowledging it.
+//!
+//! ## Layout (each layer uses only those below it)
+//! - Edges: [`ws`] (the one connection loop, visitor and agent endpoints) and [`http`] (REST
+//!   API, health, the one error-to-response mapping).
+//! - Domain: [`conversations`] (the service: lifecycle, messages, agents, visitors,
+//!   publishing) and [`routing`] (pure decisions: router, queue, capacity).
+//! - Bottom: [`fanout`] (who is connected / who follows what) and the `switchboard-store`
+//!   crate (the `Store` trait and SQLite with group commit).
+//! - Around them: [`config`] (flags + env), [`app`] (assembly, serve, shutdown), [`cli`]
+//!   (admin subcommands), [`auth`] (passwords, tokens), [`ratelimit`], [`clock`].
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod conversations;
+pub mod fanout;
+pub mod http;
+pub mod ratelimit;
+pub mod routing;
+pub mod ws;

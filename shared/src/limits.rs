@@ -22,8 +22,8 @@ pub const FRAME_BURST: u32 = 40;
 pub const RATE_STRIKES_BEFORE_CLOSE: u32 = 20;
 
 /// New WebSocket connections one IP address may open per minute, and the burst above that.
-pub const CONNECTIONS_PER_IP_PER_MINUTE: u32 = 120;
-pub const CONNECTION_BURST_PER_IP: u32 = 60;
+pub const CONNECTIONS_PER_IP_PER_MINUTE: u32 = 600;
+pub const CONNECTION_BURST_PER_IP: u32 = 200;
 
 /// Typing indicators are forwarded at most once per this many milliseconds per side
 /// (a `typing: false` is always forwarded).

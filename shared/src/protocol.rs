@@ -49,7 +49,10 @@ pub enum VisitorCommand {
         page_url: Option<String>,
     },
     /// A chat message. Answered by [`ServerFrame::Sent`] once it is durable.
-    Send { client_id: ClientMsgId, body: String },
+    Send {
+        client_id: ClientMsgId,
+        body: String,
+    },
     /// Leave a message when nobody is online: stored as a conversation waiting for a ticket.
     LeaveMessage {
         client_id: ClientMsgId,
@@ -61,11 +64,17 @@ pub enum VisitorCommand {
         #[serde(default)]
         customer_number: Option<String>,
     },
-    Typing { active: bool },
+    Typing {
+        active: bool,
+    },
     /// Everything up to `seq` has reached the client (delivered receipt).
-    Ack { seq: Seq },
+    Ack {
+        seq: Seq,
+    },
     /// Everything up to `seq` has been shown to the person (read receipt).
-    Read { seq: Seq },
+    Read {
+        seq: Seq,
+    },
     EndConversation,
     Ping,
 }
@@ -82,14 +91,34 @@ pub enum AgentCommand {
         #[serde(default)]
         resume: Vec<ResumePoint>,
     },
-    SetPresence { presence: Presence },
-    Send { conversation_id: ConversationId, client_id: ClientMsgId, body: String },
-    Typing { conversation_id: ConversationId, active: bool },
-    Ack { conversation_id: ConversationId, seq: Seq },
-    Read { conversation_id: ConversationId, seq: Seq },
+    SetPresence {
+        presence: Presence,
+    },
+    Send {
+        conversation_id: ConversationId,
+        client_id: ClientMsgId,
+        body: String,
+    },
+    Typing {
+        conversation_id: ConversationId,
+        active: bool,
+    },
+    Ack {
+        conversation_id: ConversationId,
+        seq: Seq,
+    },
+    Read {
+        conversation_id: ConversationId,
+        seq: Seq,
+    },
     /// Hand a chat to another agent; refused when the target is full or not online.
-    Transfer { conversation_id: ConversationId, to_agent: AgentId },
-    EndConversation { conversation_id: ConversationId },
+    Transfer {
+        conversation_id: ConversationId,
+        to_agent: AgentId,
+    },
+    EndConversation {
+        conversation_id: ConversationId,
+    },
     Ping,
 }
 
@@ -190,17 +219,23 @@ pub enum ServerFrame {
         estimated_wait_secs: Option<u32>,
     },
     /// To visitors: how many agents take chats right now (0 = offline, leave a message).
-    Availability { agents_online: u32 },
+    Availability {
+        agents_online: u32,
+    },
     /// To an agent: a conversation is now theirs (routed or transferred to them). Its
     /// history follows as `event` frames.
-    ConversationAssigned { conversation: ConversationView },
+    ConversationAssigned {
+        conversation: ConversationView,
+    },
     /// To an agent: a conversation is no longer theirs.
     ConversationRemoved {
         conversation_id: ConversationId,
         reason: RemovalReason,
     },
     /// To agents: the waiting queue (metadata only, no messages).
-    QueueSnapshot { entries: Vec<QueueEntry> },
+    QueueSnapshot {
+        entries: Vec<QueueEntry>,
+    },
     /// To an agent: their presence and load.
     Load(Load),
     Error {
@@ -217,11 +252,17 @@ impl ServerFrame {
     /// Encodes the frame as JSON text. Serialising these types cannot fail (no maps with
     /// non-string keys, no custom serialisers that error).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| String::from(r#"{"type":"error","code":"internal","message":"encoding failed"}"#))
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            String::from(r#"{"type":"error","code":"internal","message":"encoding failed"}"#)
+        })
     }
 
     pub fn error(code: ErrorCode, client_id: Option<ClientMsgId>) -> Self {
-        ServerFrame::Error { code, message: code.describe().to_string(), client_id }
+        ServerFrame::Error {
+            code,
+            message: code.describe().to_string(),
+            client_id,
+        }
     }
 }
 
@@ -237,15 +278,24 @@ pub enum EventKind {
         client_id: Option<ClientMsgId>,
         body: String,
     },
-    AgentJoined { agent: AgentRef },
+    AgentJoined {
+        agent: AgentRef,
+    },
     /// The chat moved from one agent to another.
-    Transferred { from: AgentRef, to: AgentRef },
+    Transferred {
+        from: AgentRef,
+        to: AgentRef,
+    },
     /// The agent's connection did not come back within the grace period; the chat waits at
     /// the front of the queue for the next free agent.
-    Requeued { from: AgentRef },
+    Requeued {
+        from: AgentRef,
+    },
     /// The visitor left a message while nobody was online; it waits for a ticket.
     LeftMessage,
-    Ended { by: Side },
+    Ended {
+        by: Side,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -373,7 +423,9 @@ impl ErrorCode {
             ErrorCode::BadJson => "frame is not valid JSON",
             ErrorCode::UnknownType => "unknown frame type",
             ErrorCode::WrongEndpoint => "this frame type is not accepted on this endpoint",
-            ErrorCode::InvalidField => "a field is missing, of the wrong type or has invalid content",
+            ErrorCode::InvalidField => {
+                "a field is missing, of the wrong type or has invalid content"
+            }
             ErrorCode::EmptyBody => "message body is empty",
             ErrorCode::BodyTooLong => "message body is too long",
             ErrorCode::FieldTooLong => "a text field is too long",
@@ -428,29 +480,53 @@ mod tests {
     fn visitor_send_has_the_documented_shape() {
         let v: VisitorCommand =
             serde_json::from_value(json!({"type":"send","client_id":"m1","body":"Hallo"})).unwrap();
-        assert_eq!(v, VisitorCommand::Send { client_id: cid("m1"), body: "Hallo".into() });
+        assert_eq!(
+            v,
+            VisitorCommand::Send {
+                client_id: cid("m1"),
+                body: "Hallo".into()
+            }
+        );
     }
 
     #[test]
     fn visitor_hello_fields_are_optional_except_protocol_and_site() {
         let v: VisitorCommand =
             serde_json::from_value(json!({"type":"hello","protocol":1,"site":"acme"})).unwrap();
-        assert!(matches!(v, VisitorCommand::Hello { token: None, last_seq: None, .. }));
-        assert!(serde_json::from_value::<VisitorCommand>(json!({"type":"hello","site":"acme"})).is_err());
+        assert!(matches!(
+            v,
+            VisitorCommand::Hello {
+                token: None,
+                last_seq: None,
+                ..
+            }
+        ));
+        assert!(
+            serde_json::from_value::<VisitorCommand>(json!({"type":"hello","site":"acme"}))
+                .is_err()
+        );
     }
 
     #[test]
     fn unknown_fields_are_refused_so_typos_surface() {
-        assert!(serde_json::from_value::<VisitorCommand>(json!({"type":"typing","active":true,"x":1})).is_err());
+        assert!(serde_json::from_value::<VisitorCommand>(
+            json!({"type":"typing","active":true,"x":1})
+        )
+        .is_err());
     }
 
     #[test]
     fn agent_transfer_has_the_documented_shape() {
-        let a: AgentCommand = serde_json::from_value(
-            json!({"type":"transfer","conversation_id":7,"to_agent":2}),
-        )
-        .unwrap();
-        assert_eq!(a, AgentCommand::Transfer { conversation_id: ConversationId(7), to_agent: AgentId(2) });
+        let a: AgentCommand =
+            serde_json::from_value(json!({"type":"transfer","conversation_id":7,"to_agent":2}))
+                .unwrap();
+        assert_eq!(
+            a,
+            AgentCommand::Transfer {
+                conversation_id: ConversationId(7),
+                to_agent: AgentId(2)
+            }
+        );
     }
 
     #[test]
@@ -460,7 +536,10 @@ mod tests {
             seq: 4,
             at: 1_700_000_000_000,
             event: EventKind::Message {
-                author: Author::Agent { id: AgentId(1), name: "Anna".into() },
+                author: Author::Agent {
+                    id: AgentId(1),
+                    name: "Anna".into(),
+                },
                 client_id: Some(cid("c-1")),
                 body: "Guten Tag".into(),
             },
@@ -475,12 +554,21 @@ mod tests {
 
     #[test]
     fn sent_queue_and_error_frames_have_the_documented_shape() {
-        let sent = ServerFrame::Sent { client_id: cid("m1"), conversation_id: ConversationId(3), seq: 9, duplicate: true };
+        let sent = ServerFrame::Sent {
+            client_id: cid("m1"),
+            conversation_id: ConversationId(3),
+            seq: 9,
+            duplicate: true,
+        };
         assert_eq!(
             serde_json::to_value(&sent).unwrap(),
             json!({"type":"sent","client_id":"m1","conversation_id":3,"seq":9,"duplicate":true})
         );
-        let queue = ServerFrame::Queue { conversation_id: ConversationId(3), position: 1, estimated_wait_secs: Some(90) };
+        let queue = ServerFrame::Queue {
+            conversation_id: ConversationId(3),
+            position: 1,
+            estimated_wait_secs: Some(90),
+        };
         assert_eq!(
             serde_json::to_value(&queue).unwrap(),
             json!({"type":"queue","conversation_id":3,"position":1,"estimated_wait_secs":90})
@@ -494,7 +582,11 @@ mod tests {
 
     #[test]
     fn load_frame_is_flat() {
-        let f = ServerFrame::Load(Load { presence: Presence::Away, active: 2, max: 3 });
+        let f = ServerFrame::Load(Load {
+            presence: Presence::Away,
+            active: 2,
+            max: 3,
+        });
         assert_eq!(
             serde_json::to_value(&f).unwrap(),
             json!({"type":"load","presence":"away","active":2,"max":3})
@@ -506,9 +598,21 @@ mod tests {
         let frames = vec![
             ServerFrame::Pong,
             ServerFrame::Availability { agents_online: 2 },
-            ServerFrame::ConversationRemoved { conversation_id: ConversationId(1), reason: RemovalReason::TransferredAway },
-            ServerFrame::Typing { conversation_id: ConversationId(1), by: Side::Visitor, active: true },
-            ServerFrame::Receipt { conversation_id: ConversationId(1), by: Side::Agent, delivered: 5, read: 4 },
+            ServerFrame::ConversationRemoved {
+                conversation_id: ConversationId(1),
+                reason: RemovalReason::TransferredAway,
+            },
+            ServerFrame::Typing {
+                conversation_id: ConversationId(1),
+                by: Side::Visitor,
+                active: true,
+            },
+            ServerFrame::Receipt {
+                conversation_id: ConversationId(1),
+                by: Side::Agent,
+                delivered: 5,
+                read: 4,
+            },
         ];
         for f in frames {
             let back: ServerFrame = serde_json::from_str(&f.to_json()).unwrap();

@@ -19,7 +19,9 @@ impl MessageBody {
         if s.chars().count() > MAX_MESSAGE_CHARS {
             return Err(ErrorCode::BodyTooLong);
         }
-        if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        if s.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+        {
             return Err(ErrorCode::InvalidField);
         }
         Ok(Self(s.to_string()))

@@ -1,0 +1,205 @@
+//! Assembly: opens the store, rebuilds routing from it, wires the service, the hub and the
+//! edges into one axum app, and runs it until shutdown.
+
+use crate::config::ServeArgs;
+use crate::conversations::{Chat, ChatConfig, Publisher};
+use crate::fanout::Hub;
+use crate::ratelimit::IpLimiter;
+use crate::routing::{LiveConversation, Router as Routing};
+use crate::{http, ws};
+use anyhow::Context;
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use switchboard_shared::ConversationStatus;
+use switchboard_store::sqlite::SqliteStore;
+use switchboard_store::SharedStore;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+/// Shared state of every handler: cheap handles only.
+#[derive(Clone)]
+pub struct AppState {
+    /// The conversation service (store, router, hub inside).
+    pub chat: Chat,
+    /// New-connection limit per IP address.
+    pub ip_limiter: IpLimiter,
+    /// Development mode (localhost origins allowed).
+    pub dev: bool,
+    /// Owns every WebSocket connection task, so shutdown can wait for them.
+    pub connections: TaskTracker,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    app: Router,
+    state: AppState,
+    store: SharedStore,
+    shutdown: CancellationToken,
+    banner: Vec<String>,
+}
+
+/// Opens the store and restores routing: queued conversations in their stored order,
+/// active ones with their agents (who get a grace period to reconnect).
+async fn open_store(url: &str, hub: &Hub) -> anyhow::Result<(SharedStore, Routing)> {
+    let store: SharedStore = Arc::new(
+        SqliteStore::open(url, Arc::new(Publisher::new(hub.clone())))
+            .await
+            .with_context(|| format!("opening the database {url}"))?,
+    );
+    let agents = store.list_agents().await?;
+    let open = store.open_conversations().await?;
+    let handle_times = store.recent_handle_times(50).await?;
+    let routing = Routing::restore(
+        agents
+            .iter()
+            .filter(|a| !a.disabled)
+            .map(|a| (a.id, a.display_name.clone(), a.max_concurrent_chats)),
+        open.into_iter().map(|c| {
+            let agent = if c.status == ConversationStatus::Active {
+                c.agent_id
+            } else {
+                None
+            };
+            let mut live = LiveConversation::new(
+                c.visitor_id,
+                c.site_id.clone(),
+                c.info.clone(),
+                c.created_at,
+                c.queued_at.unwrap_or(c.created_at),
+            );
+            live.agent = agent;
+            live.assigned_at = c.assigned_at;
+            (c.id, live, c.queue_rank)
+        }),
+        handle_times,
+    );
+    Ok((store, routing))
+}
+
+impl Application {
+    pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
+        if args.store.database_url.is_none() {
+            std::fs::create_dir_all(&args.store.data_dir).with_context(|| {
+                format!(
+                    "creating the data directory {}",
+                    args.store.data_dir.display()
+                )
+            })?;
+        }
+        let shutdown = CancellationToken::new();
+        let hub = Hub::default();
+        let (store, routing) = open_store(&args.store.url(), &hub).await?;
+        let listener = TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("binding {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        let mut banner = vec![format!("switchboard listening on http://{addr}")];
+        if args.demo {
+            banner.extend(crate::cli::seed_demo(&store, addr).await?);
+        }
+        let cfg = ChatConfig {
+            agent_grace: Duration::from_millis(args.agent_grace_ms),
+            visitor_resume: Duration::from_secs(args.visitor_resume_secs),
+            session_ttl: Duration::from_secs(args.session_ttl_secs),
+        };
+        let chat = Chat::new(
+            store.clone(),
+            Arc::new(Mutex::new(routing)),
+            hub,
+            cfg,
+            shutdown.clone(),
+        );
+        let state = AppState {
+            chat,
+            ip_limiter: IpLimiter::per_minute(args.ip_connections_per_minute),
+            dev: args.dev || args.demo,
+            connections: TaskTracker::new(),
+        };
+        let mut app = ws::router().merge(http::router()).with_state(state.clone());
+        if let Some(dir) = &args.static_dir {
+            app = app.fallback_service(ServeDir::new(dir));
+        }
+        let app = app.layer(TraceLayer::new_for_http());
+        Ok(Self {
+            listener,
+            app,
+            state,
+            store,
+            shutdown,
+            banner,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until SIGINT/SIGTERM, then closes every connection (1001), lets in-flight
+    /// writes commit and closes the database.
+    pub async fn run(self) -> anyhow::Result<()> {
+        for line in &self.banner {
+            println!("{line}");
+        }
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested");
+            shutdown.cancel();
+        });
+        let limiter = self.state.ip_limiter.clone();
+        let sweeper_stop = self.shutdown.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => limiter.shrink(),
+                    _ = sweeper_stop.cancelled() => break,
+                }
+            }
+        });
+        let service = self.app.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(self.shutdown.clone().cancelled_owned())
+            .await
+            .context("serving HTTP")?;
+        let conns = self.state.connections.clone();
+        conns.close();
+        if tokio::time::timeout(Duration::from_secs(10), conns.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not close within 10 s");
+        }
+        self.state.chat.wait_idle().await;
+        self.store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

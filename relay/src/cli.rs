@@ -1,0 +1,157 @@
+//! The administrative subcommands (`agent add`, `site add`) and the demo seed.
+
+use crate::auth;
+use crate::config::{AgentCommand, SiteCommand, StoreArgs};
+use anyhow::{bail, Context};
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use switchboard_store::sqlite::SqliteStore;
+use switchboard_store::{NewAgent, NoListener, Role, SharedStore, SiteRecord, Store, StoreError};
+
+pub const DEMO_SITE: &str = "demo";
+pub const DEMO_EMAIL: &str = "demo@switchboard.local";
+pub const DEMO_PASSWORD: &str = "demo-agent";
+
+async fn open(args: &StoreArgs) -> anyhow::Result<SqliteStore> {
+    if args.database_url.is_none() {
+        std::fs::create_dir_all(&args.data_dir)
+            .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
+    }
+    Ok(SqliteStore::open(&args.url(), Arc::new(NoListener)).await?)
+}
+
+pub async fn agent(cmd: AgentCommand) -> anyhow::Result<()> {
+    match cmd {
+        AgentCommand::Add {
+            store,
+            email,
+            name,
+            password,
+            password_stdin,
+            max_chats,
+            admin,
+        } => {
+            let password = match (password, password_stdin) {
+                (Some(p), _) => p,
+                (None, true) => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .lock()
+                        .read_line(&mut line)
+                        .context("reading the password")?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+                (None, false) => {
+                    rpassword::prompt_password("Password: ").context("reading the password")?
+                }
+            };
+            if password.chars().count() < 8 {
+                bail!("the password must have at least 8 characters");
+            }
+            if !email.contains('@') || name.trim().is_empty() {
+                bail!("give a valid --email and a non-empty --name");
+            }
+            let db = open(&store).await?;
+            let new = NewAgent {
+                email: email.trim().to_lowercase(),
+                display_name: name.trim().to_string(),
+                password_hash: auth::hash_password(&password)?,
+                role: if admin { Role::Admin } else { Role::Agent },
+                max_concurrent_chats: max_chats,
+            };
+            let result = db.create_agent(new).await;
+            db.close().await;
+            match result {
+                Ok(a) => println!("agent {} created", a.id),
+                Err(StoreError::Conflict(_)) => {
+                    bail!("an agent with the e-mail {email} exists already")
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        AgentCommand::List { store } => {
+            let db = open(&store).await?;
+            for a in db.list_agents().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\tmax {}{}",
+                    a.id,
+                    a.email,
+                    a.display_name,
+                    a.role.as_str(),
+                    a.max_concurrent_chats,
+                    if a.disabled { "\tdisabled" } else { "" }
+                );
+            }
+            db.close().await;
+        }
+    }
+    Ok(())
+}
+
+pub async fn site(cmd: SiteCommand) -> anyhow::Result<()> {
+    match cmd {
+        SiteCommand::Add {
+            store,
+            id,
+            name,
+            origins,
+        } => {
+            let valid_id = !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid_id {
+                bail!("--id must be 1 to 64 letters, digits, '-' or '_'");
+            }
+            for o in &origins {
+                if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') {
+                    bail!("origin {o} must look like https://www.example.com (scheme and host, no path)");
+                }
+            }
+            let db = open(&store).await?;
+            let result = db
+                .upsert_site(SiteRecord {
+                    id: id.clone(),
+                    name: name.unwrap_or_else(|| id.clone()),
+                    allowed_origins: origins,
+                })
+                .await;
+            db.close().await;
+            result?;
+            println!("site {id} saved");
+        }
+    }
+    Ok(())
+}
+
+/// Creates the demo site and agent when missing; returns lines for the start-up banner.
+pub async fn seed_demo(store: &SharedStore, addr: SocketAddr) -> anyhow::Result<Vec<String>> {
+    let port = addr.port();
+    store
+        .upsert_site(SiteRecord {
+            id: DEMO_SITE.into(),
+            name: "Acme Brandschutz".into(),
+            allowed_origins: vec![
+                format!("http://127.0.0.1:{port}"),
+                format!("http://localhost:{port}"),
+            ],
+        })
+        .await?;
+    if store.agent_by_email(DEMO_EMAIL).await?.is_none() {
+        store
+            .create_agent(NewAgent {
+                email: DEMO_EMAIL.into(),
+                display_name: "Demo Agent".into(),
+                password_hash: auth::hash_password(DEMO_PASSWORD)?,
+                role: Role::Admin,
+                max_concurrent_chats: 3,
+            })
+            .await?;
+    }
+    Ok(vec![
+        format!("  example page: http://{addr}/acme/"),
+        format!("  demo agent:   {DEMO_EMAIL} / {DEMO_PASSWORD}  (site id: {DEMO_SITE})"),
+    ])
+}

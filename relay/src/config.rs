@@ -1,0 +1,148 @@
+//! Command line and environment: one typed struct per subcommand; every flag has a matching
+//! `SWITCHBOARD_*` environment variable and its `///` doc is its `--help` text.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about = "Switchboard live-chat relay")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the relay: WebSockets for visitors and agents, the REST API and static pages.
+    Serve(ServeArgs),
+    /// Manage agent accounts.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Manage sites (which web pages may embed the widget).
+    #[command(subcommand)]
+    Site(SiteCommand),
+}
+
+/// Where the data lives; shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Directory for the embedded SQLite database.
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Database URL; defaults to sqlite://<data-dir>/switchboard.db.
+    #[arg(long, env = "SWITCHBOARD_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl StoreArgs {
+    pub fn url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                self.data_dir.join("switchboard.db").display()
+            )
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, env = "SWITCHBOARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// How long an agent whose connection dropped keeps their chats, in milliseconds.
+    #[arg(long, env = "SWITCHBOARD_AGENT_GRACE_MS", default_value_t = 30_000)]
+    pub agent_grace_ms: u64,
+    /// How long a visitor can come back (reload, new tab) to the same conversation, in seconds.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_VISITOR_RESUME_SECS",
+        default_value_t = 86_400
+    )]
+    pub visitor_resume_secs: u64,
+    /// Lifetime of an agent login session, in seconds.
+    #[arg(long, env = "SWITCHBOARD_SESSION_TTL_SECS", default_value_t = 43_200)]
+    pub session_ttl_secs: u64,
+    /// Development mode: accept visitor connections from any http://localhost:* or
+    /// http://127.0.0.1:* origin, whatever the site's list says.
+    #[arg(long, env = "SWITCHBOARD_DEV")]
+    pub dev: bool,
+    /// Create a demo site and a demo agent if missing, allow localhost origins, and print
+    /// the URL and login.
+    #[arg(long)]
+    pub demo: bool,
+    /// Serve the files of this directory (e.g. the example host pages) at `/`.
+    #[arg(long, env = "SWITCHBOARD_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+    /// New WebSocket connections one IP address may open per minute (0 = unlimited).
+    #[arg(long, env = "SWITCHBOARD_IP_CONNECTIONS_PER_MINUTE",
+          default_value_t = switchboard_shared::limits::CONNECTIONS_PER_IP_PER_MINUTE)]
+    pub ip_connections_per_minute: u32,
+    /// Log format on stderr.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Create an agent account.
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Login e-mail address.
+        #[arg(long)]
+        email: String,
+        /// Name shown to visitors.
+        #[arg(long)]
+        name: String,
+        /// Password (prefer --password-stdin: arguments are visible to other users).
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Most chats the agent holds at once.
+        #[arg(long, default_value_t = 3)]
+        max_chats: u32,
+        /// Make the agent an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List agent accounts.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Create or replace a site.
+    Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Public id used in the script tag, e.g. `acme`.
+        #[arg(long)]
+        id: String,
+        /// Display name (the team name in the widget header).
+        #[arg(long)]
+        name: Option<String>,
+        /// An origin allowed to embed the widget, e.g. https://www.example.com (repeatable).
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+    },
+}

@@ -1,0 +1,143 @@
+//! Agents: login sessions, presence, caps, and the grace period after a dropped connection.
+
+use super::{Chat, ChatResult};
+use crate::auth;
+use crate::clock::now_ms;
+use crate::fanout::{Outbound, Party};
+use switchboard_shared::{AgentId, ConversationId, ErrorCode, Presence};
+use switchboard_store::{AgentPatch, AgentRecord};
+
+/// A successful login.
+pub struct Login {
+    pub token: String,
+    pub expires_at: i64,
+    pub agent: AgentRecord,
+}
+
+impl Chat {
+    /// Checks e-mail and password and opens a session. Wrong e-mail, wrong password and
+    /// disabled accounts all get the same answer.
+    pub async fn login(&self, email: &str, password: &str) -> ChatResult<Login> {
+        let agent = self.store().agent_by_email(email).await?;
+        let Some(agent) = agent.filter(|a| !a.disabled) else {
+            return Err(ErrorCode::InvalidToken.into());
+        };
+        // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+        let (pw, hash) = (password.to_string(), agent.password_hash.clone());
+        let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
+            .await
+            .unwrap_or(false);
+        if !ok {
+            return Err(ErrorCode::InvalidToken.into());
+        }
+        let (token, hash) = auth::new_token()?;
+        let now = now_ms();
+        let ttl = i64::try_from(self.inner.cfg.session_ttl.as_millis()).unwrap_or(i64::MAX);
+        let expires_at = now.saturating_add(ttl);
+        self.store()
+            .create_session(hash, agent.id, now, expires_at)
+            .await?;
+        Ok(Login {
+            token,
+            expires_at,
+            agent,
+        })
+    }
+
+    pub async fn agent_for_token(&self, token: &str) -> ChatResult<AgentRecord> {
+        self.store()
+            .session_agent(auth::token_hash(token), now_ms())
+            .await?
+            .ok_or_else(|| ErrorCode::InvalidToken.into())
+    }
+
+    /// Revokes the session and closes the consoles that use it.
+    pub async fn logout(&self, token: &str) -> ChatResult<()> {
+        let hash = auth::token_hash(token);
+        let agent = self.store().session_agent(hash, now_ms()).await?;
+        self.store().revoke_session(hash, now_ms()).await?;
+        if let Some(agent) = agent {
+            self.hub().send_party(
+                Party::Agent(agent.id),
+                Outbound::SessionRevoked(Box::new(hash)),
+            );
+        }
+        Ok(())
+    }
+
+    /// A console said hello. Returns the conversations the agent holds.
+    pub fn agent_connected(&self, agent: &AgentRecord) -> Vec<ConversationId> {
+        let mut r = self.router();
+        r.upsert_agent(agent.id, &agent.display_name, agent.max_concurrent_chats);
+        r.agent_connected(agent.id);
+        r.chats_of(agent.id)
+    }
+
+    /// Call after the welcome is sent: the agent may take waiting chats now.
+    pub async fn agent_ready(&self, agent: AgentId) {
+        self.send_load(agent);
+        self.rebalance().await;
+    }
+
+    /// A console closed. The last one starts the grace period if the agent holds chats.
+    pub fn agent_disconnected(&self, agent: AgentId) {
+        let generation = self.router().agent_disconnected(agent);
+        if let Some(generation) = generation {
+            tracing::info!(%agent, "agent disconnected; grace period started");
+            self.start_grace_timer(agent, generation);
+        }
+        self.broadcast_queue();
+    }
+
+    pub(crate) fn start_grace_timer(&self, agent: AgentId, generation: u64) {
+        let chat = self.clone();
+        let grace = self.inner.cfg.agent_grace;
+        let shutdown = self.inner.shutdown.clone();
+        self.inner.tasks.spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(grace) => chat.requeue_after_grace(agent, generation).await,
+                _ = shutdown.cancelled() => {}
+            }
+        });
+    }
+
+    pub async fn set_presence(&self, agent: AgentId, presence: Presence) {
+        self.router().set_presence(agent, presence);
+        self.send_load(agent);
+        self.rebalance().await;
+    }
+
+    /// Changes an agent's cap, durably and live. Lowering it keeps current chats.
+    pub async fn update_agent(&self, agent: AgentId, patch: AgentPatch) -> ChatResult<AgentRecord> {
+        let disabling = patch.disabled == Some(true);
+        let rec = self.store().update_agent(agent, patch).await?;
+        {
+            let mut r = self.router();
+            r.upsert_agent(rec.id, &rec.display_name, rec.max_concurrent_chats);
+        }
+        if disabling {
+            self.store().revoke_agent_sessions(agent, now_ms()).await?;
+        }
+        self.send_load(agent);
+        self.rebalance().await;
+        Ok(rec)
+    }
+
+    pub fn agent_owns(&self, agent: AgentId, conv: ConversationId) -> bool {
+        self.router().agent_owns(agent, conv)
+    }
+
+    /// Every agent with presence and load (for the transfer list).
+    pub fn roster(&self) -> Vec<(AgentId, String, Presence, u32, u32)> {
+        self.router().roster()
+    }
+
+    /// The waiting queue as agents see it (metadata only).
+    pub fn queue_entries(&self) -> Vec<switchboard_shared::QueueEntry> {
+        self.router().queue_entries()
+    }
+
+    pub fn load_of(&self, agent: AgentId) -> Option<switchboard_shared::Load> {
+        self.router().load_of(agent)
+    }
+}

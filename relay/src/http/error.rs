@@ -1,0 +1,91 @@
+//! One error type for the REST API and its one mapping to responses. Internal errors are
+//! logged here and reach the client only as `internal`.
+
+use crate::conversations::ChatError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use switchboard_shared::ErrorCode;
+use switchboard_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 401: no bearer token, or one that is unknown, expired or revoked.
+    #[error("authentication required")]
+    Unauthorized,
+    /// 401: wrong e-mail or password (one answer for both).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// 403: authenticated, but the role does not allow it.
+    #[error("forbidden")]
+    Forbidden,
+    /// 404: no such resource, or not yours (one answer for both).
+    #[error("not found")]
+    NotFound,
+    /// 409: e.g. an e-mail already taken.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// 422: a field is invalid.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// 500: logged, never detailed to the client.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Conflict(what) => ApiError::Conflict(what),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<ChatError> for ApiError {
+    fn from(e: ChatError) -> Self {
+        match e {
+            ChatError::Refused(ErrorCode::InvalidToken) => ApiError::Unauthorized,
+            ChatError::Refused(ErrorCode::UnknownConversation | ErrorCode::UnknownAgent) => {
+                ApiError::NotFound
+            }
+            ChatError::Refused(code) => ApiError::Invalid(code.describe().to_string()),
+            ChatError::Store(s) => s.into(),
+            ChatError::Auth(a) => ApiError::Internal(a.into()),
+        }
+    }
+}
+
+impl ApiError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            ApiError::Internal(e) => {
+                tracing::error!(error = ?e, "internal error in the API");
+                "internal error".to_string()
+            }
+            other => other.to_string(),
+        };
+        (
+            status,
+            Json(json!({ "error": { "code": code, "message": message } })),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,471 @@
+//! The one shape of every WebSocket connection, visitor or agent:
+//!
+//! 1. wait (bounded) for `hello`; the endpoint checks it, registers with the hub and sends
+//!    its welcome;
+//! 2. one task, one `select!` over: shutdown, the hub channel (events to forward), and the
+//!    socket (frames to parse and hand to the endpoint);
+//! 3. after the loop, the endpoint cleans up (hub, grace period).
+//!
+//! One task per connection (no reader/writer split) keeps an idle connection to a single
+//! small future plus its channel. Durable events are forwarded with per-conversation
+//! sequence tracking: the connection subscribes first, then replays from the store, and
+//! drops any live event it already sent, so a reconnecting client gets every event once,
+//! in order, whatever interleaving of replay and live traffic happens.
+
+use crate::conversations::encode;
+use crate::conversations::{Chat, ChatError};
+use crate::fanout::{ConnId, Outbound};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::time::{Duration, Instant};
+use switchboard_shared::limits::{
+    FRAMES_PER_SECOND, FRAME_BURST, HELLO_TIMEOUT_MS, RATE_STRIKES_BEFORE_CLOSE, REPLAY_PAGE,
+    TYPING_THROTTLE_MS,
+};
+use switchboard_shared::{close, ClientMsgId, ConversationId, ErrorCode, Seq, ServerFrame};
+use tokio::sync::mpsc;
+
+/// What the upgrade request told us about the client.
+#[derive(Debug, Clone)]
+pub struct ConnContext {
+    pub origin: Option<String>,
+    pub ip: IpAddr,
+    /// Development mode: localhost origins are allowed.
+    pub dev: bool,
+}
+
+/// Per-conversation delivery state of this connection.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Sub {
+    /// Highest sequence number sent to this client.
+    pub last_sent: Seq,
+    pub delivered: Seq,
+    pub read: Seq,
+    pub last_typing: Option<Instant>,
+}
+
+/// The socket was closed or broke: stop the loop.
+#[derive(Debug)]
+pub struct Gone;
+
+pub struct Conn {
+    socket: WebSocket,
+    pub chat: Chat,
+    pub ctx: ConnContext,
+    pub conn_id: Option<ConnId>,
+    pub subs: HashMap<ConversationId, Sub>,
+    limiter: DefaultDirectRateLimiter,
+    strikes: u32,
+}
+
+/// What a frame from the client turned into.
+enum Incoming<C> {
+    Command(C, Option<ClientMsgId>),
+    Refused(ErrorCode, Option<ClientMsgId>),
+    Skip,
+    Close(u16, &'static str),
+    Gone,
+}
+
+/// A client endpoint: how to greet and what each command does.
+pub trait Endpoint: Sized + Send {
+    type Command: DeserializeOwned + Send;
+    /// Frame types this endpoint accepts.
+    const TYPES: &'static [&'static str];
+    /// Frame types only the other endpoint accepts (`wrong_endpoint` rather than
+    /// `unknown_type`).
+    const FOREIGN_TYPES: &'static [&'static str];
+
+    fn is_hello(cmd: &Self::Command) -> bool;
+
+    /// Checks `hello`, registers with the hub (setting `conn.conn_id`) and sends the
+    /// welcome; returns the endpoint and the hub channel.
+    fn greet(
+        conn: &mut Conn,
+        hello: Self::Command,
+    ) -> impl Future<Output = Result<(Self, mpsc::Receiver<Outbound>), ChatError>> + Send;
+
+    fn handle(
+        &mut self,
+        conn: &mut Conn,
+        cmd: Self::Command,
+    ) -> impl Future<Output = Result<(), ChatError>> + Send;
+
+    /// The token hash this connection authenticated with, if any (for revocation).
+    fn session_hash(&self) -> Option<[u8; 32]> {
+        None
+    }
+
+    /// After the loop: unregister, start grace periods.
+    fn closed(self, conn: &mut Conn) -> impl Future<Output = ()> + Send;
+}
+
+/// Errors after which the connection is closed rather than kept open.
+fn closing_code(code: ErrorCode) -> Option<u16> {
+    match code {
+        ErrorCode::OriginNotAllowed => Some(close::POLICY),
+        _ => None,
+    }
+}
+
+pub async fn serve<E: Endpoint>(socket: WebSocket, chat: Chat, ctx: ConnContext) {
+    let quota = Quota::per_second(NonZeroU32::new(FRAMES_PER_SECOND).unwrap_or(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::new(FRAME_BURST).unwrap_or(NonZeroU32::MIN));
+    let shutdown = chat.shutdown_token().clone();
+    let mut conn = Conn {
+        socket,
+        chat,
+        ctx,
+        conn_id: None,
+        subs: HashMap::new(),
+        limiter: RateLimiter::direct(quota),
+        strikes: 0,
+    };
+
+    // Phase 1: hello, within the time limit.
+    let deadline = tokio::time::sleep(Duration::from_millis(HELLO_TIMEOUT_MS));
+    tokio::pin!(deadline);
+    let (mut endpoint, mut rx) = loop {
+        let msg = tokio::select! {
+            _ = &mut deadline => {
+                conn.close(close::UNAUTHENTICATED, "no hello in time").await;
+                return;
+            }
+            _ = shutdown.cancelled() => {
+                conn.close(close::GOING_AWAY, "relay shutting down").await;
+                return;
+            }
+            msg = conn.socket.recv() => msg,
+        };
+        match conn.read::<E>(msg) {
+            Incoming::Command(cmd, client_id) => {
+                if !E::is_hello(&cmd) {
+                    if conn
+                        .send_error(ErrorCode::HelloRequired, client_id)
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    continue;
+                }
+                match E::greet(&mut conn, cmd).await {
+                    Ok(greeted) => break greeted,
+                    Err(e) => {
+                        let code = e.code();
+                        if let Some(conn_id) = conn.conn_id.take() {
+                            conn.chat.hub().unregister(conn_id);
+                        }
+                        if conn.send_error(code, None).await.is_err() {
+                            return;
+                        }
+                        if let Some(c) = closing_code(code) {
+                            conn.close(c, code.describe()).await;
+                            return;
+                        }
+                    }
+                }
+            }
+            Incoming::Refused(code, client_id) => {
+                if conn.send_error(code, client_id).await.is_err() {
+                    return;
+                }
+            }
+            Incoming::Skip => {}
+            Incoming::Close(code, reason) => {
+                conn.close(code, reason).await;
+                return;
+            }
+            Incoming::Gone => return,
+        }
+    };
+
+    // Phase 2: live.
+    let session = endpoint.session_hash();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => {
+                conn.close(close::GOING_AWAY, "relay shutting down").await;
+                break;
+            }
+            out = rx.recv() => match out {
+                Some(out) => {
+                    if conn.outbound(out, session).await.is_err() {
+                        break;
+                    }
+                }
+                None => {
+                    // The hub dropped us: we fell behind. The client resumes after reconnecting.
+                    conn.close(close::TOO_SLOW, "too slow; reconnect and resume").await;
+                    break;
+                }
+            },
+            msg = conn.socket.recv() => match conn.read::<E>(msg) {
+                Incoming::Command(cmd, client_id) => {
+                    let result = if E::is_hello(&cmd) {
+                        Err(ChatError::Refused(ErrorCode::AlreadyGreeted))
+                    } else {
+                        endpoint.handle(&mut conn, cmd).await
+                    };
+                    if let Err(e) = result {
+                        if conn.send_error(e.code(), client_id).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                Incoming::Refused(code, client_id) => {
+                    if conn.send_error(code, client_id).await.is_err() {
+                        break;
+                    }
+                }
+                Incoming::Skip => {}
+                Incoming::Close(code, reason) => {
+                    conn.close(code, reason).await;
+                    break;
+                }
+                Incoming::Gone => break,
+            },
+        }
+    }
+    endpoint.closed(&mut conn).await;
+}
+
+impl Conn {
+    /// Turns a socket read into a command or a refusal. Rate limiting applies to every
+    /// data frame; a connection that keeps flooding is closed.
+    fn read<E: Endpoint>(
+        &mut self,
+        msg: Option<Result<Message, axum::Error>>,
+    ) -> Incoming<E::Command> {
+        let text = match msg {
+            None | Some(Ok(Message::Close(_))) => return Incoming::Gone,
+            Some(Err(e)) => {
+                let text = e.to_string();
+                // tungstenite reports an oversize frame as a capacity error before buffering it.
+                if text.contains("too long")
+                    || text.contains("too big")
+                    || text.contains("Space limit")
+                {
+                    return Incoming::Close(close::TOO_BIG, "frame too large");
+                }
+                return Incoming::Gone;
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Incoming::Skip,
+            Some(Ok(Message::Binary(_))) => None,
+            Some(Ok(Message::Text(t))) => Some(t),
+        };
+        if self.limiter.check().is_err() {
+            self.strikes += 1;
+            if self.strikes >= RATE_STRIKES_BEFORE_CLOSE {
+                tracing::warn!(ip = %self.ctx.ip, "closing a flooding connection");
+                return Incoming::Close(close::POLICY, "rate limit exceeded");
+            }
+            return Incoming::Refused(ErrorCode::RateLimited, None);
+        }
+        let Some(text) = text else {
+            return Incoming::Refused(ErrorCode::BinaryNotSupported, None);
+        };
+        parse::<E>(text.as_str())
+    }
+
+    pub async fn send_text(&mut self, text: Utf8Bytes) -> Result<(), Gone> {
+        self.socket
+            .send(Message::Text(text))
+            .await
+            .map_err(|_| Gone)
+    }
+
+    pub async fn send(&mut self, frame: &ServerFrame) -> Result<(), Gone> {
+        self.send_text(encode(frame)).await
+    }
+
+    pub async fn send_error(
+        &mut self,
+        code: ErrorCode,
+        client_id: Option<ClientMsgId>,
+    ) -> Result<(), Gone> {
+        self.send(&ServerFrame::error(code, client_id)).await
+    }
+
+    async fn close(&mut self, code: u16, reason: &str) {
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from(reason.to_string()),
+        };
+        // Best effort: the peer may already be gone.
+        let _ = self.socket.send(Message::Close(Some(frame))).await;
+    }
+
+    /// Forwards what the hub sent.
+    async fn outbound(&mut self, out: Outbound, session: Option<[u8; 32]>) -> Result<(), Gone> {
+        match out {
+            Outbound::Event {
+                conversation_id,
+                seq,
+                frame,
+            } => {
+                let Some(last) = self.subs.get(&conversation_id).map(|s| s.last_sent) else {
+                    return Ok(());
+                };
+                if seq <= last {
+                    Ok(())
+                } else if seq == last + 1 {
+                    self.send_text(frame).await?;
+                    if let Some(sub) = self.subs.get_mut(&conversation_id) {
+                        sub.last_sent = seq;
+                    }
+                    Ok(())
+                } else {
+                    // A gap (should not happen with ordered publishing): fill it from the store.
+                    self.replay(conversation_id).await
+                }
+            }
+            Outbound::Frame(frame) => self.send_text(frame).await,
+            Outbound::Follow {
+                conversation_id,
+                announce,
+            } => {
+                if let Some(frame) = announce {
+                    self.send_text(frame).await?;
+                }
+                self.follow(conversation_id, 0).await
+            }
+            Outbound::Unfollow {
+                conversation_id,
+                frame,
+            } => {
+                self.subs.remove(&conversation_id);
+                self.send_text(frame).await
+            }
+            Outbound::SessionRevoked(hash) => {
+                if session == Some(*hash) {
+                    self.close(close::REVOKED, "session revoked").await;
+                    return Err(Gone);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Starts following a conversation from `after`: subscribe first, then replay, so no
+    /// event falls between the two.
+    pub async fn follow(&mut self, conv: ConversationId, after: Seq) -> Result<(), Gone> {
+        if let Some(id) = self.conn_id {
+            self.chat.hub().subscribe(id, conv);
+        }
+        self.subs.entry(conv).or_insert(Sub {
+            last_sent: after,
+            delivered: after,
+            read: 0,
+            last_typing: None,
+        });
+        self.replay(conv).await
+    }
+
+    /// Sends every stored event after what this client holds, page by page.
+    async fn replay(&mut self, conv: ConversationId) -> Result<(), Gone> {
+        loop {
+            let after = self.subs.get(&conv).map(|s| s.last_sent).unwrap_or(0);
+            let events = match self
+                .chat
+                .store()
+                .events_after(conv, after, REPLAY_PAGE)
+                .await
+            {
+                Ok(events) => events,
+                Err(e) => {
+                    tracing::error!(%conv, error = %e, "replay failed; closing so the client resumes later");
+                    self.close(close::TRY_AGAIN_LATER, "try again").await;
+                    return Err(Gone);
+                }
+            };
+            let n = events.len();
+            for ev in events {
+                self.send_text(crate::conversations::event_frame(&ev))
+                    .await?;
+                if let Some(sub) = self.subs.get_mut(&conv) {
+                    sub.last_sent = ev.seq;
+                }
+            }
+            if n < REPLAY_PAGE as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    /// True when a typing indicator may be forwarded now (throttled per conversation;
+    /// "stopped typing" always passes).
+    pub fn typing_allowed(&mut self, conv: ConversationId, active: bool) -> bool {
+        let Some(sub) = self.subs.get_mut(&conv) else {
+            return false;
+        };
+        let now = Instant::now();
+        let throttle = Duration::from_millis(TYPING_THROTTLE_MS);
+        if active
+            && sub
+                .last_typing
+                .is_some_and(|t| now.duration_since(t) < throttle)
+        {
+            return false;
+        }
+        sub.last_typing = if active { Some(now) } else { None };
+        true
+    }
+
+    /// Records a delivered/read receipt; refuses one beyond what was sent.
+    pub fn receipt(
+        &mut self,
+        conv: ConversationId,
+        delivered: Option<Seq>,
+        read: Option<Seq>,
+    ) -> Result<(Seq, Seq), ErrorCode> {
+        let sub = self
+            .subs
+            .get_mut(&conv)
+            .ok_or(ErrorCode::UnknownConversation)?;
+        let claimed = delivered.or(read).unwrap_or(0);
+        if claimed > sub.last_sent {
+            return Err(ErrorCode::InvalidField);
+        }
+        if let Some(d) = delivered {
+            sub.delivered = sub.delivered.max(d);
+        }
+        if let Some(r) = read {
+            sub.read = sub.read.max(r);
+            sub.delivered = sub.delivered.max(r);
+        }
+        Ok((sub.delivered, sub.read))
+    }
+}
+
+/// JSON text → typed command, telling apart bad JSON, unknown types, the other endpoint's
+/// types and bad fields.
+fn parse<E: Endpoint>(text: &str) -> Incoming<E::Command> {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Incoming::Refused(ErrorCode::BadJson, None);
+    };
+    let client_id = value
+        .get("client_id")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|s| ClientMsgId::try_from(s.to_string()).ok());
+    let Some(kind) = value.get("type").and_then(serde_json::Value::as_str) else {
+        return Incoming::Refused(ErrorCode::UnknownType, client_id);
+    };
+    if !E::TYPES.contains(&kind) {
+        let code = if E::FOREIGN_TYPES.contains(&kind) {
+            ErrorCode::WrongEndpoint
+        } else {
+            ErrorCode::UnknownType
+        };
+        return Incoming::Refused(code, client_id);
+    }
+    match serde_json::from_value::<E::Command>(value) {
+        Ok(cmd) => Incoming::Command(cmd, client_id),
+        Err(_) => Incoming::Refused(ErrorCode::InvalidField, client_id),
+    }
+}

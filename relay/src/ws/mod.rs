@@ -1,0 +1,82 @@
+//! The WebSocket edge: `/ws/visitor` and `/ws/agent`. Both use the one connection shape in
+//! [`connection`]; [`visitor`] and [`agent`] only say what each frame type does.
+
+pub mod agent;
+pub mod connection;
+pub mod visitor;
+
+use crate::app::AppState;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use connection::ConnContext;
+use std::net::SocketAddr;
+use switchboard_shared::limits::MAX_FRAME_BYTES;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/ws/visitor", get(visitor_upgrade))
+        .route("/ws/agent", get(agent_upgrade))
+}
+
+/// Small buffers keep idle connections cheap (tungstenite's default 128 KiB read buffer
+/// would become resident on the first read); frames are capped at `MAX_FRAME_BYTES`, so
+/// anything larger is refused before it is buffered.
+fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.read_buffer_size(1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_FRAME_BYTES * 4)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+}
+
+fn context(app: &AppState, addr: SocketAddr, headers: &HeaderMap) -> Result<ConnContext, Response> {
+    if !app.ip_limiter.allow(addr.ip()) {
+        tracing::warn!(ip = %addr.ip(), "connection rate limit hit");
+        return Err((
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from this address",
+        )
+            .into_response());
+    }
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    Ok(ConnContext {
+        origin,
+        ip: addr.ip(),
+        dev: app.dev,
+    })
+}
+
+async fn visitor_upgrade(
+    State(app): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    match context(&app, addr, &headers) {
+        Ok(ctx) => configure(ws).on_upgrade(move |socket| {
+            connection::serve::<visitor::VisitorEndpoint>(socket, app.chat, ctx)
+        }),
+        Err(resp) => resp,
+    }
+}
+
+async fn agent_upgrade(
+    State(app): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    match context(&app, addr, &headers) {
+        Ok(ctx) => configure(ws).on_upgrade(move |socket| {
+            connection::serve::<agent::AgentEndpoint>(socket, app.chat, ctx)
+        }),
+        Err(resp) => resp,
+    }
+}

@@ -1,0 +1,298 @@
+//! `/ws/visitor`: what each visitor frame does. Visitors see only their own conversation:
+//! the endpoint never takes a conversation id from the client.
+
+use super::connection::{Conn, Endpoint};
+use crate::conversations::{ChatError, ChatResult, VisitorIdentity};
+use crate::fanout::{Outbound, Party};
+use switchboard_shared::limits::MAX_URL_CHARS;
+use switchboard_shared::text::{parse_field, MessageBody};
+use switchboard_shared::{
+    ConversationId, ConversationStatus, ErrorCode, ServerFrame, Side, VisitorCommand, VisitorInfo,
+    AGENT_ONLY_TYPES, PROTOCOL_VERSION, VISITOR_TYPES,
+};
+use tokio::sync::mpsc;
+
+pub struct VisitorEndpoint {
+    visitor: VisitorIdentity,
+    locale: Option<String>,
+}
+
+/// Is `origin` allowed to embed `allowed`'s site? Exact match, or any localhost origin in
+/// development mode.
+pub fn origin_allowed(origin: Option<&str>, allowed: &[String], dev: bool) -> bool {
+    let Some(origin) = origin else { return false };
+    if allowed.iter().any(|a| a == origin || a == "*") {
+        return true;
+    }
+    dev && ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+        .iter()
+        .any(|h| {
+            origin == *h
+                || origin
+                    .strip_prefix(h)
+                    .is_some_and(|rest| rest.starts_with(':'))
+        })
+}
+
+fn info_from(
+    name: Option<&str>,
+    email: Option<&str>,
+    customer_number: Option<&str>,
+    page_url: Option<&str>,
+    locale: Option<String>,
+) -> Result<VisitorInfo, ErrorCode> {
+    if page_url.is_some_and(|u| u.chars().count() > MAX_URL_CHARS) {
+        return Err(ErrorCode::FieldTooLong);
+    }
+    Ok(VisitorInfo {
+        name: parse_field(name)?,
+        email: parse_field(email)?,
+        customer_number: parse_field(customer_number)?,
+        page_url: page_url.map(str::to_string),
+        locale,
+    })
+}
+
+impl VisitorEndpoint {
+    /// The conversation this connection shows: the newest it follows.
+    fn current(conn: &Conn) -> Option<ConversationId> {
+        conn.subs.keys().max().copied()
+    }
+
+    /// The current conversation, if it is still open and the visitor's.
+    fn open(&self, conn: &Conn) -> ChatResult<ConversationId> {
+        let conv = Self::current(conn).ok_or(ErrorCode::NoConversation)?;
+        if conn.chat.visitor_owns(self.visitor.id, conv) {
+            Ok(conv)
+        } else {
+            Err(ErrorCode::ConversationEnded.into())
+        }
+    }
+}
+
+impl Endpoint for VisitorEndpoint {
+    type Command = VisitorCommand;
+    const TYPES: &'static [&'static str] = VISITOR_TYPES;
+    const FOREIGN_TYPES: &'static [&'static str] = AGENT_ONLY_TYPES;
+
+    fn is_hello(cmd: &VisitorCommand) -> bool {
+        matches!(cmd, VisitorCommand::Hello { .. })
+    }
+
+    async fn greet(
+        conn: &mut Conn,
+        hello: VisitorCommand,
+    ) -> Result<(Self, mpsc::Receiver<Outbound>), ChatError> {
+        let VisitorCommand::Hello {
+            protocol,
+            site,
+            token,
+            last_seq,
+            locale,
+        } = hello
+        else {
+            return Err(ErrorCode::HelloRequired.into());
+        };
+        if protocol != PROTOCOL_VERSION {
+            return Err(ErrorCode::UnsupportedVersion.into());
+        }
+        let site = conn
+            .chat
+            .store()
+            .site(&site)
+            .await?
+            .ok_or(ErrorCode::UnknownSite)?;
+        if !origin_allowed(
+            conn.ctx.origin.as_deref(),
+            &site.allowed_origins,
+            conn.ctx.dev,
+        ) {
+            tracing::warn!(site = %site.id, origin = ?conn.ctx.origin, "visitor origin refused");
+            return Err(ErrorCode::OriginNotAllowed.into());
+        }
+        let locale = parse_field(locale.as_deref())?;
+        let visitor = conn
+            .chat
+            .identify_visitor(&site.id, token.as_deref())
+            .await?;
+        let (conn_id, rx) = conn.chat.hub().register(Party::Visitor(visitor.id));
+        conn.conn_id = Some(conn_id);
+        let conversation = conn.chat.visitor_conversation(visitor.id).await?;
+        let welcome = ServerFrame::VisitorWelcome {
+            protocol: PROTOCOL_VERSION,
+            token: visitor.new_token.clone(),
+            conversation: conversation.as_ref().map(|c| conn.chat.view(c)),
+            agents_online: conn.chat.agents_online(),
+        };
+        let gone = || ChatError::Refused(ErrorCode::Internal);
+        conn.send(&welcome).await.map_err(|_| gone())?;
+        if let Some(c) = conversation {
+            conn.follow(c.id, last_seq.unwrap_or(0).min(c.last_seq))
+                .await
+                .map_err(|_| gone())?;
+            if c.status == ConversationStatus::Queued {
+                if let Some((position, estimated_wait_secs)) = conn.chat.queue_position(c.id) {
+                    let frame = ServerFrame::Queue {
+                        conversation_id: c.id,
+                        position,
+                        estimated_wait_secs,
+                    };
+                    conn.send(&frame).await.map_err(|_| gone())?;
+                }
+            }
+        }
+        Ok((VisitorEndpoint { visitor, locale }, rx))
+    }
+
+    async fn handle(&mut self, conn: &mut Conn, cmd: VisitorCommand) -> ChatResult<()> {
+        match cmd {
+            VisitorCommand::Hello { .. } => Err(ErrorCode::AlreadyGreeted.into()),
+            VisitorCommand::StartConversation {
+                name,
+                email,
+                customer_number,
+                page_url,
+            } => {
+                let info = info_from(
+                    name.as_deref(),
+                    email.as_deref(),
+                    customer_number.as_deref(),
+                    page_url.as_deref(),
+                    self.locale.clone(),
+                )?;
+                let conv = conn.chat.start_conversation(&self.visitor, info).await?;
+                // Follow at once (the hub's Follow also arrives; following twice is harmless).
+                conn.follow(conv, 0)
+                    .await
+                    .map_err(|_| ErrorCode::Internal)?;
+                Ok(())
+            }
+            VisitorCommand::Send { client_id, body } => {
+                let body = MessageBody::parse(&body)?;
+                let conv = self.open(conn)?;
+                let (seq, duplicate) = conn
+                    .chat
+                    .store_message(
+                        conv,
+                        switchboard_shared::Author::Visitor,
+                        Side::Visitor,
+                        client_id.clone(),
+                        body,
+                    )
+                    .await?;
+                let sent = ServerFrame::Sent {
+                    client_id,
+                    conversation_id: conv,
+                    seq,
+                    duplicate,
+                };
+                conn.send(&sent).await.map_err(|_| ErrorCode::Internal)?;
+                Ok(())
+            }
+            VisitorCommand::LeaveMessage {
+                client_id,
+                body,
+                name,
+                email,
+                customer_number,
+            } => {
+                let body = MessageBody::parse(&body)?;
+                let info = info_from(
+                    name.as_deref(),
+                    email.as_deref(),
+                    customer_number.as_deref(),
+                    None,
+                    self.locale.clone(),
+                )?;
+                let (conv, seq, duplicate) = conn
+                    .chat
+                    .leave_message(&self.visitor, info, client_id.clone(), body)
+                    .await?;
+                conn.follow(conv, 0)
+                    .await
+                    .map_err(|_| ErrorCode::Internal)?;
+                let sent = ServerFrame::Sent {
+                    client_id,
+                    conversation_id: conv,
+                    seq,
+                    duplicate,
+                };
+                conn.send(&sent).await.map_err(|_| ErrorCode::Internal)?;
+                Ok(())
+            }
+            VisitorCommand::Typing { active } => {
+                let conv = self.open(conn)?;
+                if conn.typing_allowed(conv, active) {
+                    conn.chat.typing(conv, Side::Visitor, active);
+                }
+                Ok(())
+            }
+            VisitorCommand::Ack { seq } => {
+                let conv = Self::current(conn).ok_or(ErrorCode::NoConversation)?;
+                let (delivered, read) = conn.receipt(conv, Some(seq), None)?;
+                conn.chat
+                    .receipt(conv, Side::Visitor, delivered, read)
+                    .await
+            }
+            VisitorCommand::Read { seq } => {
+                let conv = Self::current(conn).ok_or(ErrorCode::NoConversation)?;
+                let (delivered, read) = conn.receipt(conv, None, Some(seq))?;
+                conn.chat
+                    .receipt(conv, Side::Visitor, delivered, read)
+                    .await
+            }
+            VisitorCommand::EndConversation => {
+                let conv = self.open(conn)?;
+                conn.chat.end_conversation(conv, Side::Visitor).await
+            }
+            VisitorCommand::Ping => {
+                conn.send(&ServerFrame::Pong)
+                    .await
+                    .map_err(|_| ErrorCode::Internal)?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn closed(self, conn: &mut Conn) {
+        if let Some(id) = conn.conn_id.take() {
+            conn.chat.hub().unregister(id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_allowed;
+
+    #[test]
+    fn only_listed_origins_pass_and_localhost_only_in_dev() {
+        let allowed = vec!["https://shop.example".to_string()];
+        assert!(origin_allowed(
+            Some("https://shop.example"),
+            &allowed,
+            false
+        ));
+        assert!(!origin_allowed(
+            Some("https://evil.example"),
+            &allowed,
+            false
+        ));
+        assert!(!origin_allowed(None, &allowed, true));
+        assert!(!origin_allowed(
+            Some("http://localhost:8080"),
+            &allowed,
+            false
+        ));
+        assert!(origin_allowed(
+            Some("http://localhost:8080"),
+            &allowed,
+            true
+        ));
+        assert!(!origin_allowed(
+            Some("http://localhost.evil.example"),
+            &allowed,
+            true
+        ));
+    }
+}
