@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use connection::ConnContext;
+use connection::{ConnContext, Endpoint};
 use std::net::SocketAddr;
 use switchboard_shared::limits::MAX_FRAME_BYTES;
 
@@ -33,24 +33,40 @@ fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
         .max_frame_size(MAX_FRAME_BYTES)
 }
 
-fn context(app: &AppState, addr: SocketAddr, headers: &HeaderMap) -> Result<ConnContext, Response> {
+/// The client's context, or `None` when its address is over the connection rate limit.
+fn context(app: &AppState, addr: SocketAddr, headers: &HeaderMap) -> Option<ConnContext> {
     if !app.ip_limiter.allow(addr.ip()) {
         tracing::warn!(ip = %addr.ip(), "connection rate limit hit");
-        return Err((
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many connections from this address",
-        )
-            .into_response());
+        return None;
     }
     let origin = headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    Ok(ConnContext {
+    Some(ConnContext {
         origin,
         ip: addr.ip(),
         dev: app.dev,
     })
+}
+
+/// Upgrades to a WebSocket served by endpoint `E`, as a task the app can wait for.
+fn upgrade<E: Endpoint + 'static>(
+    app: AppState,
+    addr: SocketAddr,
+    headers: &HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Some(ctx) = context(&app, addr, headers) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from this address",
+        )
+            .into_response();
+    };
+    let tasks = app.connections.clone();
+    configure(ws)
+        .on_upgrade(move |socket| tasks.track_future(connection::serve::<E>(socket, app.chat, ctx)))
 }
 
 async fn visitor_upgrade(
@@ -59,12 +75,7 @@ async fn visitor_upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    match context(&app, addr, &headers) {
-        Ok(ctx) => configure(ws).on_upgrade(move |socket| {
-            connection::serve::<visitor::VisitorEndpoint>(socket, app.chat, ctx)
-        }),
-        Err(resp) => resp,
-    }
+    upgrade::<visitor::VisitorEndpoint>(app, addr, &headers, ws)
 }
 
 async fn agent_upgrade(
@@ -73,10 +84,5 @@ async fn agent_upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    match context(&app, addr, &headers) {
-        Ok(ctx) => configure(ws).on_upgrade(move |socket| {
-            connection::serve::<agent::AgentEndpoint>(socket, app.chat, ctx)
-        }),
-        Err(resp) => resp,
-    }
+    upgrade::<agent::AgentEndpoint>(app, addr, &headers, ws)
 }
