@@ -1,0 +1,284 @@
+//! Agents, their sessions, sites and visitors: plain queries on the pools. Tokens arrive
+//! already hashed; this file never sees a secret.
+
+use super::constraint;
+use super::rows::{self, AGENT_COLUMNS};
+use crate::{
+    AgentPatch, AgentRecord, NewAgent, SiteRecord, StoreError, StoreResult, VisitorId,
+    VisitorRecord,
+};
+use sqlx::{Row, SqlitePool};
+use switchboard_shared::AgentId;
+
+pub(super) async fn create_agent(pool: &SqlitePool, new: NewAgent) -> StoreResult<AgentRecord> {
+    let now = now_ms();
+    let row = sqlx::query(&format!(
+        "INSERT INTO agents \
+           (email, display_name, password_hash, role, max_concurrent_chats, disabled, created_at) \
+         VALUES (?, ?, ?, ?, ?, 0, ?) RETURNING {AGENT_COLUMNS}"
+    ))
+    .bind(&new.email)
+    .bind(&new.display_name)
+    .bind(&new.password_hash)
+    .bind(new.role.as_str())
+    .bind(i64::from(new.max_concurrent_chats))
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .map_err(|e| constraint(e, || format!("agent e-mail {}", new.email)))?;
+    rows::agent(&row)
+}
+
+pub(super) async fn agent(pool: &SqlitePool, id: AgentId) -> StoreResult<Option<AgentRecord>> {
+    let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?"))
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(rows::agent).transpose()
+}
+
+/// Case-insensitive (ASCII), like the UNIQUE constraint on the column.
+pub(super) async fn agent_by_email(
+    pool: &SqlitePool,
+    email: &str,
+) -> StoreResult<Option<AgentRecord>> {
+    let row = sqlx::query(&format!(
+        "SELECT {AGENT_COLUMNS} FROM agents WHERE email = ?"
+    ))
+    .bind(email)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(rows::agent).transpose()
+}
+
+pub(super) async fn list_agents(pool: &SqlitePool) -> StoreResult<Vec<AgentRecord>> {
+    let rows = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents ORDER BY id"))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(rows::agent).collect()
+}
+
+pub(super) async fn update_agent(
+    pool: &SqlitePool,
+    id: AgentId,
+    patch: AgentPatch,
+) -> StoreResult<AgentRecord> {
+    let row = sqlx::query(&format!(
+        "UPDATE agents SET \
+            display_name         = COALESCE(?2, display_name), \
+            password_hash        = COALESCE(?3, password_hash), \
+            role                 = COALESCE(?4, role), \
+            max_concurrent_chats = COALESCE(?5, max_concurrent_chats), \
+            disabled             = COALESCE(?6, disabled) \
+         WHERE id = ?1 RETURNING {AGENT_COLUMNS}"
+    ))
+    .bind(id.0)
+    .bind(patch.display_name)
+    .bind(patch.password_hash)
+    .bind(patch.role.map(|r| r.as_str()))
+    .bind(patch.max_concurrent_chats.map(i64::from))
+    .bind(patch.disabled)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref()
+        .map(rows::agent)
+        .transpose()?
+        .ok_or(StoreError::NotFound)
+}
+
+pub(super) async fn create_session(
+    pool: &SqlitePool,
+    token_hash: [u8; 32],
+    agent: AgentId,
+    now: i64,
+    expires_at: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO agent_sessions (token_hash, agent_id, created_at, expires_at) \
+         VALUES (?, ?, ?, ?)",
+    )
+    .bind(&token_hash[..])
+    .bind(agent.0)
+    .bind(now)
+    .bind(expires_at)
+    .execute(pool)
+    .await
+    .map_err(|e| constraint(e, || "session token".into()))?;
+    Ok(())
+}
+
+pub(super) async fn session_agent(
+    pool: &SqlitePool,
+    token_hash: [u8; 32],
+    now: i64,
+) -> StoreResult<Option<AgentRecord>> {
+    let row = sqlx::query(
+        "SELECT a.id, a.email, a.display_name, a.password_hash, a.role, \
+                a.max_concurrent_chats, a.disabled, a.created_at \
+         FROM agent_sessions s JOIN agents a ON a.id = s.agent_id \
+         WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? \
+           AND a.disabled = 0",
+    )
+    .bind(&token_hash[..])
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(rows::agent).transpose()
+}
+
+/// Idempotent: revoking an unknown or already revoked session does nothing.
+pub(super) async fn revoke_session(
+    pool: &SqlitePool,
+    token_hash: [u8; 32],
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE agent_sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(&token_hash[..])
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn revoke_agent_sessions(
+    pool: &SqlitePool,
+    agent: AgentId,
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE agent_sessions SET revoked_at = ? WHERE agent_id = ? AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(agent.0)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Replaces the site's name and its whole origin list in one transaction.
+pub(super) async fn upsert_site(pool: &SqlitePool, site: SiteRecord) -> StoreResult<()> {
+    let mut tx = pool.begin().await?;
+    // The first statement writes, so the write lock is taken (with busy_timeout) up front.
+    sqlx::query(
+        "INSERT INTO sites (id, name) VALUES (?, ?) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+    )
+    .bind(&site.id)
+    .bind(&site.name)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM site_origins WHERE site_id = ?")
+        .bind(&site.id)
+        .execute(&mut *tx)
+        .await?;
+    for (position, origin) in (0_i64..).zip(&site.allowed_origins) {
+        sqlx::query(
+            "INSERT INTO site_origins (site_id, position, origin) VALUES (?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&site.id)
+        .bind(position)
+        .bind(origin)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One statement, so the name and the origins come from the same snapshot.
+const SITES_WITH_ORIGINS: &str = "SELECT s.id, s.name, o.origin FROM sites s \
+     LEFT JOIN site_origins o ON o.site_id = s.id";
+
+pub(super) async fn site(pool: &SqlitePool, id: &str) -> StoreResult<Option<SiteRecord>> {
+    let rows = sqlx::query(&format!(
+        "{SITES_WITH_ORIGINS} WHERE s.id = ? ORDER BY o.position"
+    ))
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(group_sites(&rows)?.pop())
+}
+
+pub(super) async fn list_sites(pool: &SqlitePool) -> StoreResult<Vec<SiteRecord>> {
+    let rows = sqlx::query(&format!("{SITES_WITH_ORIGINS} ORDER BY s.id, o.position"))
+        .fetch_all(pool)
+        .await?;
+    group_sites(&rows)
+}
+
+/// Folds rows ordered by site into one record per site.
+fn group_sites(rows: &[sqlx::sqlite::SqliteRow]) -> StoreResult<Vec<SiteRecord>> {
+    let mut sites: Vec<SiteRecord> = Vec::new();
+    for row in rows {
+        let id: String = row.try_get("id")?;
+        let origin: Option<String> = row.try_get("origin")?;
+        if sites.last().map(|s| &s.id) != Some(&id) {
+            sites.push(SiteRecord {
+                id,
+                name: row.try_get("name")?,
+                allowed_origins: vec![],
+            });
+        }
+        if let (Some(site), Some(origin)) = (sites.last_mut(), origin) {
+            site.allowed_origins.push(origin);
+        }
+    }
+    Ok(sites)
+}
+
+pub(super) async fn create_visitor(
+    pool: &SqlitePool,
+    site_id: &str,
+    token_hash: [u8; 32],
+    now: i64,
+) -> StoreResult<VisitorRecord> {
+    let row = sqlx::query(
+        "INSERT INTO visitors (site_id, token_hash, created_at, last_seen_at) \
+         VALUES (?, ?, ?, ?) RETURNING id, site_id, created_at, last_seen_at",
+    )
+    .bind(site_id)
+    .bind(&token_hash[..])
+    .bind(now)
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .map_err(|e| constraint(e, || "visitor token".into()))?;
+    rows::visitor(&row)
+}
+
+pub(super) async fn visitor_by_token(
+    pool: &SqlitePool,
+    token_hash: [u8; 32],
+) -> StoreResult<Option<VisitorRecord>> {
+    let row = sqlx::query(
+        "SELECT id, site_id, created_at, last_seen_at FROM visitors WHERE token_hash = ?",
+    )
+    .bind(&token_hash[..])
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(rows::visitor).transpose()
+}
+
+/// Moves `last_seen_at` forward only (clocks of concurrent calls may disagree).
+pub(super) async fn touch_visitor(pool: &SqlitePool, id: VisitorId, now: i64) -> StoreResult<()> {
+    let done = sqlx::query("UPDATE visitors SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?")
+        .bind(now)
+        .bind(id.0)
+        .execute(pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// `NewAgent` carries no timestamp, so agent creation uses the wall clock.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,113 @@
+//! Conversation rows and event reads. Appends and receipts are not here: they go through the
+//! group-commit [`super::writer`].
+
+use super::constraint;
+use super::rows::{self, seq_to_db, status_str, CONVERSATION_COLUMNS};
+use crate::{ConversationRecord, NewConversation, StoreResult, StoredEvent, VisitorId};
+use sqlx::SqlitePool;
+use switchboard_shared::{ConversationId, ConversationStatus, Seq};
+
+/// A new conversation has no events yet (`last_seq` 0). A queued one starts waiting now.
+/// An unknown site or visitor is `NotFound`.
+pub(super) async fn create(
+    pool: &SqlitePool,
+    new: NewConversation,
+) -> StoreResult<ConversationRecord> {
+    let queued_at = (new.status == ConversationStatus::Queued).then_some(new.at);
+    let row = sqlx::query(&format!(
+        "INSERT INTO conversations (site_id, visitor_id, status, \
+            visitor_name, visitor_email, visitor_customer_number, visitor_page_url, \
+            visitor_locale, queue_rank, created_at, queued_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {CONVERSATION_COLUMNS}"
+    ))
+    .bind(&new.site_id)
+    .bind(new.visitor_id.0)
+    .bind(status_str(new.status))
+    .bind(&new.info.name)
+    .bind(&new.info.email)
+    .bind(&new.info.customer_number)
+    .bind(&new.info.page_url)
+    .bind(&new.info.locale)
+    .bind(new.queue_rank)
+    .bind(new.at)
+    .bind(queued_at)
+    .fetch_one(pool)
+    .await
+    .map_err(|e| constraint(e, || "conversation".into()))?;
+    rows::conversation(&row)
+}
+
+pub(super) async fn get(
+    pool: &SqlitePool,
+    id: ConversationId,
+) -> StoreResult<Option<ConversationRecord>> {
+    let row = sqlx::query(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?"
+    ))
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(rows::conversation).transpose()
+}
+
+pub(super) async fn latest_for_visitor(
+    pool: &SqlitePool,
+    visitor: VisitorId,
+    since: i64,
+) -> StoreResult<Option<ConversationRecord>> {
+    let row = sqlx::query(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations \
+         WHERE visitor_id = ? AND created_at >= ? \
+         ORDER BY created_at DESC, id DESC LIMIT 1"
+    ))
+    .bind(visitor.0)
+    .bind(since)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(rows::conversation).transpose()
+}
+
+/// Oldest first. The WHERE clause matches the partial index `conversations_open` word for
+/// word, which is what lets SQLite use it.
+pub(super) async fn open(pool: &SqlitePool) -> StoreResult<Vec<ConversationRecord>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations \
+         WHERE status IN ('queued', 'active') ORDER BY id"
+    ))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(rows::conversation).collect()
+}
+
+pub(super) async fn events_after(
+    pool: &SqlitePool,
+    id: ConversationId,
+    after: Seq,
+    limit: u32,
+) -> StoreResult<Vec<StoredEvent>> {
+    let rows = sqlx::query(
+        "SELECT conversation_id, seq, at, payload FROM events \
+         WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    )
+    .bind(id.0)
+    .bind(seq_to_db(after))
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(rows::event).collect()
+}
+
+/// Most recently ended first. Chats that ended without an agent have no handle time; a
+/// negative difference (clock step) counts as 0. Matches the partial index
+/// `conversations_handled`.
+pub(super) async fn recent_handle_times(pool: &SqlitePool, limit: u32) -> StoreResult<Vec<i64>> {
+    let times = sqlx::query_scalar(
+        "SELECT MAX(0, ended_at - assigned_at) FROM conversations \
+         WHERE ended_at IS NOT NULL AND assigned_at IS NOT NULL \
+         ORDER BY ended_at DESC LIMIT ?",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    Ok(times)
+}

@@ -1,0 +1,293 @@
+//! # SQLite store
+//!
+//! Three ways into one database file (WAL mode, `synchronous=FULL`):
+//! - the **writer** ([`writer`]): one task with its own connection that group-commits every
+//!   `append` and `record_receipt`, hands new events to the [`CommitListener`] and only then
+//!   answers the callers;
+//! - the **write pool** (one connection): the rare other writes (agents, sessions, sites,
+//!   visitors, new conversations). One connection, so those never contend among themselves;
+//!   against the writer they wait on `busy_timeout`;
+//! - the **read pool**: read-only connections for everything else; WAL lets them read a
+//!   consistent snapshot beside the writer.
+//!
+//! ## Layout
+//! - `mod.rs`: opening, closing, and the [`Store`] impl that delegates to the files below.
+//! - [`writer`]: the group-commit writer (dense comments: it carries the delivery guarantee).
+//! - [`accounts`]: agents, their sessions, sites and visitors.
+//! - [`conversations`]: conversation rows and event reads.
+//! - [`rows`]: mapping rows to records, enum text forms.
+
+mod accounts;
+mod conversations;
+mod rows;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use crate::{
+    AgentPatch, AgentRecord, AppendRequest, Appended, CommitListener, ConversationRecord, NewAgent,
+    NewConversation, SiteRecord, Store, StoreError, StoreResult, StoredEvent, VisitorId,
+    VisitorRecord,
+};
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::ConnectOptions;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use switchboard_shared::{AgentId, ConversationId, Seq, Side};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use writer::{Job, Receipt};
+
+/// How long a connection waits for the write lock before giving up with `SQLITE_BUSY`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Readers: replays, lookups and routing start-up run beside each other.
+const READ_CONNECTIONS: u32 = 8;
+
+/// The SQLite implementation of [`Store`]. Cheap to share behind an `Arc`; see the module
+/// docs for how reads and writes reach the file.
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+    /// `None` once [`Store::close`] ran. Callers clone the sender under the lock (no await
+    /// while holding it) and send outside; when the last clone is gone the channel closes
+    /// and the writer drains what is queued and stops.
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    /// Taken by the first `close` to wait for the writer to finish.
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing, with its parent directory) the database at
+    /// `database_url_or_path` — `sqlite://data/switchboard.db` or `data/switchboard.db` —
+    /// runs the embedded migrations and starts the group-commit writer, which reports every
+    /// committed event to `listener`. Must be called inside a Tokio runtime.
+    pub async fn open(
+        database_url_or_path: &str,
+        listener: Arc<dyn CommitListener>,
+    ) -> Result<SqliteStore, StoreError> {
+        let base = connect_options(database_url_or_path)?;
+        if let Some(dir) = base.get_filename().parent() {
+            if !dir.as_os_str().is_empty() {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(sqlx::Error::Io)?;
+            }
+        }
+
+        // The write pool opens the file first: it creates it, switches it to WAL (a
+        // persistent property of the file, so the others need not ask) and migrates it.
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                base.clone()
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal),
+            )
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+
+        let writer_conn = base.clone().connect().await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(READ_CONNECTIONS)
+            .connect_with(base.read_only(true))
+            .await?;
+
+        let (tx, rx) = mpsc::channel(writer::QUEUE_CAPACITY);
+        let handle = tokio::spawn(writer::run(writer_conn, rx, listener));
+        Ok(SqliteStore {
+            read,
+            write,
+            jobs: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// Hands a job to the writer and waits for its answer.
+    async fn submit<T>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<StoreResult<T>>) -> Job,
+    ) -> StoreResult<T> {
+        let sender = match self.jobs.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let sender = sender.ok_or(StoreError::Closed)?;
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(job(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        drop(sender);
+        // The writer answers every job it takes; a dropped reply means it died.
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+/// The options every connection shares. Journal mode is set once, by the write pool.
+fn connect_options(database_url_or_path: &str) -> StoreResult<SqliteConnectOptions> {
+    let options = if database_url_or_path.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(database_url_or_path)?
+    } else {
+        SqliteConnectOptions::new().filename(database_url_or_path)
+    };
+    let in_memory =
+        database_url_or_path.contains(":memory:") || database_url_or_path.contains("mode=memory");
+    if in_memory || options.get_filename().as_os_str().is_empty() {
+        // Every connection would get its own empty database.
+        return Err(StoreError::Database(sqlx::Error::Configuration(
+            "SqliteStore needs a database file, not an in-memory database".into(),
+        )));
+    }
+    Ok(options
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT))
+}
+
+/// Unique violations are the caller's fault (`Conflict`), a missing parent row means the
+/// referenced thing does not exist (`NotFound`); everything else is a database error.
+fn constraint(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what()),
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        _ => StoreError::Database(e),
+    }
+}
+
+fn lock_take<T>(m: &Mutex<Option<T>>) -> Option<T> {
+    match m.lock() {
+        Ok(mut guard) => guard.take(),
+        Err(poisoned) => poisoned.into_inner().take(),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_agent(&self, new: NewAgent) -> StoreResult<AgentRecord> {
+        accounts::create_agent(&self.write, new).await
+    }
+    async fn agent(&self, id: AgentId) -> StoreResult<Option<AgentRecord>> {
+        accounts::agent(&self.read, id).await
+    }
+    async fn agent_by_email(&self, email: &str) -> StoreResult<Option<AgentRecord>> {
+        accounts::agent_by_email(&self.read, email).await
+    }
+    async fn list_agents(&self) -> StoreResult<Vec<AgentRecord>> {
+        accounts::list_agents(&self.read).await
+    }
+    async fn update_agent(&self, id: AgentId, patch: AgentPatch) -> StoreResult<AgentRecord> {
+        accounts::update_agent(&self.write, id, patch).await
+    }
+    async fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        agent: AgentId,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        accounts::create_session(&self.write, token_hash, agent, now, expires_at).await
+    }
+    async fn session_agent(
+        &self,
+        token_hash: [u8; 32],
+        now: i64,
+    ) -> StoreResult<Option<AgentRecord>> {
+        accounts::session_agent(&self.read, token_hash, now).await
+    }
+    async fn revoke_session(&self, token_hash: [u8; 32], now: i64) -> StoreResult<()> {
+        accounts::revoke_session(&self.write, token_hash, now).await
+    }
+    async fn revoke_agent_sessions(&self, agent: AgentId, now: i64) -> StoreResult<()> {
+        accounts::revoke_agent_sessions(&self.write, agent, now).await
+    }
+
+    async fn upsert_site(&self, site: SiteRecord) -> StoreResult<()> {
+        accounts::upsert_site(&self.write, site).await
+    }
+    async fn site(&self, id: &str) -> StoreResult<Option<SiteRecord>> {
+        accounts::site(&self.read, id).await
+    }
+    async fn list_sites(&self) -> StoreResult<Vec<SiteRecord>> {
+        accounts::list_sites(&self.read).await
+    }
+
+    async fn create_visitor(
+        &self,
+        site_id: &str,
+        token_hash: [u8; 32],
+        now: i64,
+    ) -> StoreResult<VisitorRecord> {
+        accounts::create_visitor(&self.write, site_id, token_hash, now).await
+    }
+    async fn visitor_by_token(&self, token_hash: [u8; 32]) -> StoreResult<Option<VisitorRecord>> {
+        accounts::visitor_by_token(&self.read, token_hash).await
+    }
+    async fn touch_visitor(&self, id: VisitorId, now: i64) -> StoreResult<()> {
+        accounts::touch_visitor(&self.write, id, now).await
+    }
+
+    async fn create_conversation(&self, new: NewConversation) -> StoreResult<ConversationRecord> {
+        conversations::create(&self.write, new).await
+    }
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationRecord>> {
+        conversations::get(&self.read, id).await
+    }
+    async fn latest_conversation_for_visitor(
+        &self,
+        visitor: VisitorId,
+        since: i64,
+    ) -> StoreResult<Option<ConversationRecord>> {
+        conversations::latest_for_visitor(&self.read, visitor, since).await
+    }
+    async fn open_conversations(&self) -> StoreResult<Vec<ConversationRecord>> {
+        conversations::open(&self.read).await
+    }
+    async fn append(&self, req: AppendRequest) -> StoreResult<Appended> {
+        self.submit(|reply| Job::Append { req, reply }).await
+    }
+    async fn events_after(
+        &self,
+        id: ConversationId,
+        after: Seq,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        conversations::events_after(&self.read, id, after, limit).await
+    }
+    async fn record_receipt(
+        &self,
+        id: ConversationId,
+        side: Side,
+        delivered: Seq,
+        read: Seq,
+    ) -> StoreResult<()> {
+        let receipt = Receipt {
+            conversation_id: id,
+            side,
+            delivered,
+            read,
+        };
+        self.submit(|reply| Job::Receipt { receipt, reply }).await
+    }
+    async fn recent_handle_times(&self, limit: u32) -> StoreResult<Vec<i64>> {
+        conversations::recent_handle_times(&self.read, limit).await
+    }
+
+    /// Stops taking writes (later calls get [`StoreError::Closed`]), waits until the writer
+    /// has committed and answered everything already queued or being queued, then closes
+    /// both pools. Safe to call more than once.
+    async fn close(&self) {
+        drop(lock_take(&self.jobs));
+        if let Some(handle) = lock_take(&self.writer) {
+            if let Err(e) = handle.await {
+                tracing::error!(error = %e, "the store writer task failed");
+            }
+        }
+        self.write.close().await;
+        self.read.close().await;
+    }
+}

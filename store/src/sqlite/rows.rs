@@ -1,0 +1,165 @@
+//! Row mapping: SQL rows to records, and the text forms of enums and sequence numbers.
+//! Anything that can only go wrong because the file holds unexpected data becomes
+//! [`StoreError::Corrupt`], never a panic.
+
+use crate::{
+    AgentRecord, ConversationRecord, Role, StoreError, StoreResult, StoredEvent, VisitorId,
+    VisitorRecord,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+use switchboard_shared::{
+    AgentId, ConversationId, ConversationStatus, EventKind, Seq, Side, VisitorInfo,
+};
+
+/// Columns of `agents`, in the order [`agent`] reads them.
+pub(crate) const AGENT_COLUMNS: &str =
+    "id, email, display_name, password_hash, role, max_concurrent_chats, disabled, created_at";
+
+/// Columns of `conversations`, in the order [`conversation`] reads them.
+pub(crate) const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, status, agent_id, \
+    visitor_name, visitor_email, visitor_customer_number, visitor_page_url, visitor_locale, \
+    last_seq, queue_rank, created_at, queued_at, assigned_at, ended_at, \
+    visitor_delivered, visitor_read, agent_delivered, agent_read";
+
+pub(crate) fn status_str(status: ConversationStatus) -> &'static str {
+    match status {
+        ConversationStatus::Queued => "queued",
+        ConversationStatus::Active => "active",
+        ConversationStatus::Ended => "ended",
+        ConversationStatus::AwaitingTicket => "awaiting_ticket",
+    }
+}
+
+fn parse_status(s: &str) -> StoreResult<ConversationStatus> {
+    Ok(match s {
+        "queued" => ConversationStatus::Queued,
+        "active" => ConversationStatus::Active,
+        "ended" => ConversationStatus::Ended,
+        "awaiting_ticket" => ConversationStatus::AwaitingTicket,
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "unknown conversation status {other:?}"
+            )))
+        }
+    })
+}
+
+pub(crate) fn side_str(side: Side) -> &'static str {
+    match side {
+        Side::Visitor => "visitor",
+        Side::Agent => "agent",
+    }
+}
+
+fn parse_role(s: &str) -> StoreResult<Role> {
+    match s {
+        "admin" => Ok(Role::Admin),
+        "agent" => Ok(Role::Agent),
+        other => Err(StoreError::Corrupt(format!("unknown agent role {other:?}"))),
+    }
+}
+
+/// Sequence numbers are `u64` in the protocol and `INTEGER` (i64) in SQLite.
+pub(crate) fn seq_from_db(v: i64) -> StoreResult<Seq> {
+    Seq::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative sequence number {v}")))
+}
+
+/// For values a client may send (receipts): anything beyond i64 is clamped, not refused.
+pub(crate) fn seq_to_db(v: Seq) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn agent(row: &SqliteRow) -> StoreResult<AgentRecord> {
+    let max: i64 = row.try_get("max_concurrent_chats")?;
+    Ok(AgentRecord {
+        id: AgentId(row.try_get("id")?),
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        password_hash: row.try_get("password_hash")?,
+        role: parse_role(row.try_get("role")?)?,
+        max_concurrent_chats: u32::try_from(max)
+            .map_err(|_| StoreError::Corrupt(format!("max_concurrent_chats {max} out of range")))?,
+        disabled: row.try_get("disabled")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub(crate) fn visitor(row: &SqliteRow) -> StoreResult<VisitorRecord> {
+    Ok(VisitorRecord {
+        id: VisitorId(row.try_get("id")?),
+        site_id: row.try_get("site_id")?,
+        created_at: row.try_get("created_at")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+    })
+}
+
+pub(crate) fn conversation(row: &SqliteRow) -> StoreResult<ConversationRecord> {
+    let seq = |col: &str| -> StoreResult<Seq> { seq_from_db(row.try_get(col)?) };
+    Ok(ConversationRecord {
+        id: ConversationId(row.try_get("id")?),
+        site_id: row.try_get("site_id")?,
+        visitor_id: VisitorId(row.try_get("visitor_id")?),
+        status: parse_status(row.try_get("status")?)?,
+        agent_id: row.try_get::<Option<i64>, _>("agent_id")?.map(AgentId),
+        info: VisitorInfo {
+            name: row.try_get("visitor_name")?,
+            email: row.try_get("visitor_email")?,
+            customer_number: row.try_get("visitor_customer_number")?,
+            page_url: row.try_get("visitor_page_url")?,
+            locale: row.try_get("visitor_locale")?,
+        },
+        last_seq: seq("last_seq")?,
+        queue_rank: row.try_get("queue_rank")?,
+        created_at: row.try_get("created_at")?,
+        queued_at: row.try_get("queued_at")?,
+        assigned_at: row.try_get("assigned_at")?,
+        ended_at: row.try_get("ended_at")?,
+        visitor_delivered: seq("visitor_delivered")?,
+        visitor_read: seq("visitor_read")?,
+        agent_delivered: seq("agent_delivered")?,
+        agent_read: seq("agent_read")?,
+    })
+}
+
+/// Reads `conversation_id, seq, at, payload`.
+pub(crate) fn event(row: &SqliteRow) -> StoreResult<StoredEvent> {
+    let payload: &str = row.try_get("payload")?;
+    let event: EventKind = serde_json::from_str(payload)
+        .map_err(|e| StoreError::Corrupt(format!("event payload: {e}")))?;
+    Ok(StoredEvent {
+        conversation_id: ConversationId(row.try_get("conversation_id")?),
+        seq: seq_from_db(row.try_get("seq")?)?,
+        at: row.try_get("at")?,
+        event,
+    })
+}
+
+/// The event as stored: its `kind` tag and its JSON text.
+pub(crate) fn encode_event(event: &EventKind) -> StoreResult<(String, String)> {
+    let value = serde_json::to_value(event)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode event: {e}")))?;
+    let kind = value
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .ok_or_else(|| StoreError::Corrupt("encoded event has no kind tag".into()))?
+        .to_owned();
+    Ok((kind, value.to_string()))
+}
+
+/// Who caused an event when the caller gave no dedup key: the message author, or whoever
+/// ended the chat. System events have no side.
+pub(crate) fn event_side(event: &EventKind) -> Option<Side> {
+    match event {
+        EventKind::Message {
+            author: switchboard_shared::Author::Visitor,
+            ..
+        } => Some(Side::Visitor),
+        EventKind::Message {
+            author: switchboard_shared::Author::Agent { .. },
+            ..
+        } => Some(Side::Agent),
+        EventKind::Ended { by } => Some(*by),
+        _ => None,
+    }
+}

@@ -1,0 +1,343 @@
+//! The group-commit writer: one task, one dedicated connection, one transaction per batch.
+//!
+//! `fsync` dominates the cost of a durable write (`synchronous=FULL`), so every append and
+//! receipt waiting in the channel when the writer comes round is committed together: one
+//! `fsync` acknowledges up to [`MAX_BATCH`] requests. The order of work for a batch is fixed,
+//! because the fan-out and the clients depend on it:
+//!
+//! 1. `BEGIN IMMEDIATE`, then each request inside its own `SAVEPOINT`, so a request that
+//!    fails (unknown conversation, a constraint) is undone alone and the others stay;
+//! 2. `COMMIT`: if it fails, *every* request of the batch gets an error, because nothing
+//!    that is not durable may be acknowledged;
+//! 3. the [`CommitListener`] sees all new events of the batch, once, in append order
+//!    (so in sequence order per conversation);
+//! 4. only then does each caller get its answer.
+//!
+//! If SQLite aborts the whole transaction in step 1 (it does for disk-full and I/O errors),
+//! the batch is run again one request per transaction, so one bad request cannot take the
+//! others down with it.
+//!
+//! The writer holds no lock at all: its state is the connection and the channel it owns.
+
+use super::rows::{encode_event, event_side, seq_from_db, seq_to_db, side_str, status_str};
+use crate::{
+    AppendRequest, Appended, CommitListener, ConversationUpdate, StoreError, StoreResult,
+    StoredEvent,
+};
+use sqlx::{Connection, SqliteConnection};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use switchboard_shared::{ConversationId, Seq, Side};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most requests committed by one transaction. Large enough that one `fsync` serves a burst,
+/// small enough that one transaction never holds the write lock for long.
+pub(crate) const MAX_BATCH: usize = 512;
+
+/// Requests queued beyond this make callers wait (backpressure instead of unbounded memory).
+pub(crate) const QUEUE_CAPACITY: usize = 8 * MAX_BATCH;
+
+pub(crate) enum Job {
+    Append {
+        req: AppendRequest,
+        reply: oneshot::Sender<StoreResult<Appended>>,
+    },
+    Receipt {
+        receipt: Receipt,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+}
+
+pub(crate) struct Receipt {
+    pub conversation_id: ConversationId,
+    pub side: Side,
+    pub delivered: Seq,
+    pub read: Seq,
+}
+
+/// What one request did inside the transaction, before we know whether it commits.
+enum Outcome {
+    Appended(Appended),
+    Receipt,
+    Failed(StoreError),
+}
+
+/// Why a batch transaction did not commit.
+enum BatchFailed {
+    /// SQLite rolled the whole transaction back while running request `index`.
+    Aborted { index: usize, error: StoreError },
+    /// `BEGIN` or `COMMIT` failed: nothing of the batch is durable.
+    Commit(sqlx::Error),
+}
+
+/// Runs until every sender is gone (the store was closed and in-flight calls have queued
+/// their last request), then closes the connection.
+pub(crate) async fn run(
+    mut conn: SqliteConnection,
+    mut rx: mpsc::Receiver<Job>,
+    listener: Arc<dyn CommitListener>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        process(&mut conn, std::mem::take(&mut batch), &*listener).await;
+    }
+    if let Err(e) = conn.close().await {
+        tracing::warn!(error = %e, "closing the writer connection failed");
+    }
+}
+
+/// Commits one batch and answers every job in it, whatever happens.
+pub(super) async fn process(
+    conn: &mut SqliteConnection,
+    jobs: Vec<Job>,
+    listener: &dyn CommitListener,
+) {
+    match run_batch(conn, &jobs).await {
+        Ok(outcomes) => finish(jobs, outcomes, listener),
+        Err(BatchFailed::Commit(e)) => {
+            tracing::error!(error = %e, requests = jobs.len(), "group commit failed");
+            fail_all(jobs, &e);
+        }
+        Err(BatchFailed::Aborted { index, error }) => {
+            tracing::warn!(%error, request = index, "batch aborted; retrying one by one");
+            for job in jobs {
+                let jobs = [job];
+                match run_batch(conn, &jobs).await {
+                    Ok(outcomes) => finish(jobs.into(), outcomes, listener),
+                    Err(BatchFailed::Commit(e)) => fail_all(jobs.into(), &e),
+                    Err(BatchFailed::Aborted { error, .. }) => {
+                        let [job] = jobs;
+                        job.answer(Outcome::Failed(error));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Step 3 and 4: tell the listener, then answer the callers.
+fn finish(jobs: Vec<Job>, outcomes: Vec<Outcome>, listener: &dyn CommitListener) {
+    let new_events: Vec<StoredEvent> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Appended(Appended::New(ev)) => Some(ev.clone()),
+            _ => None,
+        })
+        .collect();
+    if !new_events.is_empty() {
+        // A panicking listener is a bug in the fan-out; it must not kill the writer and with
+        // it every later append. The events are committed either way.
+        if catch_unwind(AssertUnwindSafe(|| listener.committed(&new_events))).is_err() {
+            tracing::error!(events = new_events.len(), "commit listener panicked");
+        }
+    }
+    for (job, outcome) in jobs.into_iter().zip(outcomes) {
+        job.answer(outcome);
+    }
+}
+
+fn fail_all(jobs: Vec<Job>, error: &sqlx::Error) {
+    for job in jobs {
+        job.answer(Outcome::Failed(shared_error(error)));
+    }
+}
+
+/// `sqlx::Error` is not `Clone`; each caller of a failed batch gets its own copy of the text.
+fn shared_error(error: &sqlx::Error) -> StoreError {
+    StoreError::Database(sqlx::Error::Io(std::io::Error::other(format!(
+        "group commit failed: {error}"
+    ))))
+}
+
+impl Job {
+    fn answer(self, outcome: Outcome) {
+        // A caller that stopped waiting (its task was cancelled) is no error: the write
+        // stands, and a resend is answered as a duplicate.
+        match (self, outcome) {
+            (Job::Append { reply, .. }, Outcome::Appended(a)) => {
+                let _ = reply.send(Ok(a));
+            }
+            (Job::Append { reply, .. }, Outcome::Failed(e)) => {
+                let _ = reply.send(Err(e));
+            }
+            (Job::Receipt { reply, .. }, Outcome::Failed(e)) => {
+                let _ = reply.send(Err(e));
+            }
+            (Job::Receipt { reply, .. }, _) => {
+                let _ = reply.send(Ok(()));
+            }
+            (Job::Append { reply, .. }, Outcome::Receipt) => {
+                let _ = reply.send(Err(StoreError::Corrupt("writer mixed up a reply".into())));
+            }
+        }
+    }
+}
+
+/// Step 1 and 2 for one batch. On `Ok`, every outcome is committed (or was undone alone).
+async fn run_batch(conn: &mut SqliteConnection, jobs: &[Job]) -> Result<Vec<Outcome>, BatchFailed> {
+    // IMMEDIATE takes the write lock now, waiting up to busy_timeout for pool writers. A
+    // deferred transaction would read first and could then fail to upgrade with SQLITE_BUSY,
+    // which busy_timeout does not retry.
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *conn)
+        .await
+        .map_err(BatchFailed::Commit)?;
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for (index, job) in jobs.iter().enumerate() {
+        if let Err(e) = sqlx::query("SAVEPOINT request").execute(&mut *conn).await {
+            rollback(conn).await;
+            return Err(BatchFailed::Aborted {
+                index,
+                error: e.into(),
+            });
+        }
+        let result = match job {
+            Job::Append { req, .. } => append(conn, req).await.map(Outcome::Appended),
+            Job::Receipt { receipt, .. } => record_receipt(conn, receipt)
+                .await
+                .map(|()| Outcome::Receipt),
+        };
+        let undo = result.is_err();
+        if undo {
+            // Undo this request only. If SQLite already rolled back the whole transaction,
+            // the savepoint is gone and this fails: then the batch must be retried.
+            if let Err(e) = sqlx::query("ROLLBACK TO request").execute(&mut *conn).await {
+                rollback(conn).await;
+                let error = result.err().unwrap_or(StoreError::Database(e));
+                return Err(BatchFailed::Aborted { index, error });
+            }
+        }
+        if let Err(e) = sqlx::query("RELEASE request").execute(&mut *conn).await {
+            rollback(conn).await;
+            return Err(BatchFailed::Aborted {
+                index,
+                error: e.into(),
+            });
+        }
+        outcomes.push(result.unwrap_or_else(Outcome::Failed));
+    }
+    if let Err(e) = sqlx::query("COMMIT").execute(&mut *conn).await {
+        rollback(conn).await;
+        return Err(BatchFailed::Commit(e));
+    }
+    Ok(outcomes)
+}
+
+/// Leaves the connection outside any transaction, whatever state it is in.
+async fn rollback(conn: &mut SqliteConnection) {
+    // Fails harmlessly with "no transaction is active" when SQLite already rolled back.
+    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+}
+
+async fn append(conn: &mut SqliteConnection, req: &AppendRequest) -> StoreResult<Appended> {
+    let conversation = req.conversation_id.0;
+    if let Some((side, client_id)) = &req.dedup {
+        // Also finds an event appended earlier in this same batch: it is in the transaction.
+        let earlier: Option<i64> = sqlx::query_scalar(
+            "SELECT seq FROM events WHERE conversation_id = ? AND side = ? AND client_id = ?",
+        )
+        .bind(conversation)
+        .bind(side_str(*side))
+        .bind(client_id.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(seq) = earlier {
+            return Ok(Appended::Duplicate {
+                seq: seq_from_db(seq)?,
+            });
+        }
+    }
+
+    let seq = next_seq_and_update(conn, req.conversation_id, &req.update).await?;
+    let (kind, payload) = encode_event(&req.event)?;
+    let side = req
+        .dedup
+        .as_ref()
+        .map(|(side, _)| *side)
+        .or_else(|| event_side(&req.event));
+    sqlx::query(
+        "INSERT INTO events (conversation_id, seq, at, kind, side, client_id, payload) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(conversation)
+    .bind(seq)
+    .bind(req.at)
+    .bind(kind)
+    .bind(side.map(side_str))
+    .bind(req.dedup.as_ref().map(|(_, id)| id.as_str()))
+    .bind(payload)
+    .execute(&mut *conn)
+    .await?;
+
+    Ok(Appended::New(StoredEvent {
+        conversation_id: req.conversation_id,
+        seq: seq_from_db(seq)?,
+        at: req.at,
+        event: req.event.clone(),
+    }))
+}
+
+/// Takes the next sequence number and applies the update in one statement, so the event and
+/// the state it describes are written together. Each nullable column gets a "change it" flag
+/// and a value, so the statement text is fixed and SQLite prepares it once.
+async fn next_seq_and_update(
+    conn: &mut SqliteConnection,
+    id: ConversationId,
+    u: &ConversationUpdate,
+) -> StoreResult<i64> {
+    let seq: Option<i64> = sqlx::query_scalar(
+        "UPDATE conversations SET last_seq = last_seq + 1, \
+            status      = CASE WHEN ?2  THEN ?3  ELSE status      END, \
+            agent_id    = CASE WHEN ?4  THEN ?5  ELSE agent_id    END, \
+            queue_rank  = CASE WHEN ?6  THEN ?7  ELSE queue_rank  END, \
+            queued_at   = CASE WHEN ?8  THEN ?9  ELSE queued_at   END, \
+            assigned_at = CASE WHEN ?10 THEN ?11 ELSE assigned_at END, \
+            ended_at    = CASE WHEN ?12 THEN ?13 ELSE ended_at    END \
+         WHERE id = ?1 RETURNING last_seq",
+    )
+    .bind(id.0)
+    .bind(u.status.is_some())
+    .bind(u.status.map(status_str))
+    .bind(u.agent_id.is_some())
+    .bind(u.agent_id.flatten().map(|a| a.0))
+    .bind(u.queue_rank.is_some())
+    .bind(u.queue_rank.flatten())
+    .bind(u.queued_at.is_some())
+    .bind(u.queued_at.flatten())
+    .bind(u.assigned_at.is_some())
+    .bind(u.assigned_at.flatten())
+    .bind(u.ended_at.is_some())
+    .bind(u.ended_at.flatten())
+    .fetch_optional(&mut *conn)
+    .await?;
+    seq.ok_or(StoreError::NotFound)
+}
+
+/// Raises one side's receipts, never lowers them, and never past the last event: a client
+/// claiming to have read seq 10^9 must not poison the row forever.
+async fn record_receipt(conn: &mut SqliteConnection, r: &Receipt) -> StoreResult<()> {
+    let sql = match r.side {
+        Side::Visitor => {
+            "UPDATE conversations SET \
+                visitor_delivered = MAX(visitor_delivered, MIN(?2, last_seq)), \
+                visitor_read      = MAX(visitor_read,      MIN(?3, last_seq)) \
+             WHERE id = ?1"
+        }
+        Side::Agent => {
+            "UPDATE conversations SET \
+                agent_delivered = MAX(agent_delivered, MIN(?2, last_seq)), \
+                agent_read      = MAX(agent_read,      MIN(?3, last_seq)) \
+             WHERE id = ?1"
+        }
+    };
+    let done = sqlx::query(sql)
+        .bind(r.conversation_id.0)
+        .bind(seq_to_db(r.delivered))
+        .bind(seq_to_db(r.read))
+        .execute(&mut *conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
