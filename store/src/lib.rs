@@ -176,7 +176,9 @@ pub struct StoredEvent {
 pub enum Appended {
     New(StoredEvent),
     /// Already stored earlier under this sequence number; nothing was written.
-    Duplicate { seq: Seq },
+    Duplicate {
+        seq: Seq,
+    },
 }
 
 /// Receives committed events in commit order, synchronously, from the writer. Must not
@@ -203,9 +205,19 @@ pub trait Store: Send + Sync + 'static {
     async fn list_agents(&self) -> StoreResult<Vec<AgentRecord>>;
     async fn update_agent(&self, id: AgentId, patch: AgentPatch) -> StoreResult<AgentRecord>;
     /// Stores the SHA-256 of a session token.
-    async fn create_session(&self, token_hash: [u8; 32], agent: AgentId, now: i64, expires_at: i64) -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        agent: AgentId,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
     /// The agent behind a session that is neither expired, revoked nor of a disabled agent.
-    async fn session_agent(&self, token_hash: [u8; 32], now: i64) -> StoreResult<Option<AgentRecord>>;
+    async fn session_agent(
+        &self,
+        token_hash: [u8; 32],
+        now: i64,
+    ) -> StoreResult<Option<AgentRecord>>;
     async fn revoke_session(&self, token_hash: [u8; 32], now: i64) -> StoreResult<()>;
     async fn revoke_agent_sessions(&self, agent: AgentId, now: i64) -> StoreResult<()>;
 
@@ -215,7 +227,12 @@ pub trait Store: Send + Sync + 'static {
     async fn list_sites(&self) -> StoreResult<Vec<SiteRecord>>;
 
     // --- visitors (tokens are stored as SHA-256 only)
-    async fn create_visitor(&self, site_id: &str, token_hash: [u8; 32], now: i64) -> StoreResult<VisitorRecord>;
+    async fn create_visitor(
+        &self,
+        site_id: &str,
+        token_hash: [u8; 32],
+        now: i64,
+    ) -> StoreResult<VisitorRecord>;
     async fn visitor_by_token(&self, token_hash: [u8; 32]) -> StoreResult<Option<VisitorRecord>>;
     async fn touch_visitor(&self, id: VisitorId, now: i64) -> StoreResult<()>;
 
@@ -223,15 +240,30 @@ pub trait Store: Send + Sync + 'static {
     async fn create_conversation(&self, new: NewConversation) -> StoreResult<ConversationRecord>;
     async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationRecord>>;
     /// The visitor's most recent conversation created at or after `since`, of any status.
-    async fn latest_conversation_for_visitor(&self, visitor: VisitorId, since: i64) -> StoreResult<Option<ConversationRecord>>;
+    async fn latest_conversation_for_visitor(
+        &self,
+        visitor: VisitorId,
+        since: i64,
+    ) -> StoreResult<Option<ConversationRecord>>;
     /// Every conversation that is queued or active: what routing rebuilds from at start-up.
     async fn open_conversations(&self) -> StoreResult<Vec<ConversationRecord>>;
     /// Durable append with group commit; see the module docs for the ordering guarantee.
     async fn append(&self, req: AppendRequest) -> StoreResult<Appended>;
     /// Events with `seq > after`, ascending, at most `limit`.
-    async fn events_after(&self, id: ConversationId, after: Seq, limit: u32) -> StoreResult<Vec<StoredEvent>>;
+    async fn events_after(
+        &self,
+        id: ConversationId,
+        after: Seq,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEvent>>;
     /// Raises (never lowers) one side's receipts.
-    async fn record_receipt(&self, id: ConversationId, side: Side, delivered: Seq, read: Seq) -> StoreResult<()>;
+    async fn record_receipt(
+        &self,
+        id: ConversationId,
+        side: Side,
+        delivered: Seq,
+        read: Seq,
+    ) -> StoreResult<()>;
     /// Handle times (ended_at - assigned_at, ms) of the `limit` most recently ended chats.
     async fn recent_handle_times(&self, limit: u32) -> StoreResult<Vec<i64>>;
 
