@@ -308,6 +308,51 @@ async fn an_unknown_conversation_fails_alone_and_the_rest_of_its_batch_commits()
     assert!(matches!(via_store, Err(StoreError::NotFound)));
 }
 
+#[tokio::test]
+async fn a_failing_statement_fails_alone_and_the_rest_of_its_batch_commits() {
+    let f = Fixture::new().await;
+    let c = f.conversation(ConversationStatus::Queued, 1).await;
+    let to_ghost = AppendRequest {
+        update: ConversationUpdate {
+            agent_id: Some(Some(AgentId(404))),
+            ..ConversationUpdate::default()
+        },
+        ..system_event(c, EventKind::Started, 2)
+    };
+    let results = one_batch(
+        &f,
+        vec![
+            visitor_message(c, "m1", "eins"),
+            to_ghost,
+            visitor_message(c, "m2", "zwei"),
+            visitor_message(c, "m1", "eins"),
+        ],
+    )
+    .await;
+    assert_eq!(new_seq(results[0].as_ref().unwrap()), 1);
+    assert!(matches!(results[1], Err(StoreError::Database(_))));
+    assert_eq!(new_seq(results[2].as_ref().unwrap()), 2);
+    assert_eq!(
+        results[3].as_ref().unwrap(),
+        &Appended::Duplicate { seq: 1 }
+    );
+    let stored: Vec<Seq> = f
+        .store
+        .events_after(c, 0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(stored, [1, 2]);
+    let reported: Vec<Seq> = f.recorder.events().iter().map(|e| e.seq).collect();
+    assert_eq!(
+        reported,
+        [1, 2],
+        "the listener still sees each committed event once"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_listener_sees_every_new_event_once_in_seq_order_before_append_returns() {
     let f = Fixture::new().await;

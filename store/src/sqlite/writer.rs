@@ -5,17 +5,20 @@
 //! `fsync` acknowledges up to [`MAX_BATCH`] requests. The order of work for a batch is fixed,
 //! because the fan-out and the clients depend on it:
 //!
-//! 1. `BEGIN IMMEDIATE`, then each request inside its own `SAVEPOINT`, so a request that
-//!    fails (unknown conversation, a constraint) is undone alone and the others stay;
+//! 1. `BEGIN IMMEDIATE`, then each request in turn. A request that is refused for a reason
+//!    known before it writes anything (duplicate, unknown conversation) just records its
+//!    answer; the transaction carries on.
 //! 2. `COMMIT`: if it fails, *every* request of the batch gets an error, because nothing
-//!    that is not durable may be acknowledged;
-//! 3. the [`CommitListener`] sees all new events of the batch, once, in append order
-//!    (so in sequence order per conversation);
-//! 4. only then does each caller get its answer.
+//!    that is not durable may be acknowledged.
+//! 3. The [`CommitListener`] sees all new events of the batch, once, in append order
+//!    (so in sequence order per conversation).
+//! 4. Only then does each caller get its answer.
 //!
-//! If SQLite aborts the whole transaction in step 1 (it does for disk-full and I/O errors),
-//! the batch is run again one request per transaction, so one bad request cannot take the
-//! others down with it.
+//! If a statement fails in step 1 (a constraint, disk full, an I/O error), that request may
+//! have written half of itself, and SQLite may even have rolled back the whole transaction.
+//! So the batch is rolled back and run again one request per transaction: the bad request
+//! fails alone and the others commit. This keeps the common path at 2-3 statements per
+//! request (no `SAVEPOINT`/`RELEASE` pair), which is where the writer spends its time.
 //!
 //! The writer holds no lock at all: its state is the connection and the channel it owns.
 
@@ -27,12 +30,16 @@ use crate::{
 use sqlx::{Connection, SqliteConnection};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use switchboard_shared::{ConversationId, Seq, Side};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most requests committed by one transaction. Large enough that one `fsync` serves a burst,
 /// small enough that one transaction never holds the write lock for long.
 pub(crate) const MAX_BATCH: usize = 512;
+
+/// A batch taking longer than this is logged as a warning.
+const SLOW_BATCH: Duration = Duration::from_secs(1);
 
 /// Requests queued beyond this make callers wait (backpressure instead of unbounded memory).
 pub(crate) const QUEUE_CAPACITY: usize = 8 * MAX_BATCH;
@@ -79,7 +86,14 @@ pub(crate) async fn run(
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (started, requests) = (Instant::now(), batch.len());
         process(&mut conn, std::mem::take(&mut batch), &*listener).await;
+        // The connection has sqlx's statement logging off (it costs throughput), so slow
+        // commits (a slow disk, lock waits on busy_timeout) are reported here.
+        let took = started.elapsed();
+        if took > SLOW_BATCH {
+            tracing::warn!(?took, requests, "slow group commit");
+        }
     }
     if let Err(e) = conn.close().await {
         tracing::warn!(error = %e, "closing the writer connection failed");
@@ -173,7 +187,7 @@ impl Job {
     }
 }
 
-/// Step 1 and 2 for one batch. On `Ok`, every outcome is committed (or was undone alone).
+/// Step 1 and 2 for one batch. On `Ok`, everything the outcomes report is committed.
 async fn run_batch(conn: &mut SqliteConnection, jobs: &[Job]) -> Result<Vec<Outcome>, BatchFailed> {
     // IMMEDIATE takes the write lock now, waiting up to busy_timeout for pool writers. A
     // deferred transaction would read first and could then fail to upgrade with SQLITE_BUSY,
@@ -184,37 +198,17 @@ async fn run_batch(conn: &mut SqliteConnection, jobs: &[Job]) -> Result<Vec<Outc
         .map_err(BatchFailed::Commit)?;
     let mut outcomes = Vec::with_capacity(jobs.len());
     for (index, job) in jobs.iter().enumerate() {
-        if let Err(e) = sqlx::query("SAVEPOINT request").execute(&mut *conn).await {
-            rollback(conn).await;
-            return Err(BatchFailed::Aborted {
-                index,
-                error: e.into(),
-            });
-        }
-        let result = match job {
-            Job::Append { req, .. } => append(conn, req).await.map(Outcome::Appended),
-            Job::Receipt { receipt, .. } => record_receipt(conn, receipt)
-                .await
-                .map(|()| Outcome::Receipt),
+        let outcome = match job {
+            Job::Append { req, .. } => append(conn, req).await,
+            Job::Receipt { receipt, .. } => record_receipt(conn, receipt).await,
         };
-        let undo = result.is_err();
-        if undo {
-            // Undo this request only. If SQLite already rolled back the whole transaction,
-            // the savepoint is gone and this fails: then the batch must be retried.
-            if let Err(e) = sqlx::query("ROLLBACK TO request").execute(&mut *conn).await {
+        match outcome {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(error) => {
                 rollback(conn).await;
-                let error = result.err().unwrap_or(StoreError::Database(e));
                 return Err(BatchFailed::Aborted { index, error });
             }
         }
-        if let Err(e) = sqlx::query("RELEASE request").execute(&mut *conn).await {
-            rollback(conn).await;
-            return Err(BatchFailed::Aborted {
-                index,
-                error: e.into(),
-            });
-        }
-        outcomes.push(result.unwrap_or_else(Outcome::Failed));
     }
     if let Err(e) = sqlx::query("COMMIT").execute(&mut *conn).await {
         rollback(conn).await;
@@ -229,8 +223,14 @@ async fn rollback(conn: &mut SqliteConnection) {
     let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
 }
 
-async fn append(conn: &mut SqliteConnection, req: &AppendRequest) -> StoreResult<Appended> {
+/// `Ok` when the request is finished: written, or refused before it wrote anything.
+/// `Err` when a statement failed and the transaction can no longer be trusted.
+async fn append(conn: &mut SqliteConnection, req: &AppendRequest) -> StoreResult<Outcome> {
     let conversation = req.conversation_id.0;
+    let (kind, payload) = match encode_event(&req.event) {
+        Ok(encoded) => encoded,
+        Err(e) => return Ok(Outcome::Failed(e)),
+    };
     if let Some((side, client_id)) = &req.dedup {
         // Also finds an event appended earlier in this same batch: it is in the transaction.
         let earlier: Option<i64> = sqlx::query_scalar(
@@ -242,14 +242,15 @@ async fn append(conn: &mut SqliteConnection, req: &AppendRequest) -> StoreResult
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(seq) = earlier {
-            return Ok(Appended::Duplicate {
+            return Ok(Outcome::Appended(Appended::Duplicate {
                 seq: seq_from_db(seq)?,
-            });
+            }));
         }
     }
 
-    let seq = next_seq_and_update(conn, req.conversation_id, &req.update).await?;
-    let (kind, payload) = encode_event(&req.event)?;
+    let Some(seq) = next_seq_and_update(conn, req.conversation_id, &req.update).await? else {
+        return Ok(Outcome::Failed(StoreError::NotFound));
+    };
     let side = req
         .dedup
         .as_ref()
@@ -269,22 +270,23 @@ async fn append(conn: &mut SqliteConnection, req: &AppendRequest) -> StoreResult
     .execute(&mut *conn)
     .await?;
 
-    Ok(Appended::New(StoredEvent {
+    Ok(Outcome::Appended(Appended::New(StoredEvent {
         conversation_id: req.conversation_id,
         seq: seq_from_db(seq)?,
         at: req.at,
         event: req.event.clone(),
-    }))
+    })))
 }
 
 /// Takes the next sequence number and applies the update in one statement, so the event and
 /// the state it describes are written together. Each nullable column gets a "change it" flag
-/// and a value, so the statement text is fixed and SQLite prepares it once.
+/// and a value, so the statement text is fixed and SQLite prepares it once. `None` when the
+/// conversation does not exist (nothing written).
 async fn next_seq_and_update(
     conn: &mut SqliteConnection,
     id: ConversationId,
     u: &ConversationUpdate,
-) -> StoreResult<i64> {
+) -> StoreResult<Option<i64>> {
     let seq: Option<i64> = sqlx::query_scalar(
         "UPDATE conversations SET last_seq = last_seq + 1, \
             status      = CASE WHEN ?2  THEN ?3  ELSE status      END, \
@@ -310,12 +312,12 @@ async fn next_seq_and_update(
     .bind(u.ended_at.flatten())
     .fetch_optional(&mut *conn)
     .await?;
-    seq.ok_or(StoreError::NotFound)
+    Ok(seq)
 }
 
 /// Raises one side's receipts, never lowers them, and never past the last event: a client
 /// claiming to have read seq 10^9 must not poison the row forever.
-async fn record_receipt(conn: &mut SqliteConnection, r: &Receipt) -> StoreResult<()> {
+async fn record_receipt(conn: &mut SqliteConnection, r: &Receipt) -> StoreResult<Outcome> {
     let sql = match r.side {
         Side::Visitor => {
             "UPDATE conversations SET \
@@ -337,7 +339,7 @@ async fn record_receipt(conn: &mut SqliteConnection, r: &Receipt) -> StoreResult
         .execute(&mut *conn)
         .await?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
+        return Ok(Outcome::Failed(StoreError::NotFound));
     }
-    Ok(())
+    Ok(Outcome::Receipt)
 }
