@@ -90,6 +90,14 @@ impl SqliteStore {
             )
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&write)
+            .await?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            // Still durable, but readers now block the writer. Happens on file systems
+            // without shared memory support (some network mounts).
+            tracing::warn!(%mode, "SQLite refused WAL mode; reads will block writes");
+        }
 
         // sqlx statement logging costs the writer ~25% throughput; the writer warns about
         // slow batches itself instead.
@@ -124,6 +132,7 @@ impl SqliteStore {
             .send(job(reply))
             .await
             .map_err(|_| StoreError::Closed)?;
+        // Our clone must not outlive the send: `close` waits for every clone to go.
         drop(sender);
         // The writer answers every job it takes; a dropped reply means it died.
         answer.await.map_err(|_| StoreError::Closed)?

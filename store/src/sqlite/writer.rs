@@ -63,6 +63,7 @@ pub(crate) struct Receipt {
 }
 
 /// What one request did inside the transaction, before we know whether it commits.
+/// `Failed` is a refusal that wrote nothing (unknown conversation), so the batch carries on.
 enum Outcome {
     Appended(Appended),
     Receipt,
@@ -71,7 +72,7 @@ enum Outcome {
 
 /// Why a batch transaction did not commit.
 enum BatchFailed {
-    /// SQLite rolled the whole transaction back while running request `index`.
+    /// A statement of request `index` failed; the transaction has been rolled back.
     Aborted { index: usize, error: StoreError },
     /// `BEGIN` or `COMMIT` failed: nothing of the batch is durable.
     Commit(sqlx::Error),
