@@ -164,8 +164,14 @@ impl AgentClient {
         self.expect_removed(conversation).await
     }
 
-    /// Sets presence and waits for the `load` frame that reflects it.
+    /// Sets presence and waits for the `load` frame that reflects it. Older `load` frames
+    /// still in the inbox are dropped first so they cannot be mistaken for the answer.
     pub async fn set_presence(&mut self, presence: Presence) -> Result<Load> {
+        let keep: Vec<ServerFrame> =
+            self.conn.take_inbox().into_iter().filter(|f| !matches!(f, ServerFrame::Load(_))).collect();
+        for f in keep {
+            self.conn.push_back(f);
+        }
         self.send_cmd(&AgentCommand::SetPresence { presence }).await?;
         let frame = self
             .expect("load with the new presence", |f| matches!(f, ServerFrame::Load(l) if l.presence == presence))

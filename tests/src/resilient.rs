@@ -17,7 +17,8 @@
 use crate::ws::{ConnectError, Incoming, WsConn};
 use crate::SITE;
 use anyhow::{anyhow, bail, Result};
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use switchboard_shared::{
@@ -46,6 +47,8 @@ pub struct Plan {
     /// How many messages the other side will send (we are done when all have arrived).
     pub expect_from_other: usize,
     pub deadline: Instant,
+    /// Seed of the random pauses and cut modes, printed so a failing run can be replayed.
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -159,15 +162,15 @@ impl Resilient {
 
     /// Runs the plan to completion, or fails with a summary at the deadline.
     pub async fn run(&mut self, plan: &Plan) -> Result<()> {
-        let mut rng = rand::rng();
-        let mut pick = |(lo, hi): (u64, u64)| Duration::from_millis(rng.random_range(lo..=hi));
-        let mut next_send = Instant::now() + pick(plan.send_every_ms);
-        let mut next_cut = Instant::now() + pick(plan.cut_every_ms);
+        let mut rng = StdRng::seed_from_u64(plan.seed);
+        let mut next_send = Instant::now() + pick(&mut rng, plan.send_every_ms);
+        let mut next_cut = Instant::now() + pick(&mut rng, plan.cut_every_ms);
         let mut sent = 0usize;
         let mut armed: Option<CutMode> = None;
         loop {
             let (mine, theirs) = self.own_and_other_counts();
             if sent == plan.messages
+                && self.conn.is_some()
                 && self.outbox.is_empty()
                 && self.cuts_done >= plan.cuts
                 && mine >= plan.messages
@@ -176,7 +179,7 @@ impl Resilient {
                 return Ok(());
             }
             if Instant::now() >= plan.deadline {
-                bail!("deadline passed: {}", self.summary());
+                bail!("deadline passed (seed {}): {}", plan.seed, self.summary());
             }
             if self.conn.is_none() {
                 self.reconnect(plan.deadline).await?;
@@ -186,7 +189,7 @@ impl Resilient {
             if sent < plan.messages {
                 wake = wake.min(next_send);
             }
-            if self.cuts_done < plan.cuts && armed.is_none() {
+            if self.cuts_done < plan.cuts {
                 wake = wake.min(next_cut);
             }
             let conn = self.conn.as_mut().expect("connected");
@@ -211,7 +214,7 @@ impl Resilient {
                 let body = format!("{} says message number {sent}", self.label);
                 self.outbox.push((client_id.clone(), body.clone()));
                 sent += 1;
-                next_send = now + pick(plan.send_every_ms);
+                next_send = now + pick(&mut rng, plan.send_every_ms);
                 if self.write_send(client_id, body).await.is_err() {
                     self.conn = None;
                     continue;
@@ -222,12 +225,19 @@ impl Resilient {
                     continue;
                 }
             }
-            if self.cuts_done < plan.cuts && armed.is_none() && now >= next_cut {
-                next_cut = now + pick(plan.cut_every_ms);
-                match rand::rng().random_range(0..3) {
-                    0 => self.cut(),
-                    1 => armed = Some(CutMode::AfterNextSend),
-                    _ => armed = Some(CutMode::AfterNextFrame),
+            if self.cuts_done < plan.cuts && now >= next_cut {
+                next_cut = now + pick(&mut rng, plan.cut_every_ms);
+                // A cut still armed from last time (no send or frame came since) happens now.
+                // Once everything is sent, "after the next send" would never come.
+                let modes = if sent < plan.messages { 3 } else { 2 };
+                if armed.take().is_some() {
+                    self.cut();
+                } else {
+                    match rng.random_range(0..modes) {
+                        0 => self.cut(),
+                        1 => armed = Some(CutMode::AfterNextFrame),
+                        _ => armed = Some(CutMode::AfterNextSend),
+                    }
                 }
             }
         }
@@ -397,6 +407,10 @@ impl Resilient {
             }
         }
     }
+}
+
+fn pick(rng: &mut StdRng, (lo, hi): (u64, u64)) -> Duration {
+    Duration::from_millis(rng.random_range(lo..=hi))
 }
 
 enum Retry {

@@ -277,6 +277,11 @@ impl WsConn {
         })
     }
 
+    /// Puts a frame back at the end of the inbox.
+    pub fn push_back(&mut self, frame: ServerFrame) {
+        self.inbox.push_back(frame);
+    }
+
     /// Takes every unconsumed frame.
     pub fn take_inbox(&mut self) -> Vec<ServerFrame> {
         self.inbox.drain(..).collect()

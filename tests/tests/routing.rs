@@ -88,90 +88,122 @@ async fn four_chats_fill_two_agents_of_cap_two_and_the_fifth_visitor_is_admitted
     relay.finish(outcome)
 }
 
-/// FIFO, observably: the relay numbers conversations in the order it creates them (the
-/// store's autoincrement id), and a conversation is created when the relay processes
-/// `start_conversation`. So "order of arrival at the relay" is ascending conversation id,
-/// and FIFO means: the first chats routed are the lowest ids, queue positions rise with
-/// the id, and each freed slot admits the lowest waiting id.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_concurrent_visitors_fill_three_agents_to_their_caps_and_the_rest_wait_and_are_admitted_in_fifo_order(
-) -> Result<()> {
+/// Fifty visitors start at once against three agents with caps 1, 2 and 3.
+struct Crowd {
+    relay: Relay,
+    caps: [u32; 3],
+    agents: Vec<AgentClient>,
+    /// Sorted by conversation id.
+    visitors: Vec<VisitorClient>,
+    /// What each agent was assigned in the first burst.
+    holding: Vec<Vec<ConversationId>>,
+}
+
+async fn fifty_visitors_arrive_at_once() -> Result<Crowd> {
     let relay = Relay::spawn().await?;
+    let caps = [1u32, 2, 3];
+    let mut agents = Vec::new();
+    for (i, cap) in caps.iter().enumerate() {
+        let info = relay.add_agent(&format!("Agent{i}"), *cap).await?;
+        agents.push(AgentClient::connect(&relay, &info).await?.0);
+    }
+    let relay_ref = &relay;
+    let arrivals =
+        join_all((0..50).map(|i| async move { VisitorClient::started(relay_ref, &format!("visitor{i}")).await })).await;
+    let mut visitors = arrivals.into_iter().collect::<Result<Vec<_>>>()?;
+    visitors.sort_by_key(|v| v.conversation);
+    // Each agent is assigned exactly its cap, and not one more.
+    let mut holding = Vec::new();
+    for (agent, cap) in agents.iter_mut().zip(caps) {
+        let mut mine = Vec::new();
+        for _ in 0..cap {
+            mine.push(agent.expect_assigned().await?.id);
+        }
+        agent.conn.expect_none("assignment over the cap", |f| matches!(f, ServerFrame::ConversationAssigned { .. })).await?;
+        holding.push(mine);
+    }
+    Ok(Crowd { relay, caps, agents, visitors, holding })
+}
+
+/// FIFO needs an observable arrival order. The relay numbers conversations in the order it
+/// creates them (the store's autoincrement id) when it processes `start_conversation`, so we
+/// take ascending conversation id as the order of arrival. Then FIFO means: the chats
+/// routed first are the lowest ids, and the waiting visitors' positions rise with their id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_arrivals_are_served_in_the_order_the_relay_created_their_conversations() -> Result<()> {
+    let crowd = fifty_visitors_arrive_at_once().await?;
     let outcome: Result<()> = async {
-        let caps = [1u32, 2, 3];
-        let mut agents = Vec::new();
-        for (i, cap) in caps.iter().enumerate() {
-            let info = relay.add_agent(&format!("Agent{i}"), *cap).await?;
-            agents.push(AgentClient::connect(&relay, &info).await?.0);
-        }
+        let ids: Vec<ConversationId> = crowd.visitors.iter().map(|v| v.conversation.unwrap()).collect();
+        let mut routed: Vec<ConversationId> = crowd.holding.iter().flatten().copied().collect();
+        routed.sort();
+        ensure!(routed == ids[..6], "routed {routed:?}, but the six earliest conversations are {:?}", &ids[..6]);
+        Ok(())
+    }
+    .await;
+    crowd.relay.finish(outcome)
+}
 
-        let relay_ref = &relay;
-        let arrivals = join_all((0..50).map(|i| async move {
-            VisitorClient::started(relay_ref, &format!("visitor{i}")).await
-        }))
-        .await;
-        let mut visitors = arrivals.into_iter().collect::<Result<Vec<_>>>()?;
-        visitors.sort_by_key(|v| v.conversation);
-        let ids: Vec<ConversationId> = visitors.iter().map(|v| v.conversation.unwrap()).collect();
-
-        // Each agent is assigned exactly its cap, and not one more.
-        let mut holding: Vec<Vec<ConversationId>> = Vec::new();
-        for (agent, cap) in agents.iter_mut().zip(caps) {
-            let mut mine = Vec::new();
-            for _ in 0..cap {
-                mine.push(agent.expect_assigned().await?.id);
-            }
-            agent.conn.expect_none("assignment over the cap", |f| matches!(f, ServerFrame::ConversationAssigned { .. })).await?;
-            holding.push(mine);
-        }
-        let mut assigned: Vec<ConversationId> = holding.iter().flatten().copied().collect();
-        assigned.sort();
-        ensure!(assigned == ids[..6], "routed {assigned:?}, but the six earliest arrivals are {:?}", &ids[..6]);
-
-        // The six routed visitors see their agent join; the 44 others wait at positions
-        // 1..=44 in arrival order.
-        for (i, v) in visitors.iter_mut().enumerate() {
-            let id = v.conversation.unwrap();
-            if i < 6 {
-                let joined = v.expect_agent_joined().await?;
-                let owner = holding.iter().position(|h| h.contains(&id)).unwrap();
-                ensure!(joined.id == agents[owner].id(), "{} joined by {joined:?}", v.name);
-            } else {
-                if v.conn.latest_queue_position().is_none() {
-                    v.expect("a queue frame", |f| matches!(f, ServerFrame::Queue { .. })).await?;
-                }
-                v.conn.expect_none("AgentJoined", |f| {
-                    matches!(f, ServerFrame::Event { event: EventKind::AgentJoined { .. }, .. })
-                })
-                .await?;
-                let position = v.conn.latest_queue_position().unwrap();
-                ensure!(position as usize == i - 5, "{} (conversation {id}) is at position {position}, expected {}", v.name, i - 5);
-            }
-        }
-        // Agents see the same queue.
+/// Whatever order concurrent arrivals get, the queue must be a proper FIFO from then on:
+/// positions 1..=44 without gaps or duplicates, the agents' snapshot agrees with what the
+/// visitors were told, and each freed slot admits position 1 to the agent who freed it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_visitors_fill_three_agents_to_their_caps_and_the_rest_are_admitted_head_first() -> Result<()> {
+    let Crowd { relay, caps, mut agents, mut visitors, mut holding } = fifty_visitors_arrive_at_once().await?;
+    let outcome: Result<()> = async {
+        let routed: Vec<ConversationId> = holding.iter().flatten().copied().collect();
+        ensure!(routed.len() == 6, "routed {routed:?}");
+        // The agents' snapshot of 44 is the queue once every arrival is in (snapshots are
+        // sent on each change; only the final queue has 44 entries).
         let snapshot = agents[0]
             .expect("a queue snapshot of 44", |f| matches!(f, ServerFrame::QueueSnapshot { entries } if entries.len() == 44))
             .await?;
-        if let ServerFrame::QueueSnapshot { entries } = snapshot {
-            let order: Vec<(ConversationId, u32)> = entries.iter().map(|e| (e.conversation_id, e.position)).collect();
-            let want: Vec<(ConversationId, u32)> = ids[6..].iter().copied().zip(1..).collect();
-            ensure!(order == want, "queue snapshot {order:?}");
+        let ServerFrame::QueueSnapshot { entries } = snapshot else { unreachable!() };
+        let positions: Vec<u32> = entries.iter().map(|e| e.position).collect();
+        ensure!(positions == (1..=44).collect::<Vec<u32>>(), "snapshot positions {positions:?}");
+        let by_position: Vec<ConversationId> = entries.iter().map(|e| e.conversation_id).collect();
+        // The six routed visitors see their agent join; each of the 44 others is told the
+        // position the agents see (the latest `queue` frame it gets).
+        let mut line: Vec<usize> = Vec::new(); // visitor index by position
+        for id in &by_position {
+            line.push(visitors.iter().position(|v| v.conversation == Some(*id)).unwrap());
+        }
+        for v in visitors.iter_mut() {
+            let id = v.conversation.unwrap();
+            if let Some(owner) = holding.iter().position(|h| h.contains(&id)) {
+                let joined = v.expect_agent_joined().await?;
+                ensure!(joined.id == agents[owner].id(), "{} joined by {joined:?}", v.name);
+            } else {
+                let want = by_position.iter().position(|c| *c == id).map(|p| p as u32 + 1);
+                let Some(want) = want else { anyhow::bail!("{} (conversation {id}) is neither routed nor queued", v.name) };
+                if v.conn.latest_queue_position() != Some(want) {
+                    v.expect(&format!("queue position {want}"), |f| {
+                        matches!(f, ServerFrame::Queue { position, .. } if *position == want)
+                    })
+                    .await?;
+                }
+                v.conn
+                    .expect_none("AgentJoined", |f| {
+                        matches!(f, ServerFrame::Event { event: EventKind::AgentJoined { .. }, .. })
+                    })
+                    .await?;
+                let last = v.conn.latest_queue_position();
+                ensure!(last == Some(want), "{} was last told position {last:?}, agents see {want}", v.name);
+            }
         }
 
         // Free one slot at a time (agents and visitors take turns ending): the queue head
         // goes to the agent whose chat ended, and the next in line moves to position 1.
-        let mut next_waiting = 6;
         for step in 0..44 {
             let k = step % 3;
             let ending = holding[k].remove(0);
-            let vi = ids.iter().position(|c| *c == ending).unwrap();
+            let vi = visitors.iter().position(|v| v.conversation == Some(ending)).unwrap();
             if step % 2 == 0 {
                 agents[k].end(ending).await?;
             } else {
                 visitors[vi].end().await?;
                 ensure!(agents[k].expect_removed(ending).await? == RemovalReason::Ended, "removal reason");
             }
-            let head = &mut visitors[next_waiting];
+            let head = &mut visitors[line[step]];
             let joined = head.expect_agent_joined().await?;
             ensure!(
                 joined.id == agents[k].id(),
@@ -180,13 +212,10 @@ async fn fifty_concurrent_visitors_fill_three_agents_to_their_caps_and_the_rest_
                 agents[k].info.name
             );
             let got = agents[k].expect_assigned().await?;
-            ensure!(got.id == ids[next_waiting], "step {step}: agent got {got:?}, queue head is {}", ids[next_waiting]);
+            ensure!(got.id == by_position[step], "step {step}: agent got {got:?}, queue head is {}", by_position[step]);
             holding[k].push(got.id);
-            next_waiting += 1;
-            if next_waiting < 50 {
-                visitors[next_waiting]
-                    .expect("queue position 1", |f| matches!(f, ServerFrame::Queue { position: 1, .. }))
-                    .await?;
+            if let Some(next) = line.get(step + 1) {
+                visitors[*next].expect("queue position 1", |f| matches!(f, ServerFrame::Queue { position: 1, .. })).await?;
             }
         }
         for (agent, cap) in agents.iter_mut().zip(caps) {
