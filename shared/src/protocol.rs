@@ -76,6 +76,13 @@ pub enum VisitorCommand {
         seq: Seq,
     },
     EndConversation,
+    /// After the end: how satisfied the visitor was (CSAT 1–5) and an optional comment.
+    /// Stored once per conversation; a second rating is refused.
+    Rate {
+        score: u8,
+        #[serde(default)]
+        comment: Option<String>,
+    },
     Ping,
 }
 
@@ -141,10 +148,11 @@ pub const VISITOR_TYPES: &[&str] = &[
     "ack",
     "read",
     "end_conversation",
+    "rate",
     "ping",
 ];
 /// Frame type names that only the visitor endpoint accepts.
-pub const VISITOR_ONLY_TYPES: &[&str] = &["start_conversation", "leave_message"];
+pub const VISITOR_ONLY_TYPES: &[&str] = &["start_conversation", "leave_message", "rate"];
 /// Frame type names the agent endpoint accepts.
 pub const AGENT_TYPES: &[&str] = &[
     "hello",
@@ -174,6 +182,8 @@ pub enum ServerFrame {
         token: Option<String>,
         conversation: Option<ConversationView>,
         agents_online: u32,
+        /// How the site wants the widget to behave.
+        site: SiteSettings,
     },
     /// Answer to an agent's `hello`.
     AgentWelcome {
@@ -357,6 +367,42 @@ pub struct VisitorInfo {
     pub locale: Option<String>,
 }
 
+/// Whether a pre-chat field is asked for, and whether it must be filled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldRule {
+    #[default]
+    Off,
+    Optional,
+    Required,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrechatFields {
+    #[serde(default)]
+    pub name: FieldRule,
+    #[serde(default)]
+    pub email: FieldRule,
+    #[serde(default)]
+    pub customer_number: FieldRule,
+}
+
+impl PrechatFields {
+    /// True when the widget shows a pre-chat form at all.
+    pub fn any(&self) -> bool {
+        [self.name, self.email, self.customer_number].iter().any(|r| *r != FieldRule::Off)
+    }
+}
+
+/// Per-site widget settings the relay sends in `visitor_welcome`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteSettings {
+    /// Team name shown in the widget header.
+    pub name: String,
+    #[serde(default)]
+    pub prechat: PrechatFields,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationView {
     pub id: ConversationId,
@@ -412,6 +458,8 @@ pub enum ErrorCode {
     AgentFull,
     AgentUnavailable,
     UnknownAgent,
+    /// A rating before the conversation ended, or a second one.
+    NotRatable,
     RateLimited,
     Internal,
 }
@@ -443,6 +491,7 @@ impl ErrorCode {
             ErrorCode::AgentFull => "the agent has no free chat slot",
             ErrorCode::AgentUnavailable => "the agent is not online",
             ErrorCode::UnknownAgent => "no such agent",
+            ErrorCode::NotRatable => "the conversation cannot be rated (not ended yet, or already rated)",
             ErrorCode::RateLimited => "too many frames; slow down",
             ErrorCode::Internal => "internal error; try again",
         }
