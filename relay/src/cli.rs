@@ -6,6 +6,7 @@ use anyhow::{bail, Context};
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use switchboard_shared::{FieldRule, PrechatFields};
 use switchboard_store::sqlite::SqliteStore;
 use switchboard_store::{NewAgent, NoListener, Role, SharedStore, SiteRecord, Store, StoreError};
 
@@ -96,7 +97,9 @@ pub async fn site(cmd: SiteCommand) -> anyhow::Result<()> {
             id,
             name,
             origins,
+            prechat,
         } => {
+            let prechat = parse_prechat(&prechat)?;
             let valid_id = !id.is_empty()
                 && id.len() <= 64
                 && id
@@ -116,6 +119,7 @@ pub async fn site(cmd: SiteCommand) -> anyhow::Result<()> {
                     id: id.clone(),
                     name: name.unwrap_or_else(|| id.clone()),
                     allowed_origins: origins,
+                    prechat,
                 })
                 .await;
             db.close().await;
@@ -124,6 +128,29 @@ pub async fn site(cmd: SiteCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Parses `name=required,email=optional`; unnamed fields are off.
+pub fn parse_prechat(spec: &str) -> anyhow::Result<PrechatFields> {
+    let mut fields = PrechatFields::default();
+    for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((field, rule)) = pair.split_once('=') else {
+            bail!("--prechat takes field=rule pairs, got {pair:?}");
+        };
+        let rule = match rule.trim() {
+            "off" => FieldRule::Off,
+            "optional" => FieldRule::Optional,
+            "required" => FieldRule::Required,
+            other => bail!("unknown pre-chat rule {other:?} (off, optional, required)"),
+        };
+        match field.trim() {
+            "name" => fields.name = rule,
+            "email" => fields.email = rule,
+            "customer_number" => fields.customer_number = rule,
+            other => bail!("unknown pre-chat field {other:?} (name, email, customer_number)"),
+        }
+    }
+    Ok(fields)
 }
 
 /// Creates the demo site and agent when missing; returns lines for the start-up banner.
@@ -137,6 +164,11 @@ pub async fn seed_demo(store: &SharedStore, addr: SocketAddr) -> anyhow::Result<
                 format!("http://127.0.0.1:{port}"),
                 format!("http://localhost:{port}"),
             ],
+            prechat: PrechatFields {
+                name: FieldRule::Optional,
+                email: FieldRule::Optional,
+                customer_number: FieldRule::Off,
+            },
         })
         .await?;
     if store.agent_by_email(DEMO_EMAIL).await?.is_none() {
@@ -154,4 +186,21 @@ pub async fn seed_demo(store: &SharedStore, addr: SocketAddr) -> anyhow::Result<
         format!("  example page: http://{addr}/acme/"),
         format!("  demo agent:   {DEMO_EMAIL} / {DEMO_PASSWORD}  (site id: {DEMO_SITE})"),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prechat_specs_parse_and_typos_are_refused() {
+        let f = parse_prechat("name=required, email=optional").unwrap();
+        assert_eq!(
+            (f.name, f.email, f.customer_number),
+            (FieldRule::Required, FieldRule::Optional, FieldRule::Off)
+        );
+        assert_eq!(parse_prechat("").unwrap(), PrechatFields::default());
+        assert!(parse_prechat("nmae=required").is_err());
+        assert!(parse_prechat("name=maybe").is_err());
+    }
 }

@@ -144,5 +144,9 @@ pub enum SiteCommand {
         /// An origin allowed to embed the widget, e.g. https://www.example.com (repeatable).
         #[arg(long = "origin")]
         origins: Vec<String>,
+        /// Pre-chat fields as `field=rule` pairs, fields name|email|customer_number, rules
+        /// off|optional|required, e.g. `--prechat name=required,email=optional`.
+        #[arg(long, default_value = "")]
+        prechat: String,
     },
 }

@@ -306,6 +306,12 @@ pub enum EventKind {
     Ended {
         by: Side,
     },
+    /// The visitor rated the chat after it ended (CSAT).
+    Rated {
+        score: u8,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        comment: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -390,7 +396,9 @@ pub struct PrechatFields {
 impl PrechatFields {
     /// True when the widget shows a pre-chat form at all.
     pub fn any(&self) -> bool {
-        [self.name, self.email, self.customer_number].iter().any(|r| *r != FieldRule::Off)
+        [self.name, self.email, self.customer_number]
+            .iter()
+            .any(|r| *r != FieldRule::Off)
     }
 }
 
@@ -491,7 +499,9 @@ impl ErrorCode {
             ErrorCode::AgentFull => "the agent has no free chat slot",
             ErrorCode::AgentUnavailable => "the agent is not online",
             ErrorCode::UnknownAgent => "no such agent",
-            ErrorCode::NotRatable => "the conversation cannot be rated (not ended yet, or already rated)",
+            ErrorCode::NotRatable => {
+                "the conversation cannot be rated (not ended yet, or already rated)"
+            }
             ErrorCode::RateLimited => "too many frames; slow down",
             ErrorCode::Internal => "internal error; try again",
         }
@@ -626,6 +636,44 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&err).unwrap(),
             json!({"type":"error","code":"body_too_long","message":"message body is too long","client_id":"m2"})
+        );
+    }
+
+    #[test]
+    fn welcome_carries_the_site_settings_and_ratings_have_the_documented_shape() {
+        let w = ServerFrame::VisitorWelcome {
+            protocol: 1,
+            token: None,
+            conversation: None,
+            agents_online: 0,
+            site: SiteSettings {
+                name: "Acme".into(),
+                prechat: PrechatFields {
+                    name: FieldRule::Required,
+                    ..Default::default()
+                },
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&w).unwrap(),
+            json!({"type":"visitor_welcome","protocol":1,"conversation":null,"agents_online":0,
+                   "site":{"name":"Acme","prechat":{"name":"required","email":"off","customer_number":"off"}}})
+        );
+        let r: VisitorCommand = serde_json::from_value(json!({"type":"rate","score":5})).unwrap();
+        assert_eq!(
+            r,
+            VisitorCommand::Rate {
+                score: 5,
+                comment: None
+            }
+        );
+        let ev = EventKind::Rated {
+            score: 4,
+            comment: Some("gut".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&ev).unwrap(),
+            json!({"kind":"rated","score":4,"comment":"gut"})
         );
     }
 

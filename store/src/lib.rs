@@ -96,6 +96,8 @@ pub struct SiteRecord {
     pub name: String,
     /// Exact origins (`https://www.example.com`) allowed to open visitor connections.
     pub allowed_origins: Vec<String>,
+    /// Which pre-chat fields the widget asks for.
+    pub prechat: switchboard_shared::PrechatFields,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use switchboard_shared::{
     AgentId, AgentRef, ClientMsgId, ConversationId, ConversationStatus, ErrorCode, EventKind,
     RemovalReason, Seq, ServerFrame, Side, VisitorInfo,
 };
-use switchboard_store::{AppendRequest, Appended, ConversationUpdate, NewConversation};
+use switchboard_store::{AppendRequest, Appended, ConversationUpdate, NewConversation, VisitorId};
 
 type Lifecycle = Arc<tokio::sync::Mutex<()>>;
 
@@ -339,5 +339,38 @@ impl Chat {
                 .await?;
         }
         Ok((conv, seq, duplicate))
+    }
+
+    /// The visitor's CSAT rating of an ended conversation, stored once as a `Rated` event.
+    pub async fn rate(
+        &self,
+        visitor: VisitorId,
+        conv: ConversationId,
+        score: u8,
+        comment: Option<String>,
+    ) -> ChatResult<()> {
+        let rec = self
+            .store()
+            .conversation(conv)
+            .await?
+            .filter(|c| c.visitor_id == visitor)
+            .ok_or(ErrorCode::NoConversation)?;
+        if rec.status != ConversationStatus::Ended {
+            return Err(ErrorCode::NotRatable.into());
+        }
+        // The dedup key makes "one rating per conversation" a store guarantee, also
+        // against two tabs rating at once.
+        let once = ClientMsgId::try_from(String::from("csat")).map_err(|_| ErrorCode::Internal)?;
+        let req = AppendRequest {
+            conversation_id: conv,
+            at: now_ms(),
+            event: EventKind::Rated { score, comment },
+            dedup: Some((Side::Visitor, once)),
+            update: ConversationUpdate::default(),
+        };
+        match self.store().append(req).await? {
+            Appended::New(_) => Ok(()),
+            Appended::Duplicate { .. } => Err(ErrorCode::NotRatable.into()),
+        }
     }
 }

@@ -7,8 +7,8 @@ use crate::fanout::{Outbound, Party};
 use switchboard_shared::limits::MAX_URL_CHARS;
 use switchboard_shared::text::{parse_field, MessageBody};
 use switchboard_shared::{
-    ConversationId, ConversationStatus, ErrorCode, ServerFrame, Side, VisitorCommand, VisitorInfo,
-    AGENT_ONLY_TYPES, PROTOCOL_VERSION, VISITOR_TYPES,
+    ConversationId, ConversationStatus, ErrorCode, ServerFrame, Side, SiteSettings, VisitorCommand,
+    VisitorInfo, AGENT_ONLY_TYPES, PROTOCOL_VERSION, VISITOR_TYPES,
 };
 use tokio::sync::mpsc;
 
@@ -123,6 +123,10 @@ impl Endpoint for VisitorEndpoint {
             token: visitor.new_token.clone(),
             conversation: conversation.as_ref().map(|c| conn.chat.view(c)),
             agents_online: conn.chat.agents_online(),
+            site: SiteSettings {
+                name: site.name.clone(),
+                prechat: site.prechat,
+            },
         };
         let gone = || ChatError::Refused(ErrorCode::Internal);
         conn.send(&welcome).await.map_err(|_| gone())?;
@@ -244,6 +248,17 @@ impl Endpoint for VisitorEndpoint {
             VisitorCommand::EndConversation => {
                 let conv = self.open(conn)?;
                 conn.chat.end_conversation(conv, Side::Visitor).await
+            }
+            VisitorCommand::Rate { score, comment } => {
+                if !(1..=5).contains(&score) {
+                    return Err(ErrorCode::InvalidField.into());
+                }
+                let comment = match comment.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+                    Some(c) => Some(MessageBody::parse(c)?.into_string()),
+                    None => None,
+                };
+                let conv = Self::current(conn).ok_or(ErrorCode::NoConversation)?;
+                conn.chat.rate(self.visitor.id, conv, score, comment).await
             }
             VisitorCommand::Ping => {
                 conn.send(&ServerFrame::Pong)

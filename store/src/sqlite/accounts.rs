@@ -162,11 +162,12 @@ pub(super) async fn upsert_site(pool: &SqlitePool, site: SiteRecord) -> StoreRes
     let mut tx = pool.begin().await?;
     // The first statement writes, so the write lock is taken (with busy_timeout) up front.
     sqlx::query(
-        "INSERT INTO sites (id, name) VALUES (?, ?) \
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+        "INSERT INTO sites (id, name, prechat) VALUES (?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, prechat = excluded.prechat",
     )
     .bind(&site.id)
     .bind(&site.name)
+    .bind(serde_json::to_string(&site.prechat).map_err(|e| StoreError::Corrupt(e.to_string()))?)
     .execute(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM site_origins WHERE site_id = ?")
@@ -189,7 +190,7 @@ pub(super) async fn upsert_site(pool: &SqlitePool, site: SiteRecord) -> StoreRes
 }
 
 /// One statement, so the name and the origins come from the same snapshot.
-const SITES_WITH_ORIGINS: &str = "SELECT s.id, s.name, o.origin FROM sites s \
+const SITES_WITH_ORIGINS: &str = "SELECT s.id, s.name, s.prechat, o.origin FROM sites s \
      LEFT JOIN site_origins o ON o.site_id = s.id";
 
 pub(super) async fn site(pool: &SqlitePool, id: &str) -> StoreResult<Option<SiteRecord>> {
@@ -220,6 +221,8 @@ fn group_sites(rows: &[sqlx::sqlite::SqliteRow]) -> StoreResult<Vec<SiteRecord>>
                 id,
                 name: row.try_get("name")?,
                 allowed_origins: vec![],
+                prechat: serde_json::from_str(&row.try_get::<String, _>("prechat")?)
+                    .map_err(|e| StoreError::Corrupt(format!("site prechat: {e}")))?,
             });
         }
         if let (Some(site), Some(origin)) = (sites.last_mut(), origin) {

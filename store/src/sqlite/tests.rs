@@ -62,6 +62,7 @@ impl Fixture {
             id: "acme".into(),
             name: "Acme".into(),
             allowed_origins: vec!["https://acme.example".into()],
+            prechat: Default::default(),
         };
         store.upsert_site(site).await.unwrap();
         let visitor = store
@@ -634,6 +635,11 @@ async fn sites_and_visitors_round_trip() {
         id: "beta".into(),
         name: "Beta".into(),
         allowed_origins: vec!["https://b.example".into(), "https://a.example".into()],
+        prechat: switchboard_shared::PrechatFields {
+            name: switchboard_shared::FieldRule::Required,
+            email: switchboard_shared::FieldRule::Optional,
+            customer_number: switchboard_shared::FieldRule::Off,
+        },
     };
     f.store.upsert_site(site.clone()).await.unwrap();
     assert_eq!(f.store.site("beta").await.unwrap(), Some(site.clone()));
@@ -804,6 +810,7 @@ async fn open_takes_a_url_or_a_path_and_creates_missing_directories() {
             id: "x".into(),
             name: "X".into(),
             allowed_origins: vec![],
+            prechat: Default::default(),
         })
         .await
         .unwrap();
