@@ -120,7 +120,11 @@ impl Application {
             dev: args.dev || args.demo,
             connections: TaskTracker::new(),
         };
-        let mut app = ws::router().merge(http::router()).with_state(state.clone());
+        let mut app = ws::router().merge(http::router());
+        if let Some(dir) = &args.assets_dir {
+            app = app.merge(http::assets::router(dir));
+        }
+        let mut app = app.with_state(state.clone());
         if let Some(dir) = &args.static_dir {
             app = app.fallback_service(ServeDir::new(dir));
         }

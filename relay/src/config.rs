@@ -80,6 +80,10 @@ pub struct ServeArgs {
     /// the URL and login.
     #[arg(long)]
     pub demo: bool,
+    /// Directory of the built widget (`widget.js`, hashed assets), as written by
+    /// `cargo xtask`; served at `/widget.js` and `/assets/`.
+    #[arg(long, env = "SWITCHBOARD_ASSETS_DIR")]
+    pub assets_dir: Option<PathBuf>,
     /// Serve the files of this directory (e.g. the example host pages) at `/`.
     #[arg(long, env = "SWITCHBOARD_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,

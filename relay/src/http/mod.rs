@@ -2,6 +2,7 @@
 //! [`error`] holds the one mapping from errors to responses.
 
 pub mod api;
+pub mod assets;
 pub mod error;
 
 use crate::app::AppState;
