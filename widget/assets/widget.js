@@ -1,0 +1,93 @@
+/* Switchboard loader. Draws the chat launcher at once, inside its own shadow root, and loads
+ * the WebAssembly widget only when the visitor shows intent (hover, focus, click) or has an
+ * ongoing conversation. It must never break the host page: every failure ends in the
+ * launcher's offline state, never in an uncaught error.
+ * The __SB_*__ names are replaced by the build with content-hashed file names. */
+(function () {
+  var w = window, d = document, s = d.currentScript;
+  if (!s || (w.Switchboard && w.Switchboard.v)) return;
+  var ds = s.dataset, site = ds.site || "default", pre = "switchboard:" + site + ":";
+  var base = new URL(".", s.src).href, assets = base + "assets/";
+  var de = /^de/i.test(ds.locale || navigator.language || "");
+  var accent = /^#[0-9a-f]{3,8}$/i.test(ds.accent || "") ? ds.accent : "#c8102e";
+  var left = ds.position === "left";
+  var pending = (w.Switchboard && w.Switchboard.q) || [], on = {}, handle, loading, isOpen;
+  var cfg = { site: site, relay: (ds.relay || base).replace(/\/$/, ""), locale: ds.locale || null,
+    accent: accent, position: left ? "left" : "right", greeting: ds.greeting || null, open: false };
+
+  function store(k, v) {
+    try { return v === undefined ? localStorage.getItem(pre + k) : v === null ? localStorage.removeItem(pre + k) : localStorage.setItem(pre + k, v); } catch (e) { return null; }
+  }
+  var t = de ? ["Chat öffnen", "Chat ist gerade nicht erreichbar. Bitte später erneut versuchen."]
+             : ["Open chat", "Chat is unavailable right now. Please try again later."];
+
+  var host = d.createElement("switchboard-chat");
+  var root = host.attachShadow({ mode: "open" });
+  var side = left ? "left" : "right";
+  root.innerHTML =
+    "<style>:host{all:initial!important;position:fixed!important;bottom:0!important;" + side + ":0!important;" +
+    "width:0!important;height:0!important;z-index:2147483647!important;display:block!important}" +
+    ".l{all:initial;position:fixed;bottom:20px;" + side + ":20px;width:56px;height:56px;border-radius:50%;" +
+    "background:" + accent + ";cursor:pointer;display:flex;align-items:center;justify-content:center;" +
+    "box-shadow:0 4px 14px rgba(0,0,0,.3)}.l:focus-visible{outline:3px solid #1a73e8;outline-offset:3px}" +
+    ".l.off{background:#777}.b{all:initial;position:absolute;top:-4px;" + side + ":-4px;min-width:20px;height:20px;" +
+    "border-radius:10px;background:#fff;color:#000;font:bold 12px/20px sans-serif;text-align:center}" +
+    ".n{all:initial;position:fixed;bottom:84px;" + side + ":20px;max-width:260px;padding:10px 12px;background:#fff;" +
+    "color:#222;font:14px/1.4 sans-serif;border-radius:8px;box-shadow:0 4px 14px rgba(0,0,0,.3)}[hidden]{display:none!important}</style>" +
+    "<button class=l type=button data-testid=sb-launcher aria-expanded=false aria-label='" + t[0] + "'>" +
+    "<svg width=28 height=28 viewBox='0 0 24 24' aria-hidden=true><path fill=#fff d='M4 4h16v12H7l-3 3z'/></svg>" +
+    "<span class=b data-testid=sb-badge hidden></span></button>" +
+    "<div class=n role=status data-testid=sb-offline-note hidden>" + t[1] + "</div><div id=p></div>";
+  var btn = root.querySelector(".l"), badge = root.querySelector(".b"), note = root.querySelector(".n");
+
+  function emit(name, detail) {
+    if (name === "unread") { badge.textContent = detail; badge.hidden = !detail; }
+    if (name === "open" || name === "close") { isOpen = name === "open"; btn.setAttribute("aria-expanded", isOpen); }
+    if (name === "close") btn.focus();
+    if (name === "status") btn.classList.toggle("off", !(detail && detail.online));
+    if (name === "message") store("last", String(Date.now()));
+    (on[name] || []).forEach(function (f) { try { f(detail); } catch (e) { setTimeout(function () { throw e; }); } });
+  }
+  // Not loadable (relay down, blocked, old browser): grey launcher; the note only once the
+  // visitor actually asked for the chat. The next intent tries again.
+  function offline() { btn.classList.add("off"); note.hidden = !cfg.open; loading = null; }
+
+  function load() {
+    if (!loading) {
+      note.hidden = true;
+      loading = new Promise(function (ok, no) {
+        var l = d.createElement("link");
+        l.rel = "stylesheet"; l.href = assets + "__SB_CSS__"; l.onload = ok; l.onerror = no;
+        root.appendChild(l);
+      }).then(function () { return import(assets + "__SB_JS__"); }).then(function (m) {
+        return m.default({ module_or_path: assets + "__SB_WASM__" }).then(function () {
+          handle = m.mount(root.getElementById("p"), JSON.stringify(cfg), emit);
+          pending.splice(0).forEach(function (c) { api[c[0]].apply(null, c[1] || []); });
+        });
+      }).catch(offline);
+    }
+    return loading;
+  }
+  function call(name) {
+    return function () {
+      var args = [].slice.call(arguments);
+      // Before the widget exists, open/close/toggle just decide how it starts.
+      if (!handle && /^(open|close|toggle)$/.test(name)) { cfg.open = name === "toggle" ? !cfg.open : name === "open"; if (cfg.open) load(); return; }
+      if (name === "identify") args = [JSON.stringify(args[0] || {})];
+      if (name === "setLocale") cfg.locale = args[0];
+      if (handle) handle[name === "setLocale" ? "set_locale" : name].apply(handle, args);
+      else { pending.push([name, [].slice.call(arguments)]); load(); }
+    };
+  }
+  var api = { v: 1, open: call("open"), close: call("close"), toggle: call("toggle"),
+    identify: call("identify"), setLocale: call("setLocale"),
+    on: function (n, f) { (on[n] = on[n] || []).push(f); },
+    reset: function () { ["token", "outbox", "last"].forEach(function (k) { store(k, null); }); if (handle) handle.reset(); } };
+  w.Switchboard = api;
+
+  btn.addEventListener("click", api.toggle);
+  ["pointerenter", "focus", "touchstart"].forEach(function (e) { btn.addEventListener(e, load, { passive: true }); });
+  (d.body || d.documentElement).appendChild(host);
+  // A conversation in the last day: load now, so replies and the unread badge arrive.
+  if (Date.now() - (+store("last") || 0) < 864e5) load();
+})();
