@@ -52,17 +52,32 @@ impl Relay {
     }
 
     pub async fn logout(&self, token: &str) -> Result<StatusCode> {
-        let resp = self.http.post(self.http_url("/api/v1/auth/logout")).bearer_auth(token).send().await?;
+        let resp = self
+            .http
+            .post(self.http_url("/api/v1/auth/logout"))
+            .bearer_auth(token)
+            .send()
+            .await?;
         Ok(resp.status())
     }
 
     pub async fn list_agents(&self, token: &str) -> Result<(StatusCode, Value)> {
-        let resp = self.http.get(self.http_url("/api/v1/agents")).bearer_auth(token).send().await?;
+        let resp = self
+            .http
+            .get(self.http_url("/api/v1/agents"))
+            .bearer_auth(token)
+            .send()
+            .await?;
         let status = resp.status();
         Ok((status, resp.json::<Value>().await.unwrap_or(Value::Null)))
     }
 
-    pub async fn set_max_chats(&self, admin_token: &str, agent: AgentId, max: u32) -> Result<StatusCode> {
+    pub async fn set_max_chats(
+        &self,
+        admin_token: &str,
+        agent: AgentId,
+        max: u32,
+    ) -> Result<StatusCode> {
         let resp = self
             .http
             .patch(self.http_url(&format!("/api/v1/agents/{agent}")))
@@ -74,7 +89,11 @@ impl Relay {
     }
 
     /// `GET /api/v1/conversations/{id}`: the status and the body.
-    pub async fn conversation_status(&self, token: &str, id: ConversationId) -> Result<(StatusCode, Value)> {
+    pub async fn conversation_status(
+        &self,
+        token: &str,
+        id: ConversationId,
+    ) -> Result<(StatusCode, Value)> {
         let resp = self
             .http
             .get(self.http_url(&format!("/api/v1/conversations/{id}")))
@@ -102,11 +121,15 @@ impl Relay {
 /// Accepts the shapes a transcript event can reasonably take: `{seq, event:{kind..}}`
 /// (like the `event` frame, with or without `"type":"event"`) or `{seq, kind, ..}` flattened.
 fn parse_history_event(v: &Value) -> Result<HistoryEvent> {
-    let seq = v.get("seq").and_then(Value::as_u64).ok_or_else(|| anyhow!("event without seq: {v}"))?;
+    let seq = v
+        .get("seq")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| anyhow!("event without seq: {v}"))?;
     let inner = match v.get("event") {
         Some(e) if e.is_object() => e.clone(),
         _ => v.clone(),
     };
-    let event = serde_json::from_value::<EventKind>(inner).with_context(|| format!("transcript event {v}"))?;
+    let event = serde_json::from_value::<EventKind>(inner)
+        .with_context(|| format!("transcript event {v}"))?;
     Ok(HistoryEvent { seq, event })
 }

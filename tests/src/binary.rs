@@ -13,7 +13,10 @@ static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
 
 /// Path to the `switchboard` binary, building it first if needed.
 pub fn relay_binary() -> Result<PathBuf> {
-    BINARY.get_or_init(locate_or_build).clone().map_err(|e| anyhow!(e))
+    BINARY
+        .get_or_init(locate_or_build)
+        .clone()
+        .map_err(|e| anyhow!(e))
 }
 
 pub fn workspace_root() -> PathBuf {
@@ -41,7 +44,9 @@ fn locate_or_build() -> Result<PathBuf, String> {
             Err(format!("SWITCHBOARD_BIN={} is not a file", bin.display()))
         };
     }
-    let bin = target_dir().join("debug").join(format!("switchboard{}", std::env::consts::EXE_SUFFIX));
+    let bin = target_dir()
+        .join("debug")
+        .join(format!("switchboard{}", std::env::consts::EXE_SUFFIX));
     let force = std::env::var("SWITCHBOARD_E2E_BUILD").is_ok_and(|v| v == "1");
     if force || !bin.is_file() {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());

@@ -54,11 +54,31 @@ impl Relay {
     }
 
     pub async fn spawn_with(opts: RelayOptions) -> Result<Relay> {
-        let dir = tempfile::Builder::new().prefix("switchboard-e2e-").tempdir()?;
-        let http = reqwest::Client::builder().timeout(crate::DEFAULT_TIMEOUT).build()?;
-        let mut relay = Relay { dir, opts, child: None, port: 0, runs: 0, http };
+        let dir = tempfile::Builder::new()
+            .prefix("switchboard-e2e-")
+            .tempdir()?;
+        let http = reqwest::Client::builder()
+            .timeout(crate::DEFAULT_TIMEOUT)
+            .build()?;
+        let mut relay = Relay {
+            dir,
+            opts,
+            child: None,
+            port: 0,
+            runs: 0,
+            http,
+        };
         relay
-            .cli(&["site", "add", "--id", SITE, "--name", "Acme", "--origin", SITE_ORIGIN])
+            .cli(&[
+                "site",
+                "add",
+                "--id",
+                SITE,
+                "--name",
+                "Acme",
+                "--origin",
+                SITE_ORIGIN,
+            ])
             .await?;
         relay.start().await?;
         Ok(relay)
@@ -120,7 +140,16 @@ impl Relay {
         let password = format!("pw-{}-correct-horse", name.to_lowercase().replace(' ', "-"));
         let cap = max_chats.to_string();
         let mut args = vec![
-            "agent", "add", "--email", &email, "--name", name, "--password", &password, "--max-chats", &cap,
+            "agent",
+            "add",
+            "--email",
+            &email,
+            "--name",
+            name,
+            "--password",
+            &password,
+            "--max-chats",
+            &cap,
         ];
         if admin {
             args.push("--admin");
@@ -137,7 +166,13 @@ impl Relay {
                 }
             })
             .ok_or_else(|| anyhow!("`agent add` printed no `agent <id> created` line: {out:?}"))?;
-        Ok(AgentInfo { id: AgentId(id), name: name.to_string(), email, password, max_chats })
+        Ok(AgentInfo {
+            id: AgentId(id),
+            name: name.to_string(),
+            email,
+            password,
+            max_chats,
+        })
     }
 
     /// Starts `switchboard serve` on the data dir and waits for its listening line.
@@ -147,7 +182,10 @@ impl Relay {
         }
         let bin = tokio::task::spawn_blocking(relay_binary).await??;
         self.runs += 1;
-        let mut log = OpenOptions::new().create(true).append(true).open(self.log_path())?;
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())?;
         writeln!(log, "===== e2e: relay start #{} =====", self.runs)?;
         let mut cmd = Command::new(bin);
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -202,7 +240,10 @@ impl Relay {
 
     /// SIGKILL: the relay gets no chance to flush anything it has not already committed.
     pub async fn kill(&mut self) -> Result<()> {
-        let mut child = self.child.take().ok_or_else(|| anyhow!("relay is not running"))?;
+        let mut child = self
+            .child
+            .take()
+            .ok_or_else(|| anyhow!("relay is not running"))?;
         child.start_kill()?;
         child.wait().await?;
         Ok(())
@@ -210,9 +251,16 @@ impl Relay {
 
     /// SIGTERM and wait for a graceful exit; returns its exit status.
     pub async fn stop(&mut self) -> Result<ExitStatus> {
-        let mut child = self.child.take().ok_or_else(|| anyhow!("relay is not running"))?;
-        let pid = child.id().ok_or_else(|| anyhow!("relay has already exited"))?;
-        let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;
+        let mut child = self
+            .child
+            .take()
+            .ok_or_else(|| anyhow!("relay is not running"))?;
+        let pid = child
+            .id()
+            .ok_or_else(|| anyhow!("relay has already exited"))?;
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()?;
         if !status.success() {
             bail!("kill -TERM {pid} failed");
         }
@@ -221,7 +269,10 @@ impl Relay {
             Err(_) => {
                 child.start_kill()?;
                 child.wait().await?;
-                bail!("relay did not exit within {STOP_TIMEOUT:?} of SIGTERM; log:\n{}", self.log_tail(40))
+                bail!(
+                    "relay did not exit within {STOP_TIMEOUT:?} of SIGTERM; log:\n{}",
+                    self.log_tail(40)
+                )
             }
         }
     }
@@ -281,8 +332,14 @@ mod tests {
 
     #[test]
     fn the_port_is_read_from_the_listening_line() {
-        assert_eq!(parse_listening_line("switchboard listening on http://127.0.0.1:43121"), Some(43121));
-        assert_eq!(parse_listening_line("  INFO switchboard listening on http://127.0.0.1:80/ x"), Some(80));
+        assert_eq!(
+            parse_listening_line("switchboard listening on http://127.0.0.1:43121"),
+            Some(43121)
+        );
+        assert_eq!(
+            parse_listening_line("  INFO switchboard listening on http://127.0.0.1:80/ x"),
+            Some(80)
+        );
         assert_eq!(parse_listening_line("starting"), None);
     }
 }

@@ -22,8 +22,8 @@ use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use switchboard_shared::{
-    AgentCommand, Author, ClientMsgId, ConversationId, ErrorCode, EventKind, ResumePoint, Seq, ServerFrame,
-    VisitorCommand, PROTOCOL_VERSION,
+    AgentCommand, Author, ClientMsgId, ConversationId, ErrorCode, EventKind, ResumePoint, Seq,
+    ServerFrame, VisitorCommand, PROTOCOL_VERSION,
 };
 use tokio::time::Instant;
 
@@ -82,7 +82,13 @@ pub struct Resilient {
 }
 
 impl Resilient {
-    pub fn new(label: &str, url: String, role: Role, conversation: ConversationId, base_seq: Seq) -> Resilient {
+    pub fn new(
+        label: &str,
+        url: String,
+        role: Role,
+        conversation: ConversationId,
+        base_seq: Seq,
+    ) -> Resilient {
         Resilient {
             label: label.to_string(),
             url,
@@ -120,9 +126,14 @@ impl Resilient {
         self.events
             .values()
             .filter_map(|e| match e {
-                EventKind::Message { author, client_id, .. } if matches!(author, Author::Visitor) == by_visitor => {
-                    Some(client_id.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "<no client_id>".into()))
-                }
+                EventKind::Message {
+                    author, client_id, ..
+                } if matches!(author, Author::Visitor) == by_visitor => Some(
+                    client_id
+                        .as_ref()
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "<no client_id>".into()),
+                ),
                 _ => None,
             })
             .collect()
@@ -210,7 +221,8 @@ impl Resilient {
             }
             let now = Instant::now();
             if sent < plan.messages && now >= next_send {
-                let client_id = ClientMsgId::try_from(format!("{}{sent}", plan.prefix)).expect("valid client id");
+                let client_id = ClientMsgId::try_from(format!("{}{sent}", plan.prefix))
+                    .expect("valid client id");
                 let body = format!("{} says message number {sent}", self.label);
                 self.outbox.push((client_id.clone(), body.clone()));
                 sent += 1;
@@ -246,16 +258,29 @@ impl Resilient {
     async fn write_send(&mut self, client_id: ClientMsgId, body: String) -> Result<()> {
         let conn = self.conn.as_mut().ok_or_else(|| anyhow!("not connected"))?;
         match &self.role {
-            Role::Visitor { .. } => conn.send_json(&VisitorCommand::Send { client_id, body }).await,
+            Role::Visitor { .. } => {
+                conn.send_json(&VisitorCommand::Send { client_id, body })
+                    .await
+            }
             Role::Agent { .. } => {
-                conn.send_json(&AgentCommand::Send { conversation_id: self.conversation, client_id, body }).await
+                conn.send_json(&AgentCommand::Send {
+                    conversation_id: self.conversation,
+                    client_id,
+                    body,
+                })
+                .await
             }
         }
     }
 
     fn handle(&mut self, frame: ServerFrame) -> Result<()> {
         match frame {
-            ServerFrame::Event { conversation_id, seq, event, .. } if conversation_id == self.conversation => {
+            ServerFrame::Event {
+                conversation_id,
+                seq,
+                event,
+                ..
+            } if conversation_id == self.conversation => {
                 if seq <= self.base_seq {
                     self.duplicate_events_dropped += 1;
                 } else if let Some(held) = self.events.get(&seq) {
@@ -265,27 +290,44 @@ impl Resilient {
                     self.duplicate_events_dropped += 1;
                 } else {
                     if matches!(event, EventKind::Ended { .. } | EventKind::Requeued { .. }) {
-                        bail!("{}: the chat was interrupted by {event:?} at seq {seq}", self.label);
+                        bail!(
+                            "{}: the chat was interrupted by {event:?} at seq {seq}",
+                            self.label
+                        );
                     }
                     self.events.insert(seq, event);
                 }
             }
-            ServerFrame::Sent { client_id, conversation_id, seq, duplicate } => {
+            ServerFrame::Sent {
+                client_id,
+                conversation_id,
+                seq,
+                duplicate,
+            } => {
                 if conversation_id != self.conversation {
-                    bail!("{}: sent for {client_id} names conversation {conversation_id}", self.label);
+                    bail!(
+                        "{}: sent for {client_id} names conversation {conversation_id}",
+                        self.label
+                    );
                 }
                 if duplicate {
                     self.duplicate_acks += 1;
                 }
                 if let Some(earlier) = self.acked.get(client_id.as_str()) {
                     if *earlier != seq {
-                        bail!("{}: {client_id} acknowledged as seq {earlier} and later as seq {seq}", self.label);
+                        bail!(
+                            "{}: {client_id} acknowledged as seq {earlier} and later as seq {seq}",
+                            self.label
+                        );
                     }
                 }
                 self.outbox.retain(|(c, _)| *c != client_id);
                 self.acked.insert(client_id.to_string(), seq);
             }
-            ServerFrame::Error { code: ErrorCode::RateLimited, .. } => {
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            } => {
                 // The frame was dropped; the outbox still holds it and the next reconnect
                 // resends it. Reconnect now, which also slows us down.
                 self.refused_attempts += 1;
@@ -293,8 +335,15 @@ impl Resilient {
                     conn.cut();
                 }
             }
-            ServerFrame::Error { code, message, client_id } => {
-                bail!("{}: relay refused a frame: {code:?} ({message}) client_id {client_id:?}", self.label)
+            ServerFrame::Error {
+                code,
+                message,
+                client_id,
+            } => {
+                bail!(
+                    "{}: relay refused a frame: {code:?} ({message}) client_id {client_id:?}",
+                    self.label
+                )
             }
             _ => {}
         }
@@ -339,11 +388,16 @@ impl Resilient {
         };
         let mut conn = match WsConn::connect(&self.url, origin, &self.label).await {
             Ok(conn) => conn,
-            Err(ConnectError::Refused(status)) if status.as_u16() == 429 || status.as_u16() == 503 => {
+            Err(ConnectError::Refused(status))
+                if status.as_u16() == 429 || status.as_u16() == 503 =>
+            {
                 return Err(Retry::Later(anyhow!("upgrade refused with {status}")))
             }
             Err(ConnectError::Refused(status)) => {
-                return Err(Retry::Never(anyhow!("{}: upgrade refused with {status}", self.label)))
+                return Err(Retry::Never(anyhow!(
+                    "{}: upgrade refused with {status}",
+                    self.label
+                )))
             }
             Err(ConnectError::Other(e)) => return Err(Retry::Later(e)),
         };
@@ -359,7 +413,10 @@ impl Resilient {
             Role::Agent { token } => serde_json::to_value(AgentCommand::Hello {
                 protocol: PROTOCOL_VERSION,
                 token: token.clone(),
-                resume: vec![ResumePoint { conversation_id: self.conversation, last_seq }],
+                resume: vec![ResumePoint {
+                    conversation_id: self.conversation,
+                    last_seq,
+                }],
             }),
         }
         .expect("hello serialises");
@@ -370,8 +427,15 @@ impl Resilient {
         loop {
             let frame = match conn.read_until(wait).await {
                 Ok(Some(Incoming::Frame(frame))) => frame,
-                Ok(Some(Incoming::Closed(code))) => return Err(Retry::Later(anyhow!("closed during hello: {code:?}"))),
-                Ok(None) => return Err(Retry::Never(anyhow!("{}: no welcome within the timeout", self.label))),
+                Ok(Some(Incoming::Closed(code))) => {
+                    return Err(Retry::Later(anyhow!("closed during hello: {code:?}")))
+                }
+                Ok(None) => {
+                    return Err(Retry::Never(anyhow!(
+                        "{}: no welcome within the timeout",
+                        self.label
+                    )))
+                }
                 Err(e) => return Err(Retry::Never(e)),
             };
             match frame {
@@ -396,11 +460,15 @@ impl Resilient {
                         )))
                     };
                 }
-                ServerFrame::Error { code: ErrorCode::RateLimited | ErrorCode::Internal, .. } => {
-                    return Err(Retry::Later(anyhow!("refused during hello")))
-                }
+                ServerFrame::Error {
+                    code: ErrorCode::RateLimited | ErrorCode::Internal,
+                    ..
+                } => return Err(Retry::Later(anyhow!("refused during hello"))),
                 ServerFrame::Error { code, message, .. } => {
-                    return Err(Retry::Never(anyhow!("{}: hello refused: {code:?} ({message})", self.label)))
+                    return Err(Retry::Never(anyhow!(
+                        "{}: hello refused: {code:?} ({message})",
+                        self.label
+                    )))
                 }
                 // Anything before the welcome (there should be nothing) is handled normally.
                 other => self.handle(other).map_err(Retry::Never)?,

@@ -8,8 +8,8 @@ use crate::{DEFAULT_TIMEOUT, SITE, SITE_ORIGIN};
 use anyhow::{anyhow, bail, Result};
 use serde_json::json;
 use switchboard_shared::{
-    AgentRef, ClientMsgId, ConversationId, ConversationView, ErrorCode, EventKind, Seq, ServerFrame,
-    VisitorCommand, PROTOCOL_VERSION,
+    AgentRef, ClientMsgId, ConversationId, ConversationView, ErrorCode, EventKind, Seq,
+    ServerFrame, VisitorCommand, PROTOCOL_VERSION,
 };
 
 /// What `visitor_welcome` said.
@@ -28,16 +28,24 @@ pub struct VisitorClient {
     pub token: Option<String>,
     pub conversation: Option<ConversationId>,
     sent: u64,
+    /// Random per client object, so two objects for the same person never reuse a client id.
+    tag: u32,
 }
 
 impl VisitorClient {
     /// Opens `/ws/visitor` from the site's origin; no hello yet.
     pub async fn connect(relay: &Relay, name: &str) -> Result<VisitorClient> {
-        Self::connect_from(relay, name, SITE_ORIGIN).await.map_err(|e| anyhow!("{name}: {e}"))
+        Self::connect_from(relay, name, SITE_ORIGIN)
+            .await
+            .map_err(|e| anyhow!("{name}: {e}"))
     }
 
     /// Opens `/ws/visitor` with a chosen `Origin` header.
-    pub async fn connect_from(relay: &Relay, name: &str, origin: &str) -> Result<VisitorClient, ConnectError> {
+    pub async fn connect_from(
+        relay: &Relay,
+        name: &str,
+        origin: &str,
+    ) -> Result<VisitorClient, ConnectError> {
         let url = relay.ws_url("/ws/visitor");
         let conn = WsConn::connect(&url, Some(origin), name).await?;
         Ok(VisitorClient {
@@ -48,6 +56,7 @@ impl VisitorClient {
             token: None,
             conversation: None,
             sent: 0,
+            tag: rand::random(),
         })
     }
 
@@ -67,11 +76,14 @@ impl VisitorClient {
 
     /// The highest `seq` this visitor holds for its conversation.
     pub fn last_seq(&self) -> Seq {
-        self.conversation.and_then(|c| self.conn.held.get(&c).copied()).unwrap_or(0)
+        self.conversation
+            .and_then(|c| self.conn.held.get(&c).copied())
+            .unwrap_or(0)
     }
 
     pub fn conversation_id(&self) -> Result<ConversationId> {
-        self.conversation.ok_or_else(|| anyhow!("{} has no conversation", self.name))
+        self.conversation
+            .ok_or_else(|| anyhow!("{} has no conversation", self.name))
     }
 
     pub async fn send_cmd(&mut self, cmd: &VisitorCommand) -> Result<()> {
@@ -99,25 +111,43 @@ impl VisitorClient {
         self.send_cmd(&hello).await?;
         let frame = self
             .conn
-            .expect("visitor_welcome", DEFAULT_TIMEOUT, |f| matches!(f, ServerFrame::VisitorWelcome { .. }))
+            .expect("visitor_welcome", DEFAULT_TIMEOUT, |f| {
+                matches!(f, ServerFrame::VisitorWelcome { .. })
+            })
             .await?;
-        let ServerFrame::VisitorWelcome { token, conversation, agents_online, .. } = frame else { unreachable!() };
+        let ServerFrame::VisitorWelcome {
+            token,
+            conversation,
+            agents_online,
+            ..
+        } = frame
+        else {
+            unreachable!()
+        };
         let token_issued = token.is_some();
         if token.is_some() {
             self.token = token;
         }
         if self.token.is_none() {
-            bail!("{}: the relay issued no visitor token on a first visit", self.name);
+            bail!(
+                "{}: the relay issued no visitor token on a first visit",
+                self.name
+            );
         }
         if let Some(view) = &conversation {
             self.conversation = Some(view.id);
         }
-        Ok(VisitorWelcome { token_issued, conversation, agents_online })
+        Ok(VisitorWelcome {
+            token_issued,
+            conversation,
+            agents_online,
+        })
     }
 
     /// Asks for a chat; returns the conversation id once the `Started` event arrived.
     pub async fn start(&mut self) -> Result<ConversationId> {
-        self.start_with(json!({"type": "start_conversation", "name": self.name})).await
+        self.start_with(json!({"type": "start_conversation", "name": self.name}))
+            .await
     }
 
     pub async fn start_with(&mut self, frame: serde_json::Value) -> Result<ConversationId> {
@@ -125,17 +155,34 @@ impl VisitorClient {
         let started = self
             .conn
             .expect("the Started event", DEFAULT_TIMEOUT, |f| {
-                matches!(f, ServerFrame::Event { event: EventKind::Started, .. })
+                matches!(
+                    f,
+                    ServerFrame::Event {
+                        event: EventKind::Started,
+                        ..
+                    }
+                )
             })
             .await?;
-        let ServerFrame::Event { conversation_id, .. } = started else { unreachable!() };
+        let ServerFrame::Event {
+            conversation_id, ..
+        } = started
+        else {
+            unreachable!()
+        };
         self.conversation = Some(conversation_id);
         Ok(conversation_id)
     }
 
     pub fn next_client_id(&mut self) -> ClientMsgId {
         self.sent += 1;
-        ClientMsgId::try_from(format!("{}-{}", self.name.replace(' ', "_"), self.sent)).expect("valid client id")
+        ClientMsgId::try_from(format!(
+            "{}-{:08x}-{}",
+            self.name.replace(' ', "_"),
+            self.tag,
+            self.sent
+        ))
+        .expect("valid client id")
     }
 
     /// Sends a message and returns its `seq` once the relay acknowledged it as durable.
@@ -145,16 +192,27 @@ impl VisitorClient {
     }
 
     /// Sends with a chosen client id; returns `(seq, duplicate)` from the `sent` frame.
-    pub async fn send_with_id(&mut self, client_id: ClientMsgId, body: &str) -> Result<(Seq, bool)> {
-        let cmd = VisitorCommand::Send { client_id: client_id.clone(), body: body.to_string() };
+    pub async fn send_with_id(
+        &mut self,
+        client_id: ClientMsgId,
+        body: &str,
+    ) -> Result<(Seq, bool)> {
+        let cmd = VisitorCommand::Send {
+            client_id: client_id.clone(),
+            body: body.to_string(),
+        };
         self.send_cmd(&cmd).await?;
         let frame = self
             .conn
-            .expect(&format!("sent for {client_id}"), DEFAULT_TIMEOUT, |f| {
-                matches!(f, ServerFrame::Sent { client_id: c, .. } if *c == client_id)
-            })
+            .expect(
+                &format!("sent for {client_id}"),
+                DEFAULT_TIMEOUT,
+                |f| matches!(f, ServerFrame::Sent { client_id: c, .. } if *c == client_id),
+            )
             .await?;
-        let ServerFrame::Sent { seq, duplicate, .. } = frame else { unreachable!() };
+        let ServerFrame::Sent { seq, duplicate, .. } = frame else {
+            unreachable!()
+        };
         Ok((seq, duplicate))
     }
 
@@ -164,7 +222,11 @@ impl VisitorClient {
         Ok(self.conn.expect_error().await?.0)
     }
 
-    pub async fn expect(&mut self, what: &str, pred: impl Fn(&ServerFrame) -> bool) -> Result<ServerFrame> {
+    pub async fn expect(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&ServerFrame) -> bool,
+    ) -> Result<ServerFrame> {
         self.conn.expect(what, DEFAULT_TIMEOUT, pred).await
     }
 
@@ -173,34 +235,61 @@ impl VisitorClient {
     }
 
     /// Waits for a durable event of a given kind in its conversation; returns `(seq, event)`.
-    pub async fn expect_event(&mut self, what: &str, pred: impl Fn(&EventKind) -> bool) -> Result<(Seq, EventKind)> {
+    pub async fn expect_event(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&EventKind) -> bool,
+    ) -> Result<(Seq, EventKind)> {
         let frame = self
             .conn
-            .expect(what, DEFAULT_TIMEOUT, |f| matches!(f, ServerFrame::Event { event, .. } if pred(event)))
+            .expect(
+                what,
+                DEFAULT_TIMEOUT,
+                |f| matches!(f, ServerFrame::Event { event, .. } if pred(event)),
+            )
             .await?;
-        let ServerFrame::Event { seq, event, .. } = frame else { unreachable!() };
+        let ServerFrame::Event { seq, event, .. } = frame else {
+            unreachable!()
+        };
         Ok((seq, event))
     }
 
     /// Waits until an agent joins; returns that agent.
     pub async fn expect_agent_joined(&mut self) -> Result<AgentRef> {
-        let (_, event) = self.expect_event("AgentJoined", |e| matches!(e, EventKind::AgentJoined { .. })).await?;
-        let EventKind::AgentJoined { agent } = event else { unreachable!() };
+        let (_, event) = self
+            .expect_event("AgentJoined", |e| {
+                matches!(e, EventKind::AgentJoined { .. })
+            })
+            .await?;
+        let EventKind::AgentJoined { agent } = event else {
+            unreachable!()
+        };
         Ok(agent)
     }
 
     /// Waits for a `queue` frame and returns the position.
     pub async fn expect_queue_position(&mut self) -> Result<u32> {
-        let frame = self.expect("a queue frame", |f| matches!(f, ServerFrame::Queue { .. })).await?;
-        let ServerFrame::Queue { position, .. } = frame else { unreachable!() };
+        let frame = self
+            .expect("a queue frame", |f| matches!(f, ServerFrame::Queue { .. }))
+            .await?;
+        let ServerFrame::Queue { position, .. } = frame else {
+            unreachable!()
+        };
         Ok(position)
     }
 
     /// Ends the conversation and waits for the `Ended` event.
     pub async fn end(&mut self) -> Result<Seq> {
         self.send_cmd(&VisitorCommand::EndConversation).await?;
-        let (seq, _) = self.expect_event("Ended", |e| matches!(e, EventKind::Ended { .. })).await?;
+        let (seq, _) = self
+            .expect_event("Ended", |e| matches!(e, EventKind::Ended { .. }))
+            .await?;
         Ok(seq)
+    }
+
+    /// Points later reconnects at `relay`'s current address (its port changes on restart).
+    pub fn follow(&mut self, relay: &Relay) {
+        self.url = relay.ws_url("/ws/visitor");
     }
 
     /// Drops the TCP connection without a close frame.

@@ -61,17 +61,27 @@ pub struct WsConn {
 
 impl WsConn {
     /// Opens `url`, sending `Origin` when given (browsers always do on `/ws/visitor`).
-    pub async fn connect(url: &str, origin: Option<&str>, label: &str) -> Result<WsConn, ConnectError> {
-        let mut req = url.into_client_request().map_err(|e| ConnectError::Other(e.into()))?;
+    pub async fn connect(
+        url: &str,
+        origin: Option<&str>,
+        label: &str,
+    ) -> Result<WsConn, ConnectError> {
+        let mut req = url
+            .into_client_request()
+            .map_err(|e| ConnectError::Other(e.into()))?;
         if let Some(origin) = origin {
             let value = HeaderValue::from_str(origin).map_err(|e| ConnectError::Other(e.into()))?;
             req.headers_mut().insert("Origin", value);
         }
         let connecting = tokio_tungstenite::connect_async(req);
         match tokio::time::timeout(DEFAULT_TIMEOUT, connecting).await {
-            Err(_) => Err(ConnectError::Other(anyhow!("{label}: connecting to {url} timed out"))),
+            Err(_) => Err(ConnectError::Other(anyhow!(
+                "{label}: connecting to {url} timed out"
+            ))),
             Ok(Err(tungstenite::Error::Http(resp))) => Err(ConnectError::Refused(resp.status())),
-            Ok(Err(e)) => Err(ConnectError::Other(anyhow!("{label}: connecting to {url}: {e}"))),
+            Ok(Err(e)) => Err(ConnectError::Other(anyhow!(
+                "{label}: connecting to {url}: {e}"
+            ))),
             Ok(Ok((socket, _resp))) => Ok(WsConn {
                 socket: Some(socket),
                 inbox: VecDeque::new(),
@@ -94,7 +104,10 @@ impl WsConn {
 
     async fn write(&mut self, msg: Message) -> Result<()> {
         let label = self.label.clone();
-        let socket = self.socket.as_mut().ok_or_else(|| anyhow!("{label}: socket is gone"))?;
+        let socket = self
+            .socket
+            .as_mut()
+            .ok_or_else(|| anyhow!("{label}: socket is gone"))?;
         match tokio::time::timeout(DEFAULT_TIMEOUT, socket.send(msg)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(anyhow!("{label}: write failed: {e}")),
@@ -103,7 +116,8 @@ impl WsConn {
     }
 
     pub async fn send_json<T: Serialize>(&mut self, value: &T) -> Result<()> {
-        self.write(Message::text(serde_json::to_string(value)?)).await
+        self.write(Message::text(serde_json::to_string(value)?))
+            .await
     }
 
     pub async fn send_text(&mut self, text: impl Into<String>) -> Result<()> {
@@ -142,7 +156,10 @@ impl WsConn {
             return Ok(Some(Incoming::Closed(code)));
         }
         let label = self.label.clone();
-        let socket = self.socket.as_mut().ok_or_else(|| anyhow!("{label}: socket is gone"))?;
+        let socket = self
+            .socket
+            .as_mut()
+            .ok_or_else(|| anyhow!("{label}: socket is gone"))?;
         loop {
             let next = match tokio::time::timeout_at(deadline, socket.next()).await {
                 Ok(next) => next,
@@ -151,16 +168,27 @@ impl WsConn {
             let incoming = match next {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerFrame>(&text) {
                     Ok(frame) => Incoming::Frame(frame),
-                    Err(e) => bail!("{label}: relay sent a frame outside the protocol ({e}): {text}"),
+                    Err(e) => {
+                        bail!("{label}: relay sent a frame outside the protocol ({e}): {text}")
+                    }
                 },
-                Some(Ok(Message::Binary(b))) => bail!("{label}: relay sent a binary frame ({} bytes)", b.len()),
+                Some(Ok(Message::Binary(b))) => {
+                    bail!("{label}: relay sent a binary frame ({} bytes)", b.len())
+                }
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
-                Some(Ok(Message::Close(frame))) => Incoming::Closed(frame.map(|f| u16::from(f.code))),
+                Some(Ok(Message::Close(frame))) => {
+                    Incoming::Closed(frame.map(|f| u16::from(f.code)))
+                }
                 Some(Err(_)) | None => Incoming::Closed(None),
             };
             match &incoming {
                 Incoming::Frame(frame) => {
-                    if let ServerFrame::Event { conversation_id, seq, .. } = frame {
+                    if let ServerFrame::Event {
+                        conversation_id,
+                        seq,
+                        ..
+                    } = frame
+                    {
                         let held = self.held.entry(*conversation_id).or_default();
                         *held = (*held).max(*seq);
                     }
@@ -195,7 +223,10 @@ impl WsConn {
     pub async fn next_frame(&mut self) -> Result<ServerFrame> {
         match self.recv(DEFAULT_TIMEOUT).await? {
             Incoming::Frame(f) => Ok(f),
-            Incoming::Closed(code) => bail!("{}: connection closed ({code:?}) while waiting for a frame", self.label),
+            Incoming::Closed(code) => bail!(
+                "{}: connection closed ({code:?}) while waiting for a frame",
+                self.label
+            ),
         }
     }
 
@@ -215,7 +246,11 @@ impl WsConn {
         loop {
             match self.read_socket(deadline).await {
                 Ok(Incoming::Frame(frame)) if pred(&frame) => return Ok(frame),
-                Ok(Incoming::Frame(ServerFrame::Error { code, message, client_id })) => bail!(
+                Ok(Incoming::Frame(ServerFrame::Error {
+                    code,
+                    message,
+                    client_id,
+                })) => bail!(
                     "{}: expected {what}, got error {code:?} ({message}, client_id {client_id:?})",
                     self.label
                 ),
@@ -232,8 +267,15 @@ impl WsConn {
 
     /// Waits for an `error` frame (skipping other frames into the inbox).
     pub async fn expect_error(&mut self) -> Result<(ErrorCode, Option<String>)> {
-        match self.expect("an error frame", DEFAULT_TIMEOUT, |f| matches!(f, ServerFrame::Error { .. })).await? {
-            ServerFrame::Error { code, client_id, .. } => Ok((code, client_id.map(|c| c.to_string()))),
+        match self
+            .expect("an error frame", DEFAULT_TIMEOUT, |f| {
+                matches!(f, ServerFrame::Error { .. })
+            })
+            .await?
+        {
+            ServerFrame::Error {
+                code, client_id, ..
+            } => Ok((code, client_id.map(|c| c.to_string()))),
             _ => unreachable!(),
         }
     }
@@ -255,13 +297,18 @@ impl WsConn {
     /// (it sits in the inbox).
     pub async fn sync(&mut self) -> Result<()> {
         self.send_text(r#"{"type":"ping"}"#).await?;
-        self.expect("pong", DEFAULT_TIMEOUT, |f| matches!(f, ServerFrame::Pong)).await?;
+        self.expect("pong", DEFAULT_TIMEOUT, |f| matches!(f, ServerFrame::Pong))
+            .await?;
         Ok(())
     }
 
     /// Asserts that nothing matching `pred` arrived up to a `sync` barrier (what the relay
     /// sent in reply to this connection's earlier frames has arrived by then).
-    pub async fn expect_none(&mut self, what: &str, pred: impl Fn(&ServerFrame) -> bool) -> Result<()> {
+    pub async fn expect_none(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&ServerFrame) -> bool,
+    ) -> Result<()> {
         self.sync().await?;
         if let Some(f) = self.inbox.iter().find(|f| pred(f)) {
             bail!("{}: expected no {what}, got {f:?}", self.label);

@@ -17,19 +17,38 @@ fn assert_never_over_cap(agent: &WsConn, cap: u32) -> Result<()> {
             ServerFrame::ConversationAssigned { .. } => holding += 1,
             ServerFrame::ConversationRemoved { .. } => holding -= 1,
             ServerFrame::Load(load) => {
-                ensure!(load.active <= cap, "{}: load frame says {} active, cap {cap}", agent.label(), load.active);
-                ensure!(load.max == cap, "{}: load frame says max {}, cap {cap}", agent.label(), load.max);
+                ensure!(
+                    load.active <= cap,
+                    "{}: load frame says {} active, cap {cap}",
+                    agent.label(),
+                    load.active
+                );
+                ensure!(
+                    load.max == cap,
+                    "{}: load frame says max {}, cap {cap}",
+                    agent.label(),
+                    load.max
+                );
             }
             _ => {}
         }
-        ensure!(holding <= cap as i64, "{}: held {holding} chats at once, cap {cap}", agent.label());
-        ensure!(holding >= 0, "{}: more removals than assignments", agent.label());
+        ensure!(
+            holding <= cap as i64,
+            "{}: held {holding} chats at once, cap {cap}",
+            agent.label()
+        );
+        ensure!(
+            holding >= 0,
+            "{}: more removals than assignments",
+            agent.label()
+        );
     }
     Ok(())
 }
 
 #[tokio::test]
-async fn four_chats_fill_two_agents_of_cap_two_and_the_fifth_visitor_is_admitted_when_a_chat_ends() -> Result<()> {
+async fn four_chats_fill_two_agents_of_cap_two_and_the_fifth_visitor_is_admitted_when_a_chat_ends(
+) -> Result<()> {
     let relay = Relay::spawn().await?;
     let outcome: Result<()> = async {
         let anna = relay.add_agent("Anna", 2).await?;
@@ -46,40 +65,85 @@ async fn four_chats_fill_two_agents_of_cap_two_and_the_fifth_visitor_is_admitted
             joined_by.entry(agent.id).or_default().push(i);
             visitors.push(v);
         }
-        ensure!(joined_by.get(&anna.id).map(Vec::len) == Some(2), "AgentJoined per agent: {joined_by:?}");
-        ensure!(joined_by.get(&ben.id).map(Vec::len) == Some(2), "AgentJoined per agent: {joined_by:?}");
+        ensure!(
+            joined_by.get(&anna.id).map(Vec::len) == Some(2),
+            "AgentJoined per agent: {joined_by:?}"
+        );
+        ensure!(
+            joined_by.get(&ben.id).map(Vec::len) == Some(2),
+            "AgentJoined per agent: {joined_by:?}"
+        );
 
         // The agents' side agrees: each got exactly the two conversations naming them.
         for (agent, info) in [(&mut a, &anna), (&mut b, &ben)] {
-            let mut got = vec![agent.expect_assigned().await?.id, agent.expect_assigned().await?.id];
+            let mut got = vec![
+                agent.expect_assigned().await?.id,
+                agent.expect_assigned().await?.id,
+            ];
             got.sort();
-            let mut want: Vec<ConversationId> =
-                joined_by[&info.id].iter().map(|&i| visitors[i].conversation.unwrap()).collect();
+            let mut want: Vec<ConversationId> = joined_by[&info.id]
+                .iter()
+                .map(|&i| visitors[i].conversation.unwrap())
+                .collect();
             want.sort();
-            ensure!(got == want, "{} was assigned {got:?}, visitors saw {want:?}", info.name);
-            agent.conn.expect_none("third assignment", |f| matches!(f, ServerFrame::ConversationAssigned { .. })).await?;
+            ensure!(
+                got == want,
+                "{} was assigned {got:?}, visitors saw {want:?}",
+                info.name
+            );
+            agent
+                .conn
+                .expect_none("third assignment", |f| {
+                    matches!(f, ServerFrame::ConversationAssigned { .. })
+                })
+                .await?;
         }
 
         // The fifth waits first in line and is not routed.
         let mut fifth = VisitorClient::started(&relay, "visitor4").await?;
-        fifth.expect("queue position 1", |f| matches!(f, ServerFrame::Queue { position: 1, .. })).await?;
+        fifth
+            .expect("queue position 1", |f| {
+                matches!(f, ServerFrame::Queue { position: 1, .. })
+            })
+            .await?;
         fifth
             .conn
             .expect_none("AgentJoined while all agents are full", |f| {
-                matches!(f, ServerFrame::Event { event: EventKind::AgentJoined { .. }, .. })
+                matches!(
+                    f,
+                    ServerFrame::Event {
+                        event: EventKind::AgentJoined { .. },
+                        ..
+                    }
+                )
             })
             .await?;
 
         // Anna ends one of her chats: the fifth visitor is hers at once, Ben gets nothing.
         let first_of_anna = joined_by[&anna.id][0];
         let ended = visitors[first_of_anna].conversation_id()?;
-        ensure!(a.end(ended).await? == RemovalReason::Ended, "removal reason of an ended chat");
-        visitors[first_of_anna].expect_event("Ended", |e| matches!(e, EventKind::Ended { .. })).await?;
+        ensure!(
+            a.end(ended).await? == RemovalReason::Ended,
+            "removal reason of an ended chat"
+        );
+        visitors[first_of_anna]
+            .expect_event("Ended", |e| matches!(e, EventKind::Ended { .. }))
+            .await?;
         let joined = fifth.expect_agent_joined().await?;
-        ensure!(joined.id == anna.id, "the fifth visitor got {joined:?}, expected Anna whose chat ended");
+        ensure!(
+            joined.id == anna.id,
+            "the fifth visitor got {joined:?}, expected Anna whose chat ended"
+        );
         let assigned = a.expect_assigned().await?;
-        ensure!(assigned.id == fifth.conversation_id()?, "Anna was assigned {assigned:?}");
-        b.conn.expect_none("assignment to Ben", |f| matches!(f, ServerFrame::ConversationAssigned { .. })).await?;
+        ensure!(
+            assigned.id == fifth.conversation_id()?,
+            "Anna was assigned {assigned:?}"
+        );
+        b.conn
+            .expect_none("assignment to Ben", |f| {
+                matches!(f, ServerFrame::ConversationAssigned { .. })
+            })
+            .await?;
         assert_never_over_cap(&a.conn, 2)?;
         assert_never_over_cap(&b.conn, 2)?;
         Ok(())
@@ -109,7 +173,10 @@ async fn fifty_visitors_arrive_at_once() -> Result<Crowd> {
     }
     let relay_ref = &relay;
     let arrivals =
-        join_all((0..50).map(|i| async move { VisitorClient::started(relay_ref, &format!("visitor{i}")).await })).await;
+        join_all((0..50).map(|i| async move {
+            VisitorClient::started(relay_ref, &format!("visitor{i}")).await
+        }))
+        .await;
     let mut visitors = arrivals.into_iter().collect::<Result<Vec<_>>>()?;
     visitors.sort_by_key(|v| v.conversation);
     // Each agent is assigned exactly its cap, and not one more.
@@ -119,10 +186,21 @@ async fn fifty_visitors_arrive_at_once() -> Result<Crowd> {
         for _ in 0..cap {
             mine.push(agent.expect_assigned().await?.id);
         }
-        agent.conn.expect_none("assignment over the cap", |f| matches!(f, ServerFrame::ConversationAssigned { .. })).await?;
+        agent
+            .conn
+            .expect_none("assignment over the cap", |f| {
+                matches!(f, ServerFrame::ConversationAssigned { .. })
+            })
+            .await?;
         holding.push(mine);
     }
-    Ok(Crowd { relay, caps, agents, visitors, holding })
+    Ok(Crowd {
+        relay,
+        caps,
+        agents,
+        visitors,
+        holding,
+    })
 }
 
 /// FIFO needs an observable arrival order. The relay numbers conversations in the order it
@@ -130,13 +208,22 @@ async fn fifty_visitors_arrive_at_once() -> Result<Crowd> {
 /// take ascending conversation id as the order of arrival. Then FIFO means: the chats
 /// routed first are the lowest ids, and the waiting visitors' positions rise with their id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_arrivals_are_served_in_the_order_the_relay_created_their_conversations() -> Result<()> {
+async fn concurrent_arrivals_are_served_in_the_order_the_relay_created_their_conversations(
+) -> Result<()> {
     let crowd = fifty_visitors_arrive_at_once().await?;
     let outcome: Result<()> = async {
-        let ids: Vec<ConversationId> = crowd.visitors.iter().map(|v| v.conversation.unwrap()).collect();
+        let ids: Vec<ConversationId> = crowd
+            .visitors
+            .iter()
+            .map(|v| v.conversation.unwrap())
+            .collect();
         let mut routed: Vec<ConversationId> = crowd.holding.iter().flatten().copied().collect();
         routed.sort();
-        ensure!(routed == ids[..6], "routed {routed:?}, but the six earliest conversations are {:?}", &ids[..6]);
+        ensure!(
+            routed == ids[..6],
+            "routed {routed:?}, but the six earliest conversations are {:?}",
+            &ids[..6]
+        );
         Ok(())
     }
     .await;
@@ -147,47 +234,90 @@ async fn concurrent_arrivals_are_served_in_the_order_the_relay_created_their_con
 /// positions 1..=44 without gaps or duplicates, the agents' snapshot agrees with what the
 /// visitors were told, and each freed slot admits position 1 to the agent who freed it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_concurrent_visitors_fill_three_agents_to_their_caps_and_the_rest_are_admitted_head_first() -> Result<()> {
-    let Crowd { relay, caps, mut agents, mut visitors, mut holding } = fifty_visitors_arrive_at_once().await?;
+async fn fifty_concurrent_visitors_fill_three_agents_to_their_caps_and_the_rest_are_admitted_head_first(
+) -> Result<()> {
+    let Crowd {
+        relay,
+        caps,
+        mut agents,
+        mut visitors,
+        mut holding,
+    } = fifty_visitors_arrive_at_once().await?;
     let outcome: Result<()> = async {
         let routed: Vec<ConversationId> = holding.iter().flatten().copied().collect();
         ensure!(routed.len() == 6, "routed {routed:?}");
         // The agents' snapshot of 44 is the queue once every arrival is in (snapshots are
         // sent on each change; only the final queue has 44 entries).
         let snapshot = agents[0]
-            .expect("a queue snapshot of 44", |f| matches!(f, ServerFrame::QueueSnapshot { entries } if entries.len() == 44))
+            .expect(
+                "a queue snapshot of 44",
+                |f| matches!(f, ServerFrame::QueueSnapshot { entries } if entries.len() == 44),
+            )
             .await?;
-        let ServerFrame::QueueSnapshot { entries } = snapshot else { unreachable!() };
+        let ServerFrame::QueueSnapshot { entries } = snapshot else {
+            unreachable!()
+        };
         let positions: Vec<u32> = entries.iter().map(|e| e.position).collect();
-        ensure!(positions == (1..=44).collect::<Vec<u32>>(), "snapshot positions {positions:?}");
+        ensure!(
+            positions == (1..=44).collect::<Vec<u32>>(),
+            "snapshot positions {positions:?}"
+        );
         let by_position: Vec<ConversationId> = entries.iter().map(|e| e.conversation_id).collect();
         // The six routed visitors see their agent join; each of the 44 others is told the
         // position the agents see (the latest `queue` frame it gets).
         let mut line: Vec<usize> = Vec::new(); // visitor index by position
         for id in &by_position {
-            line.push(visitors.iter().position(|v| v.conversation == Some(*id)).unwrap());
+            line.push(
+                visitors
+                    .iter()
+                    .position(|v| v.conversation == Some(*id))
+                    .unwrap(),
+            );
         }
         for v in visitors.iter_mut() {
             let id = v.conversation.unwrap();
             if let Some(owner) = holding.iter().position(|h| h.contains(&id)) {
                 let joined = v.expect_agent_joined().await?;
-                ensure!(joined.id == agents[owner].id(), "{} joined by {joined:?}", v.name);
+                ensure!(
+                    joined.id == agents[owner].id(),
+                    "{} joined by {joined:?}",
+                    v.name
+                );
             } else {
-                let want = by_position.iter().position(|c| *c == id).map(|p| p as u32 + 1);
-                let Some(want) = want else { anyhow::bail!("{} (conversation {id}) is neither routed nor queued", v.name) };
+                let want = by_position
+                    .iter()
+                    .position(|c| *c == id)
+                    .map(|p| p as u32 + 1);
+                let Some(want) = want else {
+                    anyhow::bail!(
+                        "{} (conversation {id}) is neither routed nor queued",
+                        v.name
+                    )
+                };
                 if v.conn.latest_queue_position() != Some(want) {
-                    v.expect(&format!("queue position {want}"), |f| {
-                        matches!(f, ServerFrame::Queue { position, .. } if *position == want)
-                    })
+                    v.expect(
+                        &format!("queue position {want}"),
+                        |f| matches!(f, ServerFrame::Queue { position, .. } if *position == want),
+                    )
                     .await?;
                 }
                 v.conn
                     .expect_none("AgentJoined", |f| {
-                        matches!(f, ServerFrame::Event { event: EventKind::AgentJoined { .. }, .. })
+                        matches!(
+                            f,
+                            ServerFrame::Event {
+                                event: EventKind::AgentJoined { .. },
+                                ..
+                            }
+                        )
                     })
                     .await?;
                 let last = v.conn.latest_queue_position();
-                ensure!(last == Some(want), "{} was last told position {last:?}, agents see {want}", v.name);
+                ensure!(
+                    last == Some(want),
+                    "{} was last told position {last:?}, agents see {want}",
+                    v.name
+                );
             }
         }
 
@@ -196,12 +326,18 @@ async fn fifty_concurrent_visitors_fill_three_agents_to_their_caps_and_the_rest_
         for step in 0..44 {
             let k = step % 3;
             let ending = holding[k].remove(0);
-            let vi = visitors.iter().position(|v| v.conversation == Some(ending)).unwrap();
+            let vi = visitors
+                .iter()
+                .position(|v| v.conversation == Some(ending))
+                .unwrap();
             if step % 2 == 0 {
                 agents[k].end(ending).await?;
             } else {
                 visitors[vi].end().await?;
-                ensure!(agents[k].expect_removed(ending).await? == RemovalReason::Ended, "removal reason");
+                ensure!(
+                    agents[k].expect_removed(ending).await? == RemovalReason::Ended,
+                    "removal reason"
+                );
             }
             let head = &mut visitors[line[step]];
             let joined = head.expect_agent_joined().await?;
@@ -212,10 +348,18 @@ async fn fifty_concurrent_visitors_fill_three_agents_to_their_caps_and_the_rest_
                 agents[k].info.name
             );
             let got = agents[k].expect_assigned().await?;
-            ensure!(got.id == by_position[step], "step {step}: agent got {got:?}, queue head is {}", by_position[step]);
+            ensure!(
+                got.id == by_position[step],
+                "step {step}: agent got {got:?}, queue head is {}",
+                by_position[step]
+            );
             holding[k].push(got.id);
             if let Some(next) = line.get(step + 1) {
-                visitors[*next].expect("queue position 1", |f| matches!(f, ServerFrame::Queue { position: 1, .. })).await?;
+                visitors[*next]
+                    .expect("queue position 1", |f| {
+                        matches!(f, ServerFrame::Queue { position: 1, .. })
+                    })
+                    .await?;
             }
         }
         for (agent, cap) in agents.iter_mut().zip(caps) {

@@ -5,16 +5,23 @@ use anyhow::{ensure, Result};
 use std::time::Duration;
 use switchboard_e2e::{AgentClient, Relay, RelayOptions, VisitorClient};
 use switchboard_shared::{
-    AgentCommand, Author, ConversationStatus, ErrorCode, EventKind, Presence, RemovalReason, ServerFrame,
+    AgentCommand, Author, ConversationStatus, ErrorCode, EventKind, Presence, RemovalReason,
+    ServerFrame,
 };
 
 fn is_transferred(f: &ServerFrame) -> bool {
-    matches!(f, ServerFrame::Event { event: EventKind::Transferred { .. }, .. })
+    matches!(
+        f,
+        ServerFrame::Event {
+            event: EventKind::Transferred { .. },
+            ..
+        }
+    )
 }
 
 #[tokio::test]
-async fn a_transfer_to_a_full_agent_is_refused_and_changes_nothing_and_one_to_a_free_agent_moves_the_chat() -> Result<()>
-{
+async fn a_transfer_to_a_full_agent_is_refused_and_changes_nothing_and_one_to_a_free_agent_moves_the_chat(
+) -> Result<()> {
     let relay = Relay::spawn().await?;
     let outcome: Result<()> = async {
         // Ben (cap 1) is alone online and takes the first visitor; then Anna takes the second.
@@ -82,14 +89,21 @@ async fn a_transfer_to_a_full_agent_is_refused_and_changes_nothing_and_one_to_a_
 
 #[tokio::test]
 async fn an_agent_who_reconnects_within_the_grace_period_keeps_their_chats() -> Result<()> {
-    let relay = Relay::spawn_with(RelayOptions { agent_grace_ms: Some(1500), ..Default::default() }).await?;
+    let relay = Relay::spawn_with(RelayOptions {
+        agent_grace_ms: Some(1500),
+        ..Default::default()
+    })
+    .await?;
     let outcome: Result<()> = async {
         let anna = relay.add_agent("Anna", 1).await?;
         let (mut a, _) = AgentClient::connect(&relay, &anna).await?;
         let mut v = VisitorClient::started(&relay, "visitor").await?;
         v.expect_agent_joined().await?;
         let conv = a.expect_assigned().await?.id;
-        a.expect_event(conv, "AgentJoined in the history", |e| matches!(e, EventKind::AgentJoined { .. })).await?;
+        a.expect_event(conv, "AgentJoined in the history", |e| {
+            matches!(e, EventKind::AgentJoined { .. })
+        })
+        .await?;
 
         a.cut();
         // The agent is gone for 300 ms (a simulated network blip, not synchronisation);
@@ -97,17 +111,50 @@ async fn an_agent_who_reconnects_within_the_grace_period_keeps_their_chats() -> 
         tokio::time::sleep(Duration::from_millis(300)).await;
         let missed = v.send("Sind Sie noch da?").await?;
         let welcome = a.reconnect().await?;
-        ensure!(welcome.conversations.iter().any(|c| c.id == conv), "welcome lists {:?}", welcome.conversations);
-        ensure!(welcome.load.active == 1, "load after reconnect {:?}", welcome.load);
-        let (seq, _) = a.expect_event(conv, "the missed message", |e| matches!(e, EventKind::Message { .. })).await?;
-        ensure!(seq == missed, "replayed seq {seq}, the visitor's message is {missed}");
+        ensure!(
+            welcome.conversations.iter().any(|c| c.id == conv),
+            "welcome lists {:?}",
+            welcome.conversations
+        );
+        ensure!(
+            welcome.load.active == 1,
+            "load after reconnect {:?}",
+            welcome.load
+        );
+        let (seq, _) = a
+            .expect_event(conv, "the missed message", |e| {
+                matches!(e, EventKind::Message { .. })
+            })
+            .await?;
+        ensure!(
+            seq == missed,
+            "replayed seq {seq}, the visitor's message is {missed}"
+        );
 
         // Well past the grace period, the chat is still Anna's and nobody saw a requeue.
         tokio::time::sleep(Duration::from_millis(2000)).await;
-        v.conn.expect_none("a Requeued event", |f| matches!(f, ServerFrame::Event { event: EventKind::Requeued { .. }, .. })).await?;
-        a.conn.expect_none("conversation_removed", |f| matches!(f, ServerFrame::ConversationRemoved { .. })).await?;
+        v.conn
+            .expect_none("a Requeued event", |f| {
+                matches!(
+                    f,
+                    ServerFrame::Event {
+                        event: EventKind::Requeued { .. },
+                        ..
+                    }
+                )
+            })
+            .await?;
+        a.conn
+            .expect_none("conversation_removed", |f| {
+                matches!(f, ServerFrame::ConversationRemoved { .. })
+            })
+            .await?;
         a.send(conv, "Ja, bin wieder da").await?;
-        v.expect_event("Anna's answer", |e| matches!(e, EventKind::Message { body, .. } if body == "Ja, bin wieder da")).await?;
+        v.expect_event(
+            "Anna's answer",
+            |e| matches!(e, EventKind::Message { body, .. } if body == "Ja, bin wieder da"),
+        )
+        .await?;
         Ok(())
     }
     .await;
@@ -115,8 +162,13 @@ async fn an_agent_who_reconnects_within_the_grace_period_keeps_their_chats() -> 
 }
 
 #[tokio::test]
-async fn an_agent_who_stays_away_past_the_grace_period_has_their_chat_requeued_ahead_of_waiting_visitors() -> Result<()> {
-    let relay = Relay::spawn_with(RelayOptions { agent_grace_ms: Some(1500), ..Default::default() }).await?;
+async fn an_agent_who_stays_away_past_the_grace_period_has_their_chat_requeued_ahead_of_waiting_visitors(
+) -> Result<()> {
+    let relay = Relay::spawn_with(RelayOptions {
+        agent_grace_ms: Some(1500),
+        ..Default::default()
+    })
+    .await?;
     let outcome: Result<()> = async {
         let anna = relay.add_agent("Anna", 1).await?;
         let ben = relay.add_agent("Ben", 1).await?;
