@@ -89,6 +89,10 @@ impl Chat {
         visitor: &VisitorIdentity,
         info: VisitorInfo,
     ) -> ChatResult<ConversationId> {
+        // Intake is serialised: the existence check, the insert (which fixes the id) and the
+        // enqueue happen as one step, so queue order is creation order (rank = id) even when
+        // many visitors arrive at once, and two tabs cannot both open a conversation.
+        let intake = self.inner.intake.lock().await;
         if let Some(c) = self.visitor_conversation(visitor.id).await? {
             if matches!(
                 c.status,
@@ -98,7 +102,6 @@ impl Chat {
             }
         }
         let now = now_ms();
-        let rank = self.router().reserve_back_rank();
         let rec = self
             .store()
             .create_conversation(NewConversation {
@@ -106,10 +109,16 @@ impl Chat {
                 visitor_id: visitor.id,
                 info: info.clone(),
                 status: ConversationStatus::Queued,
-                queue_rank: Some(rank),
+                queue_rank: None,
                 at: now,
             })
             .await?;
+        let rank = rec.id.0;
+        let live = LiveConversation::new(visitor.id, visitor.site.clone(), info, now, now);
+        // Held until `Started` is stored, so no assignment can be stored before it.
+        let lifecycle = live.lifecycle.clone().lock_owned().await;
+        self.router().enqueue(rec.id, live, rank);
+        drop(intake);
         self.hub().send_party(
             Party::Visitor(visitor.id),
             Outbound::Follow {
@@ -118,12 +127,13 @@ impl Chat {
             },
         );
         let update = ConversationUpdate {
+            queue_rank: Some(Some(rank)),
             queued_at: Some(Some(now)),
             ..Default::default()
         };
-        self.append(rec.id, EventKind::Started, update).await?;
-        let live = LiveConversation::new(visitor.id, visitor.site.clone(), info, now, now);
-        self.router().enqueue(rec.id, live, rank);
+        let started = self.append(rec.id, EventKind::Started, update).await;
+        drop(lifecycle);
+        started?;
         self.rebalance().await;
         Ok(rec.id)
     }

@@ -85,6 +85,8 @@ struct Inner {
     shutdown: CancellationToken,
     /// Owns the grace timers.
     tasks: TaskTracker,
+    /// Serialises the start of conversations (see `start_conversation`).
+    intake: tokio::sync::Mutex<()>,
     /// Last agents-online count sent to visitors, to send only changes.
     last_availability: Mutex<Option<u32>>,
 }
@@ -107,6 +109,7 @@ impl Chat {
                 cfg,
                 shutdown,
                 tasks: TaskTracker::new(),
+                intake: tokio::sync::Mutex::new(()),
                 last_availability: Mutex::new(None),
             }),
         };

@@ -1,6 +1,6 @@
-//! The waiting queue. FIFO in memory; each entry also has a durable rank (stored with the
-//! conversation) so the same order is rebuilt after a restart. Requeued chats go to the front
-//! with a rank below every other.
+//! The waiting queue, ordered by a durable rank stored with each conversation, so the same
+//! order is rebuilt after a restart. New conversations use their id as rank (creation
+//! order); requeued chats go to the front with a rank below every other.
 
 use std::collections::VecDeque;
 use switchboard_shared::ConversationId;
@@ -8,8 +8,7 @@ use switchboard_shared::ConversationId;
 #[derive(Debug, Default)]
 pub struct WaitQueue {
     entries: VecDeque<(ConversationId, i64)>,
-    /// Next rank for the back; next rank for the front is `front_rank - 1`.
-    back_rank: i64,
+    /// The lowest rank handed out; the next front rank is one below it.
     front_rank: i64,
 }
 
@@ -17,20 +16,11 @@ impl WaitQueue {
     /// Rebuilds from stored ranks (any order).
     pub fn from_ranked(mut ranked: Vec<(ConversationId, i64)>) -> Self {
         ranked.sort_by_key(|&(id, rank)| (rank, id));
-        let back_rank = ranked.last().map(|&(_, r)| r + 1).unwrap_or(1);
         let front_rank = ranked.first().map(|&(_, r)| r).unwrap_or(1).min(1);
         Self {
             entries: ranked.into(),
-            back_rank,
             front_rank,
         }
-    }
-
-    /// Rank for a new entry at the back; call before storing the conversation.
-    pub fn reserve_back(&mut self) -> i64 {
-        let r = self.back_rank;
-        self.back_rank += 1;
-        r
     }
 
     pub fn reserve_front(&mut self) -> i64 {
@@ -47,7 +37,6 @@ impl WaitQueue {
             .map(|p| p + 1)
             .unwrap_or(0);
         self.entries.insert(pos, (id, rank));
-        self.back_rank = self.back_rank.max(rank + 1);
         self.front_rank = self.front_rank.min(rank);
     }
 
@@ -92,11 +81,10 @@ mod tests {
     }
 
     #[test]
-    fn the_queue_is_fifo_and_requeued_entries_go_first() {
+    fn the_queue_orders_by_rank_and_requeued_entries_go_first() {
         let mut q = WaitQueue::default();
-        for n in 1..=3 {
-            let r = q.reserve_back();
-            q.push_ranked(c(n), r);
+        for n in [1, 3, 2] {
+            q.push_ranked(c(n), n);
         }
         let r = q.reserve_front();
         q.push_ranked(c(9), r);
@@ -108,7 +96,6 @@ mod tests {
         let q = WaitQueue::from_ranked(vec![(c(2), 5), (c(7), -1), (c(1), 3)]);
         assert_eq!(q.iter().collect::<Vec<_>>(), vec![c(7), c(1), c(2)]);
         let mut q = q;
-        assert_eq!(q.reserve_back(), 6);
         assert_eq!(q.reserve_front(), -2);
     }
 }

@@ -82,7 +82,8 @@ impl Router {
                         slots.active.insert(id);
                     }
                 }
-                None => ranked.push((id, rank.unwrap_or(0))),
+                // A conversation whose rank was never stored queues by its id (= creation order).
+                None => ranked.push((id, rank.unwrap_or(id.0))),
             }
             r.live.insert(id, conv);
         }
@@ -235,12 +236,8 @@ impl Router {
 
     // ------------------------------------------------------------------ conversations
 
-    pub fn reserve_back_rank(&mut self) -> i64 {
-        self.queue.reserve_back()
-    }
-
-    /// A new conversation joins the back of the queue (its rank came from
-    /// [`Router::reserve_back_rank`] and is already stored).
+    /// A conversation joins the queue at its rank: its id for new conversations (creation
+    /// order), a rank below every other for requeued ones.
     pub fn enqueue(&mut self, id: ConversationId, conv: LiveConversation, rank: i64) {
         self.live.insert(id, conv);
         self.queue.push_ranked(id, rank);
@@ -430,8 +427,7 @@ mod tests {
 
     fn enqueue(r: &mut Router, n: i64) {
         let (id, c) = conv(n);
-        let rank = r.reserve_back_rank();
-        r.enqueue(id, c, rank);
+        r.enqueue(id, c, n);
     }
 
     #[test]
