@@ -1,0 +1,125 @@
+//! The loader's `config` JSON, read once at mount.
+
+use crate::i18n::Lang;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Position {
+    #[default]
+    Right,
+    Left,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Config {
+    pub site: String,
+    /// The relay's base URL, `http(s)://host[:port][/prefix]`.
+    pub relay: String,
+    #[serde(default)]
+    pub locale: Option<String>,
+    #[serde(default)]
+    pub accent: Option<String>,
+    #[serde(default)]
+    pub position: Position,
+    #[serde(default)]
+    pub greeting: Option<String>,
+    #[serde(default)]
+    pub open: bool,
+}
+
+impl Config {
+    pub fn parse(json: &str) -> Result<Config, String> {
+        let c: Config = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        if c.site.trim().is_empty() {
+            return Err("config.site is empty".into());
+        }
+        Ok(c)
+    }
+
+    /// `https://chat.example.com/` → `wss://chat.example.com/ws/visitor`.
+    pub fn ws_url(&self) -> Option<String> {
+        let relay = self.relay.trim().trim_end_matches('/');
+        let (scheme, rest) = relay.split_once("://")?;
+        let ws = match scheme.to_ascii_lowercase().as_str() {
+            "https" => "wss",
+            "http" => "ws",
+            _ => return None,
+        };
+        if rest.is_empty() {
+            return None;
+        }
+        Some(format!("{ws}://{rest}/ws/visitor"))
+    }
+
+    /// The configured language, else the browser's (`navigator.language`).
+    pub fn lang(&self, navigator_language: Option<&str>) -> Lang {
+        match self.locale.as_deref().filter(|l| !l.trim().is_empty()) {
+            Some(l) => Lang::from_tag(l),
+            None => Lang::from_tag(navigator_language.unwrap_or("en")),
+        }
+    }
+
+    /// The accent colour if it is a plain CSS colour (`#c8102e`, `rgb(…)`, a name): it goes
+    /// into a `style` attribute, so nothing that could end the declaration is let through.
+    pub fn accent(&self) -> Option<&str> {
+        let a = self.accent.as_deref()?.trim();
+        let ok = !a.is_empty()
+            && a.len() <= 64
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "#(),.% ".contains(c));
+        ok.then_some(a)
+    }
+
+    pub fn greeting(&self) -> Option<&str> {
+        self.greeting
+            .as_deref()
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(json: &str) -> Config {
+        Config::parse(json).unwrap()
+    }
+
+    #[test]
+    fn relay_url_becomes_the_visitor_socket_url() {
+        let mut c = config(r#"{"site":"acme","relay":"https://chat.example.com"}"#);
+        assert_eq!(
+            c.ws_url().as_deref(),
+            Some("wss://chat.example.com/ws/visitor")
+        );
+        c.relay = "http://127.0.0.1:8080/".into();
+        assert_eq!(
+            c.ws_url().as_deref(),
+            Some("ws://127.0.0.1:8080/ws/visitor")
+        );
+        c.relay = "ftp://x".into();
+        assert_eq!(c.ws_url(), None);
+    }
+
+    #[test]
+    fn optional_fields_default_and_nulls_are_accepted() {
+        let c = config(
+            r#"{"site":"acme","relay":"https://r.example","locale":null,"accent":null,"position":"left","greeting":null,"open":true}"#,
+        );
+        assert_eq!(c.position, Position::Left);
+        assert!(c.open);
+        assert_eq!(c.lang(Some("de-DE")), Lang::De);
+        assert_eq!(c.lang(None), Lang::En);
+        assert!(Config::parse(r#"{"site":"","relay":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn accent_that_could_break_out_of_the_style_is_ignored() {
+        let mut c = config(r##"{"site":"a","relay":"https://r","accent":"#c8102e"}"##);
+        assert_eq!(c.accent(), Some("#c8102e"));
+        c.accent = Some("red; background:url(x)".into());
+        assert_eq!(c.accent(), None);
+    }
+}
