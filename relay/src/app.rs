@@ -121,8 +121,8 @@ impl Application {
             connections: TaskTracker::new(),
         };
         let mut app = ws::router().merge(http::router());
-        if let Some(dir) = &args.assets_dir {
-            app = app.merge(http::assets::router(dir));
+        if let Some(assets) = http::assets::router(args.assets_dir.as_deref()) {
+            app = app.merge(assets);
         }
         let mut app = app.with_state(state.clone());
         if let Some(dir) = &args.static_dir {

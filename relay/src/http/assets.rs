@@ -17,10 +17,31 @@ use tower_http::cors::CorsLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-const LOADER_CACHE: &str = "public, max-age=300";
-const HASHED_CACHE: &str = "public, max-age=31536000, immutable";
+pub(crate) const LOADER_CACHE: &str = "public, max-age=300";
+pub(crate) const HASHED_CACHE: &str = "public, max-age=31536000, immutable";
 
-pub fn router(dir: &Path) -> Router<AppState> {
+/// The widget from `dir`, or (built with `embed-assets`) from inside the binary when no
+/// directory is given. `None` when there is neither.
+pub fn router(dir: Option<&Path>) -> Option<Router<AppState>> {
+    let files = match dir {
+        Some(dir) => from_dir(dir),
+        #[cfg(feature = "embed-assets")]
+        None => super::embedded::router(),
+        #[cfg(not(feature = "embed-assets"))]
+        None => return None,
+    };
+    Some(
+        files
+            .layer(CorsLayer::new().allow_origin(tower_http::cors::Any))
+            // Precompressed variants differ by Accept-Encoding: tell caches.
+            .layer(SetResponseHeaderLayer::appending(
+                header::VARY,
+                HeaderValue::from_static("accept-encoding"),
+            )),
+    )
+}
+
+fn from_dir(dir: &Path) -> Router<AppState> {
     let loader = ServeFile::new(dir.join("widget.js"))
         .precompressed_br()
         .precompressed_gzip();
@@ -36,11 +57,5 @@ pub fn router(dir: &Path) -> Router<AppState> {
                 header::CACHE_CONTROL,
                 HeaderValue::from_static(HASHED_CACHE),
             ),
-        ))
-        .layer(CorsLayer::new().allow_origin(tower_http::cors::Any))
-        // Precompressed variants differ by Accept-Encoding: tell caches.
-        .layer(SetResponseHeaderLayer::appending(
-            header::VARY,
-            HeaderValue::from_static("accept-encoding"),
         ))
 }

@@ -3,6 +3,8 @@
 
 pub mod api;
 pub mod assets;
+#[cfg(feature = "embed-assets")]
+mod embedded;
 pub mod error;
 
 use crate::app::AppState;
