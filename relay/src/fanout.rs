@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 /// Capacity of each connection's channel: enough for a burst of events while the socket
 /// drains, small enough that an idle connection stays cheap.
-pub const CONNECTION_CHANNEL: usize = 32;
+pub const CONNECTION_CHANNEL: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Party {

@@ -87,8 +87,10 @@ struct Inner {
     tasks: TaskTracker,
     /// Serialises the start of conversations (see `start_conversation`).
     intake: tokio::sync::Mutex<()>,
-    /// Last agents-online count sent to visitors, to send only changes.
-    last_availability: Mutex<Option<u32>>,
+    /// What the last queue announcement said, to send only changes.
+    announced: Mutex<publish::Announced>,
+    /// Wakes the queue announcer (coalesced; see `publish`).
+    queue_dirty: tokio::sync::Notify,
 }
 
 impl Chat {
@@ -110,9 +112,11 @@ impl Chat {
                 shutdown,
                 tasks: TaskTracker::new(),
                 intake: tokio::sync::Mutex::new(()),
-                last_availability: Mutex::new(None),
+                announced: Mutex::default(),
+                queue_dirty: tokio::sync::Notify::new(),
             }),
         };
+        chat.inner.tasks.spawn(chat.clone().announce_queue_loop());
         let pending = chat.router().disconnected_with_chats();
         for (agent, generation) in pending {
             chat.start_grace_timer(agent, generation);

@@ -4,8 +4,21 @@
 use super::Chat;
 use crate::fanout::{Hub, Outbound, Party};
 use axum::extract::ws::Utf8Bytes;
-use switchboard_shared::{AgentId, ServerFrame};
+use std::collections::HashMap;
+use std::time::Duration;
+use switchboard_shared::{AgentId, ConversationId, QueueEntry, ServerFrame};
 use switchboard_store::{CommitListener, StoredEvent};
+
+/// How long queue changes are gathered before they are announced.
+pub const QUEUE_COALESCE: Duration = Duration::from_millis(25);
+
+/// What was last announced, so only changes are sent.
+#[derive(Default)]
+pub(crate) struct Announced {
+    positions: HashMap<ConversationId, (u32, Option<u32>)>,
+    snapshot: Vec<QueueEntry>,
+    availability: Option<u32>,
+}
 
 pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
     Utf8Bytes::from(frame.to_json())
@@ -49,9 +62,29 @@ impl CommitListener for Publisher {
 }
 
 impl Chat {
-    /// Queue positions and estimates to every queued visitor, the queue to every agent, and
-    /// the agents-online count to visitors when it changed.
+    /// Asks for a queue announcement. Announcements are coalesced (see
+    /// [`QUEUE_COALESCE`]): fifty visitors arriving at once cause a few announcements, not
+    /// fifty, so a burst cannot flood connection channels.
     pub(crate) fn broadcast_queue(&self) {
+        self.inner.queue_dirty.notify_one();
+    }
+
+    /// Runs until shutdown: waits for a request, lets the burst settle, announces.
+    pub(crate) async fn announce_queue_loop(self) {
+        loop {
+            tokio::select! {
+                _ = self.inner.queue_dirty.notified() => {
+                    tokio::time::sleep(QUEUE_COALESCE).await;
+                    self.announce_queue();
+                }
+                _ = self.inner.shutdown.cancelled() => break,
+            }
+        }
+    }
+
+    /// Sends what changed since the last announcement: each queued visitor's position and
+    /// estimate, the queue to every agent, the agents-online count to visitors.
+    fn announce_queue(&self) {
         let (positions, entries, agents, online) = {
             let r = self.router();
             let positions: Vec<_> = r
@@ -66,8 +99,31 @@ impl Chat {
                 r.agents_online(),
             )
         };
+        let (moved, snapshot, availability) = {
+            let mut last = self
+                .inner
+                .announced
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let mut now = HashMap::with_capacity(positions.len());
+            let mut moved = Vec::new();
+            for (conv, visitor, pos, est) in positions {
+                if last.positions.get(&conv) != Some(&(pos, est)) {
+                    moved.push((conv, visitor, pos, est));
+                }
+                now.insert(conv, (pos, est));
+            }
+            last.positions = now;
+            let snapshot = (last.snapshot != entries).then(|| {
+                last.snapshot = entries.clone();
+                entries
+            });
+            let availability = (last.availability != Some(online)).then_some(online);
+            last.availability = Some(online);
+            (moved, snapshot, availability)
+        };
         let hub = self.hub();
-        for (conversation_id, visitor, position, estimated_wait_secs) in positions {
+        for (conversation_id, visitor, position, estimated_wait_secs) in moved {
             let frame = encode(&ServerFrame::Queue {
                 conversation_id,
                 position,
@@ -75,23 +131,15 @@ impl Chat {
             });
             hub.send_party(Party::Visitor(visitor), Outbound::Frame(frame));
         }
-        let snapshot = encode(&ServerFrame::QueueSnapshot { entries });
-        for agent in agents {
-            hub.send_party(Party::Agent(agent), Outbound::Frame(snapshot.clone()));
+        if let Some(entries) = snapshot {
+            let frame = encode(&ServerFrame::QueueSnapshot { entries });
+            for agent in agents {
+                hub.send_party(Party::Agent(agent), Outbound::Frame(frame.clone()));
+            }
         }
-        let changed = {
-            let mut last = self
-                .inner
-                .last_availability
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            let changed = *last != Some(online);
-            *last = Some(online);
-            changed
-        };
-        if changed {
+        if let Some(agents_online) = availability {
             hub.broadcast_visitors(Outbound::Frame(encode(&ServerFrame::Availability {
-                agents_online: online,
+                agents_online,
             })));
         }
     }

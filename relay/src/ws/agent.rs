@@ -110,14 +110,8 @@ impl Endpoint for AgentEndpoint {
                         body,
                     )
                     .await?;
-                let sent = ServerFrame::Sent {
-                    client_id,
-                    conversation_id,
-                    seq,
-                    duplicate,
-                };
-                conn.send(&sent).await.map_err(|_| ErrorCode::Internal)?;
-                Ok(())
+                conn.acknowledge(client_id, conversation_id, seq, duplicate)
+                    .await
             }
             AgentCommand::Typing {
                 conversation_id,

@@ -284,6 +284,25 @@ impl Conn {
         self.send_text(encode(frame)).await
     }
 
+    /// Tells the sender its message is stored (once) under `seq`.
+    pub async fn acknowledge(
+        &mut self,
+        client_id: ClientMsgId,
+        conversation_id: ConversationId,
+        seq: Seq,
+        duplicate: bool,
+    ) -> Result<(), ChatError> {
+        let sent = ServerFrame::Sent {
+            client_id,
+            conversation_id,
+            seq,
+            duplicate,
+        };
+        self.send(&sent)
+            .await
+            .map_err(|_| ChatError::Refused(ErrorCode::Internal))
+    }
+
     pub async fn send_error(
         &mut self,
         code: ErrorCode,

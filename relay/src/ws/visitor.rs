@@ -184,14 +184,7 @@ impl Endpoint for VisitorEndpoint {
                         body,
                     )
                     .await?;
-                let sent = ServerFrame::Sent {
-                    client_id,
-                    conversation_id: conv,
-                    seq,
-                    duplicate,
-                };
-                conn.send(&sent).await.map_err(|_| ErrorCode::Internal)?;
-                Ok(())
+                conn.acknowledge(client_id, conv, seq, duplicate).await
             }
             VisitorCommand::LeaveMessage {
                 client_id,
@@ -215,14 +208,7 @@ impl Endpoint for VisitorEndpoint {
                 conn.follow(conv, 0)
                     .await
                     .map_err(|_| ErrorCode::Internal)?;
-                let sent = ServerFrame::Sent {
-                    client_id,
-                    conversation_id: conv,
-                    seq,
-                    duplicate,
-                };
-                conn.send(&sent).await.map_err(|_| ErrorCode::Internal)?;
-                Ok(())
+                conn.acknowledge(client_id, conv, seq, duplicate).await
             }
             VisitorCommand::Typing { active } => {
                 let conv = self.open(conn)?;
