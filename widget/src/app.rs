@@ -2,6 +2,7 @@
 //! and visitor actions into the [`Chat`] model (held in a signal the UI reads) and carries
 //! out the model's [`Out`]s. The UI talks to it through the `Copy` handle [`Widget`].
 
+use crate::client::decode::{decode, Decoded};
 use crate::client::new_client_id;
 use crate::client::outbox::{self, Outbox};
 use crate::client::socket::{Handlers, Socket};
@@ -15,7 +16,7 @@ use std::rc::Rc;
 use std::time::Duration;
 use switchboard_shared::limits::MAX_URL_CHARS;
 use switchboard_shared::text::parse_field;
-use switchboard_shared::{ConversationId, ErrorCode, ServerFrame, VisitorCommand};
+use switchboard_shared::{ConversationId, ErrorCode, VisitorCommand};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -144,12 +145,15 @@ impl Ctl {
 
     fn on_text(&self, text: &str) {
         // Unknown or malformed frames are ignored: a newer relay may send more than we know.
-        let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else {
-            web_sys::console::debug_1(&"switchboard: ignored frame".into());
-            return;
-        };
         let now = js_sys::Date::now();
-        self.update(|m| m.apply(frame, now));
+        match decode(text) {
+            Some(Decoded::Frame(frame)) => self.update(|m| m.apply(frame, now)),
+            Some(Decoded::UnknownEvent {
+                conversation_id,
+                seq,
+            }) => self.update(|m| m.skip_event(conversation_id, seq)),
+            None => web_sys::console::debug_1(&"switchboard: ignored frame".into()),
+        }
     }
 
     fn send_hello(&self) {

@@ -2,9 +2,11 @@
 //! nothing here knows about the widget's UI.
 //!
 //! - [`socket`]: one WebSocket that reconnects with backoff and pings while open.
+//! - [`decode`]: relay frames for a visitor, without serde's tagged-enum machinery.
 //! - [`outbox`]: messages not yet confirmed by `sent`, serialisable for `localStorage`.
 //! - [`store`]: per-site `localStorage` keys that fall back to memory (private mode).
 
+pub mod decode;
 pub mod outbox;
 pub mod socket;
 pub mod store;

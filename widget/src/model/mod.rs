@@ -449,6 +449,14 @@ impl Chat {
         out
     }
 
+    /// An event of a kind this widget does not know: counts for `seq`, shows nothing.
+    pub fn skip_event(&mut self, conversation_id: ConversationId, seq: Seq) -> Vec<Out> {
+        if self.is_current(conversation_id) && seq == self.last_seq + 1 {
+            self.last_seq = seq;
+        }
+        Vec::new()
+    }
+
     fn is_current(&self, id: ConversationId) -> bool {
         self.conversation.as_ref().is_some_and(|c| c.id == id)
     }

@@ -1,7 +1,8 @@
 //! After the end: the rating (1–5 stars and a comment), its thank-you, and "new chat".
 
+use super::tr;
 use crate::app::use_widget;
-use crate::i18n::{self, t, T};
+use crate::i18n::{self, T};
 use leptos::prelude::*;
 
 #[component]
@@ -15,7 +16,7 @@ pub fn AfterChat() -> impl IntoView {
                 fallback=|| view! { <Rating/> }
             >
                 <p class="sb-done" data-testid="sb-rated" role="status">
-                    {move || t(w.lang.get(), T::Rated)}
+                    {tr(T::Rated)}
                 </p>
             </Show>
             <NewChatButton/>
@@ -38,11 +39,11 @@ fn Rating() -> impl IntoView {
     view! {
         <form class="sb-form sb-rating" data-testid="sb-rating" on:submit=on_submit>
             <fieldset class="sb-stars">
-                <legend>{move || t(w.lang.get(), T::RateQuestion)}</legend>
+                <legend>{tr(T::RateQuestion)}</legend>
                 {(1..=5u8).map(|n| view! { <Star n=n score=score/> }).collect_view()}
             </fieldset>
             <label class="sb-field">
-                <span class="sb-label">{move || t(w.lang.get(), T::RateComment)}</span>
+                <span class="sb-label">{tr(T::RateComment)}</span>
                 <textarea
                     data-testid="sb-rate-comment"
                     rows="2"
@@ -56,7 +57,7 @@ fn Rating() -> impl IntoView {
                 data-testid="sb-rate-submit"
                 disabled=move || score.get() == 0
             >
-                {move || t(w.lang.get(), T::RateSubmit)}
+                {tr(T::RateSubmit)}
             </button>
         </form>
     }
@@ -72,7 +73,7 @@ pub fn NewChatButton() -> impl IntoView {
             data-testid="sb-new-chat"
             on:click=move |_| w.ctl().new_chat()
         >
-            {move || t(w.lang.get(), T::NewChat)}
+            {tr(T::NewChat)}
         </button>
     }
 }

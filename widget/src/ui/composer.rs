@@ -1,7 +1,8 @@
 //! The text box: Enter sends, Shift+Enter is a new line, a counter near the limit.
 
+use super::tr;
 use crate::app::use_widget;
-use crate::i18n::{self, t, T};
+use crate::i18n::{self, T};
 use leptos::prelude::*;
 use switchboard_shared::limits::MAX_MESSAGE_CHARS;
 
@@ -42,8 +43,8 @@ pub fn Composer() -> impl IntoView {
                 class="sb-input"
                 data-testid="sb-input"
                 rows="2"
-                aria-label=move || t(w.lang.get(), T::InputLabel)
-                placeholder=move || t(w.lang.get(), T::InputPlaceholder)
+                aria-label=tr(T::InputLabel)
+                placeholder=tr(T::InputPlaceholder)
                 aria-invalid=move || over().then_some("true")
                 prop:value=move || text.get()
                 on:input=move |ev| {
@@ -63,8 +64,8 @@ pub fn Composer() -> impl IntoView {
                 class="sb-send"
                 data-testid="sb-send"
                 disabled=move || over() || blank()
-                aria-label=move || t(w.lang.get(), T::Send)
-                title=move || t(w.lang.get(), T::Send)
+                aria-label=tr(T::Send)
+                title=tr(T::Send)
             >
                 <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
                     <path d="M3 20.5 21 12 3 3.5v6.6L15 12 3 13.9z" fill="currentColor"></path>

@@ -1,6 +1,7 @@
 //! Forms before a chat: the pre-chat form (fields as the site asks) and the offline form
 //! when nobody is online, with its thank-you.
 
+use super::tr;
 use crate::app::use_widget;
 use crate::i18n::{t, T};
 use crate::model::form::{validate, FieldErrors};
@@ -24,7 +25,7 @@ fn Field(
     view! {
         <label class="sb-field">
             <span class="sb-label">
-                {move || t(w.lang.get(), label)}
+                {tr(label)}
                 {required.then_some(view! { <span class="sb-req" aria-hidden="true">" *"</span> })}
             </span>
             <input
@@ -83,7 +84,7 @@ pub fn PrechatForm() -> impl IntoView {
     };
     view! {
         <form class="sb-form" data-testid="sb-prechat" novalidate on:submit=on_submit>
-            <p class="sb-intro">{move || t(w.lang.get(), T::PrechatIntro)}</p>
+            <p class="sb-intro">{tr(T::PrechatIntro)}</p>
             {(rules.name != FieldRule::Off).then(|| view! {
                 <Field label=T::Name testid="sb-prechat-name" value=name autocomplete="name"
                     error=Signal::derive(move || errors.get().name) required=rules.name == FieldRule::Required/>
@@ -98,7 +99,7 @@ pub fn PrechatForm() -> impl IntoView {
                     required=rules.customer_number == FieldRule::Required/>
             })}
             <button type="submit" class="sb-primary" data-testid="sb-prechat-submit">
-                {move || t(w.lang.get(), T::StartChat)}
+                {tr(T::StartChat)}
             </button>
         </form>
     }
@@ -140,14 +141,14 @@ pub fn OfflineForm() -> impl IntoView {
     };
     view! {
         <form class="sb-form" data-testid="sb-offline" novalidate on:submit=on_submit>
-            <p class="sb-intro">{move || t(w.lang.get(), T::OfflineIntro)}</p>
+            <p class="sb-intro">{tr(T::OfflineIntro)}</p>
             <Field label=T::Name testid="sb-offline-name" value=name autocomplete="name"
                 error=Signal::derive(move || errors.get().name) required=false/>
             <Field label=T::Email testid="sb-offline-email" value=email kind="email" autocomplete="email"
                 error=Signal::derive(move || errors.get().email) required=true/>
             <label class="sb-field">
                 <span class="sb-label">
-                    {move || t(w.lang.get(), T::Message)}
+                    {tr(T::Message)}
                     <span class="sb-req" aria-hidden="true">" *"</span>
                 </span>
                 <textarea
@@ -161,7 +162,7 @@ pub fn OfflineForm() -> impl IntoView {
                 <span class="sb-field-error">{move || message_error.get().map(|e| t(w.lang.get(), e))}</span>
             </label>
             <button type="submit" class="sb-primary" data-testid="sb-offline-submit">
-                {move || t(w.lang.get(), T::OfflineSubmit)}
+                {tr(T::OfflineSubmit)}
             </button>
         </form>
     }
@@ -169,10 +170,9 @@ pub fn OfflineForm() -> impl IntoView {
 
 #[component]
 pub fn OfflineDone() -> impl IntoView {
-    let w = use_widget();
     view! {
         <div class="sb-done" data-testid="sb-offline-done" role="status">
-            <p>{move || t(w.lang.get(), T::OfflineDone)}</p>
+            <p>{tr(T::OfflineDone)}</p>
             <crate::ui::after::NewChatButton/>
         </div>
     }

@@ -1,5 +1,6 @@
 //! The message list (a live region), its rows and the typing indicator.
 
+use super::tr;
 use crate::app::use_widget;
 use crate::i18n::{self, t, T};
 use crate::linkify::{tokenize, Token};
@@ -56,7 +57,7 @@ pub fn MessageList() -> impl IntoView {
             data-testid="sb-messages"
             role="log"
             aria-live="polite"
-            aria-label=move || t(w.lang.get(), T::MessagesLabel)
+            aria-label=tr(T::MessagesLabel)
             tabindex="0"
             node_ref=list
         >
@@ -108,7 +109,6 @@ fn MessageRow(row: Row) -> impl IntoView {
 /// ⏱ pending, ✓ delivered, ✓✓ read (sent has only the label).
 #[component]
 fn DeliveryMark(state: OwnState) -> impl IntoView {
-    let w = use_widget();
     let (mark, key) = match state {
         OwnState::Pending => ("⏱", T::Pending),
         OwnState::Sent => ("", T::Sent),
@@ -119,8 +119,8 @@ fn DeliveryMark(state: OwnState) -> impl IntoView {
     view! {
         <span
             class=format!("sb-mark sb-mark-{}", state.as_str())
-            title=move || t(w.lang.get(), key)
-            aria-label=move || t(w.lang.get(), key)
+            title=tr(key)
+            aria-label=tr(key)
         >
             {mark}
         </span>

@@ -50,7 +50,7 @@ fn Panel() -> impl IntoView {
             style=style
             data-testid="sb-panel"
             role="dialog"
-            aria-label=move || t(w.lang.get(), T::PanelLabel)
+            aria-label=tr(T::PanelLabel)
             lang=move || w.lang.get().code()
             hidden=move || !open.get()
             on:keydown=on_key
@@ -135,15 +135,15 @@ fn Header() -> impl IntoView {
                     data-testid="sb-end"
                     on:click=move |_| w.ctl().end_chat()
                 >
-                    {move || t(w.lang.get(), T::EndChat)}
+                    {tr(T::EndChat)}
                 </button>
             </Show>
             <button
                 type="button"
                 class="sb-close"
                 data-testid="sb-close"
-                aria-label=move || t(w.lang.get(), T::Close)
-                title=move || t(w.lang.get(), T::Close)
+                aria-label=tr(T::Close)
+                title=tr(T::Close)
                 on:click=move |_| w.ctl().close()
             >
                 <span aria-hidden="true">"×"</span>
@@ -184,4 +184,11 @@ fn ErrorNotice() -> impl IntoView {
             <div class="sb-error" data-testid="sb-error" role="alert">{text}</div>
         </Show>
     }
+}
+
+/// A fixed text that follows the language. Every call returns the same closure type, so
+/// the reactive-text view code is compiled once instead of once per place (WASM size).
+pub fn tr(key: T) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    let lang = use_widget().lang;
+    move || t(lang.get(), key)
 }
