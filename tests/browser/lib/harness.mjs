@@ -90,7 +90,7 @@ export class Harness {
     const out = [`===== diagnostics for "${testName}" =====`];
     for (const [i, r] of this.relays.entries()) {
       out.push(`--- relay #${i + 1} ${r.url} (exited: ${JSON.stringify(r.exited)}) stderr tail ---`,
-        r.stderrTail(40));
+        r.stderrTail(40) || "(empty)");
     }
     mkdirSync(ARTIFACTS, { recursive: true });
     const slug = `${this.name}-${testName}`.replace(/[^a-z0-9]+/gi, "-").slice(0, 80);

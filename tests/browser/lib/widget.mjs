@@ -81,11 +81,11 @@ export function focused(page) {
  */
 export async function beginChat(h, agent, { ctx, pagePath = "/acme/", name = "Test Visitor",
   firstMessage } = {}) {
+  const since = agent.frames.length; // the pre-chat form may already start the conversation
   const page = await h.page(ctx);
   await page.goto(`${h.relay.url}${pagePath}`);
   await openWidget(page);
   const prechat = await startChat(page, { name });
-  const since = agent.frames.length;
   await send(page, firstMessage);
   const assigned = await agent.waitFor((f) => f.type === "conversation_assigned",
     { since, what: "conversation_assigned", timeout: 15_000 });
