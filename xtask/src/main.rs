@@ -2,9 +2,22 @@
 //!
 //! - `run`:  build the relay in release mode and serve the demo in the foreground.
 //! - `test`: build the relay binary the end-to-end tests spawn, then run every test.
+//! - `assets`: only build the browser parts into `target/assets/`.
 //!
-//! Both commands build the browser parts first through [`build_wasm`], which is empty until
-//! the widget and the console exist.
+//! Both commands build the browser parts first through [`build_wasm`]: the widget is compiled
+//! to WebAssembly and published as hashed, precompressed files in `target/assets/`.
+//!
+//! # Layout
+//! - `toolchain`: which cargo/rustc can build for wasm32 here (rustup's std, or Debian's
+//!   `rustc-web` building std from source), installing the Debian packages when needed.
+//! - `wasm`: the widget pipeline: cargo build, wasm-bindgen (as a library), wasm-opt.
+//! - `wasm_opt`: a project-local npm `binaryen`, installed when missing.
+//! - `assets`: content hashes, precompression, `manifest.json`, the size table and budgets.
+
+mod assets;
+mod toolchain;
+mod wasm;
+mod wasm_opt;
 
 use anyhow::{bail, Context, Result};
 use std::env;
@@ -16,13 +29,18 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run    build the relay (release) and serve the demo site on $SWITCHBOARD_LISTEN
          (default 127.0.0.1:8080); prints the URL and the demo login
-  test   build the relay binary and run the whole test suite";
+  test   build the relay binary and run the whole test suite
+  assets only build the widget (WebAssembly) into target/assets/";
 
 fn main() -> Result<ExitCode> {
     let command = env::args().nth(1);
     match command.as_deref() {
         Some("run") => run(),
         Some("test") => test(),
+        Some("assets") => {
+            build_wasm(&Workspace::locate()?)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -70,10 +88,10 @@ fn test() -> Result<ExitCode> {
     Ok(exit_code(status.code()))
 }
 
-/// Seam for the browser parts: the widget and the agent console will be compiled to
-/// WebAssembly here, before the relay that serves them is built or tested.
-fn build_wasm(_ws: &Workspace) -> Result<()> {
-    Ok(())
+/// The browser parts, compiled to WebAssembly before the relay that serves them is built or
+/// tested. The agent console will join the widget here.
+fn build_wasm(ws: &Workspace) -> Result<()> {
+    wasm::build_widget(ws)
 }
 
 /// Where the repository is and where cargo puts its output.
@@ -139,6 +157,17 @@ fn exec(mut cmd: Command) -> Result<ExitCode> {
         .status()
         .with_context(|| format!("could not start {:?}", cmd.get_program()))?;
     Ok(exit_code(status.code()))
+}
+
+/// Runs `cmd` with its output streamed; fails when it cannot start or exits non-zero.
+fn run_checked(cmd: &mut Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {:?}", cmd.get_program()))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(())
 }
 
 /// A child's exit code as ours; a child killed by a signal has none and counts as failure.
