@@ -3,12 +3,12 @@
 //! lives in memory for this page, and the widget still works, it only forgets on reload.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 pub struct Store {
     prefix: String,
     local: Option<web_sys::Storage>,
-    memory: RefCell<HashMap<String, String>>,
+    /// Values the browser would not store; a short list, so no hash map (WASM size).
+    memory: RefCell<Vec<(String, String)>>,
 }
 
 impl Store {
@@ -27,7 +27,7 @@ impl Store {
         Store {
             prefix: format!("switchboard:{site}:"),
             local,
-            memory: RefCell::new(HashMap::new()),
+            memory: RefCell::new(Vec::new()),
         }
     }
 
@@ -37,7 +37,7 @@ impl Store {
 
     pub fn get(&self, name: &str) -> Option<String> {
         let key = self.key(name);
-        if let Some(v) = self.memory.borrow().get(&key) {
+        if let Some((_, v)) = self.memory.borrow().iter().find(|(k, _)| *k == key) {
             return Some(v.clone());
         }
         self.local.as_ref()?.get_item(&key).ok().flatten()
@@ -50,16 +50,15 @@ impl Store {
             .as_ref()
             .is_some_and(|l| l.set_item(&key, value).is_ok());
         let mut memory = self.memory.borrow_mut();
-        if stored {
-            memory.remove(&key);
-        } else {
-            memory.insert(key, value.to_string());
+        memory.retain(|(k, _)| *k != key);
+        if !stored {
+            memory.push((key, value.to_string()));
         }
     }
 
     pub fn remove(&self, name: &str) {
         let key = self.key(name);
-        self.memory.borrow_mut().remove(&key);
+        self.memory.borrow_mut().retain(|(k, _)| *k != key);
         if let Some(l) = &self.local {
             let _ = l.remove_item(&key);
         }

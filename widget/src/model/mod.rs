@@ -1023,8 +1023,17 @@ impl Chat {
     }
 
     /// Events by `seq`, pending own messages after them in the order written.
+    /// (An insertion sort: the list is almost always sorted already, and it is far smaller
+    /// in WebAssembly than the standard library's stable sort.)
     fn sort(&mut self) {
-        self.messages.sort_by_key(|m| m.seq.unwrap_or(Seq::MAX));
+        let key = |m: &Message| m.seq.unwrap_or(Seq::MAX);
+        for i in 1..self.messages.len() {
+            let mut j = i;
+            while j > 0 && key(&self.messages[j - 1]) > key(&self.messages[j]) {
+                self.messages.swap(j - 1, j);
+                j -= 1;
+            }
+        }
     }
 }
 
