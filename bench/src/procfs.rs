@@ -1,0 +1,128 @@
+//! What /proc tells about a process (the relay's RSS and CPU time, anyone's open-file limit)
+//! and about the machine (the ephemeral port range).
+
+use anyhow::{anyhow, Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// One reading of a process.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Sample {
+    /// Resident set size, bytes (`VmRSS`).
+    pub rss: u64,
+    /// Peak resident set size, bytes (`VmHWM`).
+    pub rss_peak: u64,
+    /// User + system CPU time, seconds.
+    pub cpu_secs: f64,
+    pub threads: u64,
+    pub open_fds: u64,
+}
+
+pub fn sample(pid: u32) -> Result<Sample> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let open_fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count() as u64)
+        .unwrap_or(0);
+    Ok(Sample {
+        rss: field("VmRSS:") * 1024,
+        rss_peak: field("VmHWM:") * 1024,
+        cpu_secs: cpu_secs(pid)?,
+        threads: field("Threads:"),
+        open_fds,
+    })
+}
+
+/// utime + stime from /proc/<pid>/stat (fields 14 and 15, counted after the `comm` field,
+/// which may itself contain spaces and parentheses).
+fn cpu_secs(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after_comm = &stat[stat.rfind(')').ok_or_else(|| anyhow!("bad stat"))? + 2..];
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    // after_comm starts at field 3 (state); utime is field 14, stime 15.
+    let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok((utime + stime) as f64 / clock_ticks())
+}
+
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions; it returns -1 for an unknown name.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as f64
+    } else {
+        100.0
+    }
+}
+
+/// The limits a process runs under.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Limits {
+    pub pid: u32,
+    pub open_files_soft: Option<u64>,
+    pub open_files_hard: Option<u64>,
+    /// `net.ipv4.ip_local_port_range`: the ephemeral ports one source address can use.
+    pub port_range: Option<(u32, u32)>,
+}
+
+pub fn limits(pid: u32) -> Limits {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
+    let nofile = text
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .map(|l| {
+            let v: Vec<&str> = l["Max open files".len()..].split_whitespace().collect();
+            (
+                v.first().and_then(|s| s.parse().ok()),
+                v.get(1).and_then(|s| s.parse().ok()),
+            )
+        })
+        .unwrap_or((None, None));
+    Limits {
+        pid,
+        open_files_soft: nofile.0,
+        open_files_hard: nofile.1,
+        port_range: port_range(),
+    }
+}
+
+fn port_range() -> Option<(u32, u32)> {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    let mut it = text.split_whitespace().filter_map(|v| v.parse().ok());
+    Some((it.next()?, it.next()?))
+}
+
+/// Raises this process's soft open-file limit to its hard limit (workers need ~15,000).
+pub fn raise_nofile() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit write/read the struct we pass and nothing else.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_can_be_sampled_and_has_an_open_file_limit() {
+        let me = std::process::id();
+        let s = sample(me).unwrap();
+        assert!(s.rss > 0 && s.threads >= 1 && s.open_fds >= 1);
+        assert!(limits(me).open_files_soft.is_some());
+    }
+}

@@ -1,0 +1,253 @@
+//! The results: one serialisable [`Summary`] (the `--json` file CI reads) and the human
+//! table printed from it.
+
+use crate::config::Plan;
+use crate::metrics::Counters;
+use crate::procfs::Limits;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    /// False when anything was lost or duplicated, or the run failed.
+    pub ok: bool,
+    pub failures: Vec<String>,
+    /// Messages acknowledged by the relay that the other side never received, all steps.
+    pub lost: u64,
+    /// Messages a receiver got more than once, all steps.
+    pub duplicated: u64,
+    pub plan: Option<Plan>,
+    pub machine: Machine,
+    pub limits: LimitsReport,
+    pub setup: Setup,
+    /// Relay RSS with the agents connected and no visitor, bytes.
+    pub baseline_rss: Option<u64>,
+    pub memory: Vec<MemPoint>,
+    pub idle: Option<Idle>,
+    pub steps: Vec<StepResult>,
+    pub counters: Counters,
+    pub wall_secs: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Machine {
+    pub cpus: usize,
+    pub mem_total_kib: u64,
+    pub kernel: String,
+}
+
+impl Machine {
+    pub fn read() -> Machine {
+        let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let mem_total_kib = mem
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|r| r.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
+        Machine {
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            mem_total_kib,
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct LimitsReport {
+    pub coordinator: Limits,
+    pub workers: Vec<Limits>,
+    pub relay: Option<Limits>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Setup {
+    pub relay_start_secs: f64,
+    pub agents_connected: u32,
+    pub agents_failed: u32,
+    pub conversations_started: u32,
+    pub conversations_failed: u32,
+    pub start_conversations_secs: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MemPoint {
+    pub visitors: u32,
+    pub connect_secs: f64,
+    pub connects_per_sec: f64,
+    pub failed: u32,
+    pub rss: Option<u64>,
+    /// (RSS now − baseline) / visitors, bytes per idle connection.
+    pub bytes_per_conn: Option<f64>,
+    pub relay_fds: Option<u64>,
+    pub relay_threads: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Idle {
+    pub visitors: u32,
+    pub secs: f64,
+    /// CPU seconds the relay used during the idle window.
+    pub relay_cpu_secs: f64,
+    pub relay_cpu_percent: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Percentiles {
+    pub fn of(h: &Histogram<u64>) -> Percentiles {
+        let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+        Percentiles {
+            count: h.len(),
+            p50_ms: ms(0.50),
+            p90_ms: ms(0.90),
+            p99_ms: ms(0.99),
+            p999_ms: ms(0.999),
+            max_ms: h.max() as f64 / 1000.0,
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct StepResult {
+    pub target_rate: u32,
+    pub secs: u64,
+    pub sent: u64,
+    pub acked: u64,
+    pub received: u64,
+    pub typing_sent: u64,
+    /// Acknowledged (persisted) messages per second, over the time until the last ack.
+    pub achieved_rate: f64,
+    pub lost: u64,
+    pub duplicated: u64,
+    /// Send → the other side's `event`.
+    pub latency: Percentiles,
+    /// Send → the sender's `sent` (durable).
+    pub ack_latency: Percentiles,
+    pub relay_cpu_percent: Option<f64>,
+    pub relay_rss: Option<u64>,
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / 1048576.0)
+}
+
+pub fn print(s: &Summary) {
+    println!();
+    println!(
+        "== switchboard-bench ({}) ==",
+        s.plan.as_ref().map_or("", |p| p.profile.as_str())
+    );
+    println!(
+        "machine: {} cpus, {} MiB, kernel {}",
+        s.machine.cpus,
+        s.machine.mem_total_kib / 1024,
+        s.machine.kernel
+    );
+    let lim = |l: &Limits| {
+        format!(
+            "pid {} nofile {}/{}",
+            l.pid,
+            l.open_files_soft.map_or("?".into(), |v| v.to_string()),
+            l.open_files_hard.map_or("?".into(), |v| v.to_string())
+        )
+    };
+    println!("limits: coordinator {}", lim(&s.limits.coordinator));
+    for w in &s.limits.workers {
+        println!("        worker {}", lim(w));
+    }
+    if let Some(r) = &s.limits.relay {
+        println!("        relay {}", lim(r));
+    }
+    if let Some((lo, hi)) = s.limits.coordinator.port_range {
+        println!(
+            "        ephemeral ports {lo}-{hi} ({} per source address)",
+            hi - lo + 1
+        );
+    }
+    println!(
+        "setup: relay start {:.1}s, agents {} ok / {} failed, conversations {} ok / {} failed ({:.1}s)",
+        s.setup.relay_start_secs,
+        s.setup.agents_connected,
+        s.setup.agents_failed,
+        s.setup.conversations_started,
+        s.setup.conversations_failed,
+        s.setup.start_conversations_secs
+    );
+    println!();
+    println!("idle visitors | connect/s | failed | relay RSS   | per idle conn | fds    | threads");
+    if let Some(b) = s.baseline_rss {
+        println!(
+            "{:>13} | {:>9} | {:>6} | {:>11} | {:>13} | {:>6} |",
+            0,
+            "-",
+            "-",
+            mib(b),
+            "-",
+            "-"
+        );
+    }
+    for m in &s.memory {
+        println!(
+            "{:>13} | {:>9.0} | {:>6} | {:>11} | {:>13} | {:>6} | {:>7}",
+            m.visitors,
+            m.connects_per_sec,
+            m.failed,
+            m.rss.map_or("-".into(), mib),
+            m.bytes_per_conn
+                .map_or("-".into(), |b| format!("{:.2} KiB", b / 1024.0)),
+            m.relay_fds.map_or("-".into(), |v| v.to_string()),
+            m.relay_threads.map_or("-".into(), |v| v.to_string()),
+        );
+    }
+    if let Some(i) = &s.idle {
+        println!(
+            "idle: {} visitors for {:.0}s: relay CPU {:.3}s ({:.2}% of one core)",
+            i.visitors, i.secs, i.relay_cpu_secs, i.relay_cpu_percent
+        );
+    }
+    println!();
+    println!("target/s | achieved/s |   acked |  lost | dup | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | ack p99 | relay CPU");
+    for st in &s.steps {
+        let l = &st.latency;
+        println!(
+            "{:>8} | {:>10.0} | {:>7} | {:>5} | {:>3} | {:>6.2} | {:>6.2} | {:>6.2} | {:>8.2} | {:>6.1} | {:>7.2} | {}",
+            st.target_rate,
+            st.achieved_rate,
+            st.acked,
+            st.lost,
+            st.duplicated,
+            l.p50_ms,
+            l.p90_ms,
+            l.p99_ms,
+            l.p999_ms,
+            l.max_ms,
+            st.ack_latency.p99_ms,
+            st.relay_cpu_percent.map_or("-".into(), |c| format!("{c:.0}%")),
+        );
+    }
+    println!();
+    let c = &s.counters;
+    println!(
+        "errors: connect failed {}, hello failed {}, error frames {:?}, closes {:?}, unparsed {}",
+        c.connect_failed, c.hello_failed, c.errors, c.closes, c.unparsed
+    );
+    println!(
+        "lost {} duplicated {}  ({:.1}s)",
+        s.lost, s.duplicated, s.wall_secs
+    );
+    for f in &s.failures {
+        println!("FAILED: {f}");
+    }
+    println!("{}", if s.ok { "OK" } else { "NOT OK" });
+}

@@ -1,0 +1,300 @@
+//! One worker process (`switchboard-bench worker`): holds up to ~15,000 client sockets and
+//! obeys the coordinator's commands read from stdin, one JSON reply per command on stdout.
+//! It exits by itself when stdin closes (the coordinator died) or after `max_secs`.
+
+use crate::conn::{self, await_frame, send_json};
+use crate::conversation::{agent, chatting_visitor, idle_visitor, Ctl, Shared};
+use crate::ipc::{FromWorker, ToWorker, TrafficSpec, WorkerSpec};
+use crate::procfs;
+use anyhow::{anyhow, Context, Result};
+use std::net::Ipv4Addr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use switchboard_shared::{AgentCommand, ServerFrame, VisitorCommand, PROTOCOL_VERSION};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+
+/// How long the drain waits with nothing arriving before it calls a step finished.
+const QUIET: Duration = Duration::from_millis(1000);
+
+struct Worker {
+    spec: WorkerSpec,
+    shared: Arc<Shared>,
+    /// Control channels of the chatting visitors and the agents.
+    chatters: Vec<mpsc::Sender<Ctl>>,
+    agents: Vec<mpsc::Sender<Ctl>>,
+    visitors_held: u32,
+    /// Counts every socket opened, to spread them over the source addresses.
+    sockets: u64,
+}
+
+pub async fn run() -> Result<()> {
+    procfs::raise_nofile();
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let first = lines
+        .next_line()
+        .await?
+        .ok_or_else(|| anyhow!("no spec on stdin"))?;
+    let spec: WorkerSpec = serde_json::from_str(&first).context("worker spec")?;
+    let max = Duration::from_secs(spec.max_secs);
+    std::thread::spawn(move || {
+        std::thread::sleep(max);
+        eprintln!("worker: hard time limit reached, exiting");
+        std::process::exit(3);
+    });
+    let mut w = Worker {
+        shared: Arc::new(Shared::new(spec.index)),
+        spec,
+        chatters: Vec::new(),
+        agents: Vec::new(),
+        visitors_held: 0,
+        sockets: 0,
+    };
+    let mut stdout = tokio::io::stdout();
+    reply(
+        &mut stdout,
+        &FromWorker::Ready {
+            limits: procfs::limits(std::process::id()),
+        },
+    )
+    .await?;
+    while let Some(line) = lines.next_line().await? {
+        let cmd: ToWorker = serde_json::from_str(&line).context("worker command")?;
+        let answer = match cmd {
+            ToWorker::ConnectAgents => w.connect_agents().await,
+            ToWorker::ConnectVisitors { total } => w.connect_visitors(total).await,
+            ToWorker::StartConversations { per_sec } => w.start_conversations(per_sec).await,
+            ToWorker::Traffic(t) => w.traffic(t).await,
+            ToWorker::Quit => break,
+        };
+        let answer = answer.unwrap_or_else(|e| FromWorker::Failed {
+            error: format!("{e:#}"),
+        });
+        reply(&mut stdout, &answer).await?;
+    }
+    // Exit without closing 15,000 sockets one by one; the kernel does it.
+    std::process::exit(0);
+}
+
+async fn reply(out: &mut tokio::io::Stdout, msg: &FromWorker) -> Result<()> {
+    let mut line = serde_json::to_string(msg)?;
+    line.push('\n');
+    out.write_all(line.as_bytes()).await?;
+    out.flush().await?;
+    Ok(())
+}
+
+impl Worker {
+    fn next_source(&mut self) -> Ipv4Addr {
+        let addrs = &self.spec.source_addrs;
+        let a = addrs[(self.sockets as usize + self.spec.index as usize) % addrs.len()];
+        self.sockets += 1;
+        a
+    }
+
+    async fn connect_agents(&mut self) -> Result<FromWorker> {
+        let url = format!("{}/ws/agent", self.spec.url);
+        let mut set = JoinSet::new();
+        for cred in self.spec.agents.clone() {
+            let src = self.next_source();
+            let url = url.clone();
+            set.spawn(async move {
+                tokio::time::timeout(conn::CONNECT_TIMEOUT, async {
+                    let mut ws = conn::connect(&url, src, None).await?;
+                    let hello = AgentCommand::Hello {
+                        protocol: PROTOCOL_VERSION,
+                        token: cred.token.clone(),
+                        resume: vec![],
+                    };
+                    send_json(&mut ws, &hello).await?;
+                    await_frame(&mut ws, |f| {
+                        matches!(f, ServerFrame::AgentWelcome { .. }).then_some(())
+                    })
+                    .await?;
+                    Ok::<_, anyhow::Error>((ws, cred.id))
+                })
+                .await
+                .map_err(|_| anyhow!("agent connect timed out"))?
+            });
+        }
+        let (mut connected, mut failed) = (0, 0);
+        while let Some(r) = set.join_next().await {
+            match r? {
+                Ok((ws, id)) => {
+                    let (tx, rx) = mpsc::channel(4);
+                    self.agents.push(tx);
+                    tokio::spawn(agent(
+                        ws,
+                        rx,
+                        self.shared.clone(),
+                        format!("a{id}"),
+                        id as u64,
+                    ));
+                    connected += 1;
+                }
+                Err(e) => {
+                    eprintln!("worker {}: agent: {e:#}", self.spec.index);
+                    self.shared.counters.lock().expect("counters").hello_failed += 1;
+                    failed += 1;
+                }
+            }
+        }
+        Ok(FromWorker::Agents {
+            connected,
+            failed,
+            counters: self.shared.counters(),
+        })
+    }
+
+    async fn connect_visitors(&mut self, total: u32) -> Result<FromWorker> {
+        let began = Instant::now();
+        let url = format!("{}/ws/visitor", self.spec.url);
+        let permits = Arc::new(Semaphore::new(self.spec.connect_concurrency as usize));
+        let mut set = JoinSet::new();
+        for idx in self.visitors_held..total {
+            let src = self.next_source();
+            let (url, origin, site) = (
+                url.clone(),
+                self.spec.origin.clone(),
+                self.spec.site.clone(),
+            );
+            let permit = permits.clone().acquire_owned().await?;
+            set.spawn(async move {
+                let _permit = permit;
+                let r = tokio::time::timeout(conn::CONNECT_TIMEOUT, async {
+                    let mut ws = conn::connect(&url, src, Some(&origin))
+                        .await
+                        .map_err(|e| (true, e))?;
+                    let hello = VisitorCommand::Hello {
+                        protocol: PROTOCOL_VERSION,
+                        site,
+                        token: None,
+                        last_seq: None,
+                        locale: None,
+                    };
+                    send_json(&mut ws, &hello).await.map_err(|e| (false, e))?;
+                    await_frame(&mut ws, |f| {
+                        matches!(f, ServerFrame::VisitorWelcome { .. }).then_some(())
+                    })
+                    .await
+                    .map_err(|e| (false, e))?;
+                    Ok(ws)
+                })
+                .await
+                .unwrap_or_else(|_| Err((false, anyhow!("visitor connect timed out"))));
+                (idx, r)
+            });
+            // Reap finished connects as we go so the JoinSet does not hold 15,000 results.
+            while let Some(done) = set.try_join_next() {
+                self.visitor_done(done?);
+            }
+        }
+        let mut failed = 0;
+        while let Some(done) = set.join_next().await {
+            if !self.visitor_done(done?) {
+                failed += 1;
+            }
+        }
+        let failed = failed.max(total.saturating_sub(self.visitors_held));
+        Ok(FromWorker::Visitors {
+            held: self.visitors_held,
+            failed,
+            secs: began.elapsed().as_secs_f64(),
+            counters: self.shared.counters(),
+        })
+    }
+
+    /// Starts the task of a connected visitor; returns false for a failed one.
+    fn visitor_done(&mut self, (idx, r): (u32, Result<conn::Ws, (bool, anyhow::Error)>)) -> bool {
+        match r {
+            Ok(ws) => {
+                self.visitors_held += 1;
+                if idx < self.spec.chatters {
+                    let (tx, rx) = mpsc::channel(4);
+                    self.chatters.push(tx);
+                    let me = format!("v{}.{idx}", self.spec.index);
+                    let seed = u64::from(self.spec.index) << 32 | u64::from(idx);
+                    tokio::spawn(chatting_visitor(ws, rx, self.shared.clone(), me, seed));
+                } else {
+                    tokio::spawn(idle_visitor(ws, self.shared.clone()));
+                }
+                true
+            }
+            Err((connecting, e)) => {
+                let mut c = self.shared.counters.lock().expect("counters");
+                if connecting {
+                    c.connect_failed += 1;
+                } else {
+                    c.hello_failed += 1;
+                }
+                if c.connect_failed + c.hello_failed <= 5 {
+                    eprintln!("worker {}: visitor {idx}: {e:#}", self.spec.index);
+                }
+                false
+            }
+        }
+    }
+
+    async fn start_conversations(&mut self, per_sec: u32) -> Result<FromWorker> {
+        let gap = Duration::from_secs_f64(1.0 / f64::from(per_sec.max(1)));
+        for tx in &self.chatters {
+            let _ = tx.send(Ctl::Start).await;
+            tokio::time::sleep(gap).await;
+        }
+        let want = self.chatters.len() as u32;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.shared.joined.load(Ordering::Relaxed) < want && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let joined = self.shared.joined.load(Ordering::Relaxed);
+        Ok(FromWorker::Started {
+            joined,
+            failed: want - joined.min(want),
+            counters: self.shared.counters(),
+        })
+    }
+
+    async fn traffic(&mut self, t: TrafficSpec) -> Result<FromWorker> {
+        let began = Instant::now();
+        let until = began + Duration::from_secs(t.secs);
+        let visitor = Ctl::Traffic {
+            until,
+            rate: t.visitor_rate,
+            typing_every: t.typing_every,
+        };
+        let agent = Ctl::Traffic {
+            until,
+            rate: t.agent_rate,
+            typing_every: t.typing_every,
+        };
+        for tx in &self.chatters {
+            let _ = tx.send(visitor).await;
+        }
+        for tx in &self.agents {
+            let _ = tx.send(agent).await;
+        }
+        tokio::time::sleep_until(until.into()).await;
+        // Drain: first every sent message acknowledged (or refused), then nothing arriving
+        // for QUIET, within drain_secs in all.
+        let deadline = Instant::now() + Duration::from_secs(t.drain_secs);
+        while self.shared.inflight.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let busy_secs = began.elapsed().as_secs_f64();
+        loop {
+            let last = Duration::from_micros(self.shared.last_rx.load(Ordering::Relaxed));
+            let quiet_for = self.shared.epoch.elapsed().saturating_sub(last);
+            if quiet_for >= QUIET || Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(QUIET - quiet_for).await;
+        }
+        let stats = std::mem::take(&mut *self.shared.step.lock().expect("step lock"));
+        Ok(FromWorker::TrafficDone {
+            report: Box::new(stats.into_report(t.step, busy_secs)),
+            counters: self.shared.counters(),
+        })
+    }
+}
