@@ -1,6 +1,7 @@
 // A tiny static server standing in for a customer's web server when the relay is
-// unreachable: it serves examples/ and the real loader (widget.js), but every /assets/*
-// request fails, in the way `assetsMode` says ("500" or "reset": the connection is dropped).
+// unreachable: it serves examples/ and the real loader (widget.js), and /assets/* as
+// `assetsMode` says: "500", "reset" (the connection is dropped), or "serve" (the real files:
+// the widget loads, but there is no relay behind this server for its WebSocket).
 import http from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
@@ -19,6 +20,13 @@ export function startStaticServer({ assetsMode = "500" } = {}) {
       }
       if (url.pathname.startsWith("/assets/")) {
         if (assetsMode === "reset") return req.socket.destroy();
+        if (assetsMode === "serve") {
+          const name = path.basename(url.pathname);
+          const body = await readFile(path.join(ASSETS, name));
+          const type = name.endsWith(".wasm") ? "application/wasm" : TYPES[path.extname(name)];
+          res.writeHead(200, { "content-type": type || "application/octet-stream" });
+          return res.end(body);
+        }
         res.writeHead(500, { "content-type": "text/plain" });
         return res.end("relay unavailable");
       }

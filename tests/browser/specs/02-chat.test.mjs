@@ -44,6 +44,8 @@ h.test("a visitor fills the pre-chat form, chats with the agent, and sees typing
   assert.ok(typing);
   await tid(page, "sb-input").press("Enter");
   await agent.waitForVisitorMessage(conv, second, { since });
+  await agent.waitFor((f) => f.type === "typing" && f.conversation_id === conv && f.by === "visitor" &&
+    f.active === false, { since, what: "typing by=visitor active=false after sending" });
 
   // Agent typing shows in the widget.
   agent.typing(conv, true);
@@ -52,6 +54,7 @@ h.test("a visitor fills the pre-chat form, chats with the agent, and sees typing
   const reply = "Guten Tag, Ihre nächste Wartung ist im März fällig.";
   await agent.send(conv, reply);
   await expectOneMessage(page, reply, "agent");
+  await tid(page, "sb-typing").waitFor({ state: "hidden", timeout: 5_000 });
   const agentName = (await tid(page, "sb-agent-name").textContent()).trim();
   assert.match(agentName, /Anna Beispiel/, "the header names the agent");
 

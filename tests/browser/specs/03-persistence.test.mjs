@@ -2,7 +2,7 @@
 // localStorage) shows the same conversation, with messages crossing between the tabs.
 import { before, after } from "node:test";
 import assert from "node:assert/strict";
-import { Harness, TEST_TIMEOUT } from "../lib/harness.mjs";
+import { Harness, until, TEST_TIMEOUT } from "../lib/harness.mjs";
 import { addAgent } from "../lib/relay.mjs";
 import { getConversation, login } from "../lib/agent.mjs";
 import { tid, openWidget, send, beginChat, expectOneMessage, messages } from "../lib/widget.mjs";
@@ -24,8 +24,12 @@ h.test("after a reload the conversation and its history are still there", async 
   await agent.send(conv, reply);
   await expectOneMessage(page, reply, "agent");
 
+  const before = page.rec.requests.length;
   await page.reload();
   await tid(page, "sb-launcher").waitFor({ state: "visible" });
+  // An ongoing conversation (last day): the loader fetches the widget without any intent.
+  await until(() => page.rec.requests.slice(before).some((u) => /\.wasm(\?|$)/.test(u)),
+    { timeout: 10_000, message: "the widget module loading by itself after the reload" });
   await openWidget(page);
   await expectOneMessage(page, first, "visitor", 15_000);
   await expectOneMessage(page, reply, "agent");
@@ -77,4 +81,21 @@ h.test("a second tab shows the same conversation, and a message sent in one tab 
   }
   assert.equal(await messages(tab1, { author: "visitor" }).count(), 3, "tab one shows the three visitor messages");
   assert.deepEqual([...tab1.rec.errors, ...tab2.rec.errors], [], "no uncaught errors in either tab");
+});
+
+h.test("a reply that arrives while the panel is closed shows the unread badge, and opening clears it", async () => {
+  const first = "Frage, dann Panel zu";
+  const { page, conv } = await beginChat(h, agent, { name: "Badge Test", firstMessage: first });
+  await tid(page, "sb-close").click();
+  await tid(page, "sb-panel").waitFor({ state: "hidden" });
+  assert.equal(await tid(page, "sb-badge").isVisible(), false, "no badge before a reply");
+
+  await agent.send(conv, "Antwort bei geschlossenem Panel");
+  await tid(page, "sb-badge").waitFor({ state: "visible", timeout: 10_000 });
+  assert.equal((await tid(page, "sb-badge").textContent()).trim(), "1", "the badge counts one unread reply");
+
+  await openWidget(page);
+  await expectOneMessage(page, "Antwort bei geschlossenem Panel", "agent");
+  await tid(page, "sb-badge").waitFor({ state: "hidden", timeout: 5_000 });
+  assert.deepEqual(page.rec.errors, [], "no uncaught errors on the page");
 });

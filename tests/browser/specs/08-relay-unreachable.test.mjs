@@ -42,3 +42,23 @@ for (const mode of ["500", "reset"]) {
     assert.deepEqual(page.rec.errors, [], "no uncaught errors on the page");
   });
 }
+
+h.test("when the widget loads but its relay cannot be reached, the page works and the widget says it is unavailable", async () => {
+  const server = await startStaticServer({ assetsMode: "serve" });
+  servers.push(server);
+  const page = await h.page();
+  await page.goto(`${server.url}/acme/`);
+  const launcher = tid(page, "sb-launcher");
+  await launcher.click();
+  await tid(page, "sb-panel").waitFor({ state: "visible", timeout: 15_000 });
+  // Either the panel says the chat is unavailable / connecting, or the launcher is offline.
+  await until(async () => (await tid(page, "sb-conn").isVisible()) ||
+    (await launcher.evaluate((b) => b.classList.contains("off"))),
+  { timeout: 15_000, message: "sb-conn shown or the launcher marked offline" });
+  h.notes.push(`sb-conn: ${await tid(page, "sb-conn").textContent().catch(() => "-")}`);
+  assert.equal(await tid(page, "sb-input").count(), 0, "no composer without a relay");
+  await page.click("#warenkorb-knopf");
+  assert.equal((await page.textContent("#warenkorb-anzahl")).trim(), "1", "host script works");
+  await page.waitForTimeout(2_000); // a few failed reconnects
+  assert.deepEqual(page.rec.errors, [], "no uncaught errors on the page");
+});
