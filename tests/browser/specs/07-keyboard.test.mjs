@@ -78,3 +78,13 @@ h.test("keyboard only: Tab reaches the launcher, Enter opens and sends, Escape c
   assert.equal(await tid(page, "sb-launcher").getAttribute("aria-expanded"), "false");
   assert.deepEqual(page.rec.errors, [], "no uncaught errors on the page");
 });
+
+h.test("opening the widget for the first time with the keyboard focuses the pre-chat name field", async () => {
+  const page = await h.page();
+  await page.goto(`${h.relay.url}/acme/`);
+  await tid(page, "sb-launcher").focus();
+  await page.keyboard.press("Enter");
+  await tid(page, "sb-prechat").waitFor({ state: "visible", timeout: 15_000 });
+  await until(async () => (await focused(page))?.testid === "sb-prechat-name",
+    { timeout: 3_000, message: `focus on sb-prechat-name (focused: ${JSON.stringify(await focused(page))})` });
+}, { todo: "widget bug, tests/browser/BUGS.md #1: focus stays on the close button" });
