@@ -12,6 +12,7 @@
 //!
 //! Budgets (brotli bytes) fail the build: the entry script, and what opening the widget loads.
 
+use crate::minify;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -38,6 +39,8 @@ pub struct Inputs {
     pub logical_stem: String,
     /// `widget/assets/`; may be absent.
     pub extra_dir: PathBuf,
+    /// terser's CLI, to minify the glue and the hand-written scripts.
+    pub terser: PathBuf,
 }
 
 /// `manifest.json`.
@@ -86,6 +89,8 @@ pub fn publish(inputs: &Inputs, out: &Path) -> Result<()> {
         bail!("the wasm-bindgen glue no longer names {default_url} exactly once; update assets.rs");
     }
     let glue = glue.replace(&default_url, &format!("'{wasm_file}'"));
+    let scratch = out.with_file_name("assets.scratch");
+    let glue = minify::minify(&inputs.terser, &scratch, "glue", &glue, true)?;
     let glue_file = write(&staging, &mut files, &glue_logical, glue.into_bytes(), true)?;
 
     let mut extra = list_files(&inputs.extra_dir)?;
@@ -97,7 +102,17 @@ pub fn publish(inputs: &Inputs, out: &Path) -> Result<()> {
             fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         if is_text(&logical) {
             let text = String::from_utf8(bytes).with_context(|| format!("{logical}: not UTF-8"))?;
-            bytes = fill_placeholders(&logical, &text, &inputs.logical_stem, &files)?.into_bytes();
+            let mut text = fill_placeholders(&logical, &text, &inputs.logical_stem, &files)?;
+            if logical.ends_with(".js") {
+                text = minify::minify(
+                    &inputs.terser,
+                    &scratch,
+                    &logical.replace('/', "_"),
+                    &text,
+                    false,
+                )?;
+            }
+            bytes = text.into_bytes();
         }
         write(&staging, &mut files, &logical, bytes, logical != ENTRY)?;
     }

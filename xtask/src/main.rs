@@ -15,6 +15,7 @@
 //! - `assets`: content hashes, precompression, `manifest.json`, the size table and budgets.
 
 mod assets;
+mod minify;
 mod toolchain;
 mod wasm;
 mod wasm_opt;

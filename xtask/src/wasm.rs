@@ -5,7 +5,7 @@
 //! compiler (on the Debian route), target and profile would otherwise fight over one cache.
 
 use crate::toolchain::{Toolchain, WASM_TARGET};
-use crate::{assets, wasm_opt, Workspace};
+use crate::{assets, minify, wasm_opt, Workspace};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -54,6 +54,7 @@ pub fn build_widget(ws: &Workspace) -> Result<()> {
             wasm_default_name: format!("{STEM}_bg.wasm"),
             logical_stem: PACKAGE.to_owned(),
             extra_dir: ws.root.join("widget").join("assets"),
+            terser: minify::ensure(&ws.target_dir)?,
         },
         &ws.target_dir.join("assets"),
     )?;
