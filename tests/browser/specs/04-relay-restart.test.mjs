@@ -3,7 +3,7 @@
 // the widget reconnects and the agent receives each of the two messages exactly once.
 import { after } from "node:test";
 import assert from "node:assert/strict";
-import { Harness, until, TEST_TIMEOUT } from "../lib/harness.mjs";
+import { Harness, TEST_TIMEOUT } from "../lib/harness.mjs";
 import { addAgent } from "../lib/relay.mjs";
 import { ScriptedAgent, getConversation, login } from "../lib/agent.mjs";
 import { tid, send, beginChat, expectOneMessage, expectDurable, allMessages } from "../lib/widget.mjs";
