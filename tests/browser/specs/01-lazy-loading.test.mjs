@@ -14,6 +14,8 @@ const assetRequests = (page) => page.rec.requests.filter((u) => new URL(u).pathn
 
 h.test("the launcher appears and no widget code is fetched before the visitor shows intent", async () => {
   const page = await h.page();
+  const sockets = [];
+  page.on("websocket", (ws) => sockets.push(ws.url()));
   await page.goto(`${h.relay.url}/acme/`);
   await tid(page, "sb-launcher").waitFor({ state: "visible" });
   await page.waitForLoadState("networkidle");
@@ -23,6 +25,7 @@ h.test("the launcher appears and no widget code is fetched before the visitor sh
   assert.deepEqual(assetRequests(page), [], "no /assets/* request (hashed js, wasm, css) before interaction");
   assert.ok(!page.rec.requests.some((u) => /\.wasm(\?|$)/.test(u)), "no .wasm request before interaction");
   assert.equal(await tid(page, "sb-badge").isVisible(), false, "no unread badge on a first visit");
+  assert.deepEqual(sockets, [], "no WebSocket to the relay before interaction");
 
   // The host page's own script works beside the widget.
   await page.click("#warenkorb-knopf");
@@ -36,6 +39,8 @@ h.test("the launcher appears and no widget code is fetched before the visitor sh
     const paths = assetRequests(page).map((u) => new URL(u).pathname);
     return paths.includes(`/assets/${wasm}`) && paths.includes(`/assets/${glue}`);
   }, { timeout: 15_000, message: `requests for /assets/${wasm} and /assets/${glue} after hovering the launcher` });
+  await until(() => sockets.some((u) => u.endsWith("/ws/visitor")),
+    { timeout: 10_000, message: "the widget connecting to /ws/visitor once loaded" });
 
   assert.deepEqual(page.rec.errors, [], "no uncaught errors on the page");
 });
