@@ -260,7 +260,14 @@ impl Chat {
     pub fn screen(&self) -> Screen {
         if let Some(c) = &self.conversation {
             return match c.status {
-                ConversationStatus::Queued | ConversationStatus::Active => Screen::Chat,
+                ConversationStatus::Active => Screen::Chat,
+                // Waiting in a queue nobody serves: offer the offline form instead; the
+                // relay turns the queued chat into the offline message.
+                ConversationStatus::Queued if self.leave.is_some() => Screen::OfflineDone,
+                ConversationStatus::Queued if self.ever_welcomed && self.agents_online == 0 => {
+                    Screen::Offline
+                }
+                ConversationStatus::Queued => Screen::Chat,
                 ConversationStatus::Ended => Screen::Ended,
                 ConversationStatus::AwaitingTicket => Screen::OfflineDone,
             };

@@ -590,3 +590,20 @@ fn form_validation_follows_the_field_rules() {
         })
     );
 }
+
+#[test]
+fn a_queued_visitor_is_offered_the_offline_form_when_the_last_agent_leaves() {
+    let mut c = Chat::new(None, Outbox::default(), None, None);
+    c.hello("acme", "de");
+    c.apply(welcome(None, 1), 0.0);
+    c.compose("Ich warte", cid("w-1"), 0.0).unwrap();
+    c.apply(event(1, EventKind::Started), 0.0);
+    assert_eq!(c.screen(), Screen::Chat);
+    c.apply(ServerFrame::Availability { agents_online: 0 }, 0.0);
+    assert_eq!(c.screen(), Screen::Offline);
+    c.leave_message(cid("w-2"), "Bitte melden", Contact::default())
+        .unwrap();
+    assert_eq!(c.screen(), Screen::OfflineDone);
+    c.apply(event(2, EventKind::LeftMessage), 0.0);
+    assert_eq!(c.screen(), Screen::OfflineDone);
+}

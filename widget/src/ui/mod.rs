@@ -38,6 +38,15 @@ fn Panel() -> impl IntoView {
         .unwrap_or_default();
     let open = Memo::new(move |_| w.chat.with(|c| c.open));
     let screen = Memo::new(move |_| w.chat.with(Chat::screen));
+    // When what the panel shows changes while it is open (the first welcome turns
+    // "connecting" into the pre-chat form), move focus to its first field.
+    Effect::new(move |prev: Option<Screen>| {
+        let now = screen.get();
+        if prev.is_some_and(|p| p != now) && open.get_untracked() {
+            w.ctl().focus_first_input();
+        }
+        now
+    });
     let on_key = move |ev: web_sys::KeyboardEvent| {
         if ev.key() == "Escape" {
             ev.stop_propagation();
