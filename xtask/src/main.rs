@@ -71,7 +71,9 @@ fn run() -> Result<ExitCode> {
     relay
         .current_dir(&ws.root)
         .args(["serve", "--demo", "--listen", &listen])
-        .args(["--data-dir", "./data", "--static-dir", "examples"]);
+        .args(["--data-dir", "./data", "--static-dir", "examples"])
+        .arg("--assets-dir")
+        .arg(ws.target_dir.join("assets"));
     exec(relay)
 }
 
