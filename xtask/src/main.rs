@@ -1,7 +1,8 @@
 //! Project commands, run from anywhere in the repository as `cargo xtask <command>`:
 //!
 //! - `run`:  build the relay in release mode and serve the demo in the foreground.
-//! - `test`: build the relay binary the end-to-end tests spawn, then run every test.
+//! - `test`: build the relay binary the end-to-end tests spawn, then run every test: the
+//!   Rust suites, then the browser specifications.
 //! - `assets`: only build the browser parts into `target/assets/`.
 //!
 //! Both commands build the browser parts first through [`build_wasm`]: the widget is compiled
@@ -13,10 +14,14 @@
 //! - `wasm`: the widget pipeline: cargo build, wasm-bindgen (as a library), wasm-opt.
 //! - `wasm_opt`: a project-local npm `binaryen`, installed when missing.
 //! - `assets`: content hashes, precompression, `manifest.json`, the size table and budgets.
+//! - `minify`: terser for the loader and the glue.
+//! - `browser`: the Chromium specifications in `tests/browser/` (installs Chromium, npm ci).
 
 mod assets;
+mod browser;
 mod minify;
 mod toolchain;
+mod unexport;
 mod wasm;
 mod wasm_opt;
 
@@ -83,12 +88,16 @@ fn test() -> Result<ExitCode> {
     let ws = Workspace::locate()?;
     build_wasm(&ws)?;
     ws.cargo(&["build", "-p", "switchboard-relay", "--bin", "switchboard"])?;
-
     let status = ws
         .cargo_command(&["test", "--workspace"])
         .status()
         .context("could not start `cargo test`")?;
-    Ok(exit_code(status.code()))
+    if !status.success() {
+        return Ok(exit_code(status.code()));
+    }
+    // Last, so the suite's closing lines are the browser runner's summary.
+    let browser = browser::run(&ws)?;
+    Ok(exit_code(browser.code()))
 }
 
 /// The browser parts, compiled to WebAssembly before the relay that serves them is built or
