@@ -97,6 +97,11 @@ pub struct RunArgs {
     /// Connections a worker opens at once.
     #[arg(long)]
     pub connect_concurrency: Option<u32>,
+    /// Conversations started per second, over all workers. Faster starts build a queue,
+    /// and the relay then sends every agent a queue snapshot every 25 ms (see
+    /// docs/PERFORMANCE.md: that is what closes connections with 4002 at 500/s).
+    #[arg(long, default_value_t = 100)]
+    pub start_rate: u32,
     /// Highest frames/s any one connection may send (the relay allows 20/s).
     #[arg(long, default_value_t = 18.0)]
     pub max_conn_frames_per_sec: f64,
@@ -134,6 +139,7 @@ pub struct Plan {
     pub workers: u32,
     pub source_addrs: Vec<Ipv4Addr>,
     pub connect_concurrency: u32,
+    pub start_rate: u32,
     pub max_conn_frames_per_sec: f64,
     pub min_achieved: f64,
     pub max_secs: u64,
@@ -150,7 +156,7 @@ impl Plan {
                 vec![1_000, 5_000, 10_000, 19_000],
                 400,
                 8,
-                vec![1_000, 2_500, 5_000, 10_000, 20_000],
+                vec![1_000, 2_000, 3_000, 5_000, 10_000, 20_000],
                 10,
                 2,
                 4,
@@ -190,6 +196,7 @@ impl Plan {
                 .map(|i| Ipv4Addr::new(127, 0, 0, 2 + i as u8))
                 .collect(),
             connect_concurrency: a.connect_concurrency.unwrap_or(256).max(1),
+            start_rate: a.start_rate.max(1),
             max_conn_frames_per_sec: a.max_conn_frames_per_sec.min(FRAMES_PER_SECOND as f64),
             min_achieved: a.min_achieved,
             max_secs: a.max_secs.unwrap_or(max),

@@ -45,7 +45,6 @@ pub async fn connect(url: &str, source: Ipv4Addr, origin: Option<&str>) -> Resul
         .find(|a| a.is_ipv4())
         .ok_or_else(|| anyhow!("{host} has no IPv4 address"))?;
     let socket = TcpSocket::new_v4()?;
-    socket.set_reuseaddr(true)?;
     socket
         .bind(SocketAddr::new(source.into(), 0))
         .with_context(|| format!("binding to {source}"))?;

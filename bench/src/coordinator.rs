@@ -16,8 +16,6 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-/// Conversations started per second (over all workers).
-const START_RATE: u32 = 500;
 /// Pause after connecting before RSS is read, so the relay's buffers settle.
 const SETTLE: Duration = Duration::from_secs(2);
 
@@ -217,7 +215,12 @@ async fn phases(args: &RunArgs, plan: &Plan, s: &mut Summary) -> Result<()> {
             s.limits.workers.push(limits);
         }
     }
-    let result = drive(plan, s, &mut workers, &mut target).await;
+    let mut counters = vec![Counters::default(); workers.len()];
+    let result = drive(plan, s, &mut workers, &mut target, &mut counters).await;
+    // Merged whatever happened, so a failed run still shows its errors and closes.
+    for c in &counters {
+        s.counters.add(c);
+    }
     for w in &mut workers {
         let _ = w.stdin.write_all(b"{\"cmd\":\"quit\"}\n").await;
     }
@@ -251,10 +254,10 @@ async fn drive(
     s: &mut Summary,
     workers: &mut [WorkerProc],
     target: &mut Target,
+    counters: &mut [Counters],
 ) -> Result<()> {
     let w = plan.workers;
     let long = Duration::from_secs(plan.max_secs);
-    let mut counters = vec![Counters::default(); workers.len()];
 
     // 3. Agents first: visitors connected later are not each told about every agent.
     for (i, r) in ask_all(workers, |_| ToWorker::ConnectAgents, long)
@@ -352,7 +355,7 @@ async fn drive(
     let replies = ask_all(
         workers,
         |i| ToWorker::StartConversations {
-            per_sec: share(START_RATE, w, i).max(1),
+            per_sec: share(plan.start_rate, w, i).max(1),
         },
         long,
     )
@@ -459,9 +462,6 @@ async fn drive(
                 st.target_rate
             ));
         }
-    }
-    for c in &counters {
-        s.counters.add(c);
     }
     Ok(())
 }
