@@ -65,7 +65,13 @@ impl Toolchain {
                 .env_remove("RUSTDOC")
                 .env("RUSTC_BOOTSTRAP", "1")
                 .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", lld)
-                .arg("-Zbuild-std=std,panic_abort");
+                // std is compiled here anyway, so it can be compiled for size: panics trap
+                // at once (no message, no formatting or location data linked in) and std's
+                // `optimize_for_size` picks its smaller algorithms. Only the target's crates
+                // see RUSTFLAGS when `--target` is given; build scripts stay native.
+                .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort")
+                .arg("-Zbuild-std=std,panic_abort")
+                .arg("-Zbuild-std-features=optimize_for_size");
         }
         cmd
     }
