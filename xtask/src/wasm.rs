@@ -1,11 +1,12 @@
-//! The widget pipeline: `cargo build` for wasm32, wasm-bindgen (`--target web`), `wasm-opt -Oz`,
+//! The widget pipeline: `cargo build` for wasm32, [`unexport`] (drops dependencies' unused
+//! `#[wasm_bindgen]` classes), wasm-bindgen (`--target web`), `wasm-opt -Oz`,
 //! then [`assets::publish`] into `target/assets/`.
 //!
 //! Everything wasm lives under `target/wasm/`, apart from the native build: a different
 //! compiler (on the Debian route), target and profile would otherwise fight over one cache.
 
 use crate::toolchain::{Toolchain, WASM_TARGET};
-use crate::{assets, minify, wasm_opt, Workspace};
+use crate::{assets, minify, unexport, wasm_opt, Workspace};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -73,9 +74,11 @@ fn bindgen_and_optimise(ws: &Workspace, built: &Path, out: &Path) -> Result<()> 
         let mut h = Sha256::new();
         h.update(&bytes);
         h.update(format!(
-            "wasm-bindgen {} binaryen {}",
+            "wasm-bindgen {} binaryen {} {:?} unexport {:?}",
             WASM_BINDGEN_VERSION,
-            wasm_opt::BINARYEN_VERSION
+            wasm_opt::BINARYEN_VERSION,
+            wasm_opt::PASSES,
+            unexport::UNUSED_CLASSES,
         ));
         format!("{:x}", h.finalize())
     };
@@ -85,12 +88,17 @@ fn bindgen_and_optimise(ws: &Workspace, built: &Path, out: &Path) -> Result<()> 
         return Ok(());
     }
     let features = target_features(&bytes)?;
+    let (bytes, stripped) = unexport::strip(&bytes)?;
+    println!(
+        "xtask: dropped {} exports and {} wasm-bindgen programs of unused classes",
+        stripped.exports, stripped.programs
+    );
 
     let step = Instant::now();
     let bindgen_dir = out.with_file_name("bindgen");
     let _ = fs::remove_dir_all(&bindgen_dir);
     wasm_bindgen_cli_support::Bindgen::new()
-        .input_path(built)
+        .input_bytes(STEM, bytes)
         .web(true)?
         .typescript(false)
         // Keep `new URL('<stem>_bg.wasm', import.meta.url)` as init()'s default;

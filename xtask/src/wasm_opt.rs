@@ -12,6 +12,9 @@ use std::process::Command;
 /// The npm `binaryen` release used; bump deliberately, then check the widget still loads.
 pub const BINARYEN_VERSION: &str = "132.0.0";
 
+/// The optimisation passes, in order (measured in the size table of the commit that set them).
+pub const PASSES: &[&str] = &["-Oz"];
+
 /// Path to a `wasm-opt` of [`BINARYEN_VERSION`], installing it first if needed.
 pub fn ensure(ws: &Workspace) -> Result<PathBuf> {
     let prefix = ws.target_dir.join("tools").join("binaryen");
@@ -45,7 +48,7 @@ pub fn ensure(ws: &Workspace) -> Result<PathBuf> {
 /// Optimises `input` for size into `output`, enabling exactly the features rustc used.
 pub fn run(wasm_opt: &Path, input: &Path, output: &Path, features: &[String]) -> Result<()> {
     let mut cmd = Command::new(wasm_opt);
-    cmd.arg(input).arg("-o").arg(output).arg("-Oz");
+    cmd.arg(input).arg("-o").arg(output).args(PASSES);
     for feature in features {
         cmd.arg(format!("--enable-{}", binaryen_feature(feature)));
     }
