@@ -3,12 +3,14 @@
 //! out the model's [`Out`]s. The UI talks to it through the `Copy` handle [`Widget`].
 
 use crate::client::decode::{decode, Decoded};
+use crate::client::encode::encode;
 use crate::client::new_client_id;
 use crate::client::outbox::{self, Outbox};
 use crate::client::socket::{Handlers, Socket};
 use crate::client::store::Store;
 use crate::config::Config;
 use crate::i18n::{self, Lang};
+use crate::json::Json;
 use crate::model::{Chat, Contact, Emit, Line, Out, Who};
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -85,7 +87,7 @@ impl Ctl {
     pub fn start(self: &Rc<Self>, url: String) {
         let weak = Rc::downgrade(self);
         let (w1, w2, w3) = (weak.clone(), weak.clone(), weak.clone());
-        let ping = serde_json::to_string(&VisitorCommand::Ping).unwrap_or_default();
+        let ping = encode(&VisitorCommand::Ping);
         let socket = Socket::new(
             url,
             ping,
@@ -204,9 +206,7 @@ impl Ctl {
     }
 
     fn send(&self, cmd: &VisitorCommand) {
-        let Ok(text) = serde_json::to_string(cmd) else {
-            return;
-        };
+        let text = encode(cmd);
         if let Some(s) = self.socket() {
             // A frame that cannot go out now is not lost where it matters: messages stay in
             // the outbox and are resent after the next welcome.
@@ -369,14 +369,10 @@ impl Ctl {
 
     /// `identify({"name","email","customerNumber"})`: prefill for the forms and the start.
     pub fn identify(&self, json: &str) {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
+        let Some(v) = Json::parse(json) else {
             return;
         };
-        let field = |k: &str| {
-            parse_field(v.get(k).and_then(|x| x.as_str()))
-                .ok()
-                .flatten()
-        };
+        let field = |k: &str| parse_field(v.get(k).and_then(Json::as_str)).ok().flatten();
         let contact = Contact {
             name: field("name"),
             email: field("email"),

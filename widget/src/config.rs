@@ -1,36 +1,63 @@
 //! The loader's `config` JSON, read once at mount.
 
 use crate::i18n::Lang;
-use serde::Deserialize;
+use crate::json::Json;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Position {
     #[default]
     Right,
     Left,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// `{"site", "relay", "locale"?, "accent"?, "position"?: "right"|"left", "greeting"?,
+/// "open"?}`; optional members may also be `null`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub site: String,
     /// The relay's base URL, `http(s)://host[:port][/prefix]`.
     pub relay: String,
-    #[serde(default)]
     pub locale: Option<String>,
-    #[serde(default)]
     pub accent: Option<String>,
-    #[serde(default)]
     pub position: Position,
-    #[serde(default)]
     pub greeting: Option<String>,
-    #[serde(default)]
     pub open: bool,
 }
 
 impl Config {
     pub fn parse(json: &str) -> Result<Config, String> {
-        let c: Config = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let v = Json::parse(json).ok_or("config is not valid JSON")?;
+        if !matches!(v, Json::Obj(_)) {
+            return Err("config is not a JSON object".into());
+        }
+        let required = |key: &str| match v.get(key).map(Json::as_str) {
+            Some(Some(s)) => Ok(s.to_string()),
+            _ => Err(format!("config.{key} must be a string")),
+        };
+        // Absent and `null` mean the default.
+        let optional = |key: &str| v.get(key).filter(|x| !x.is_null());
+        let opt_str = |key: &str| match optional(key) {
+            None => Ok(None),
+            Some(Json::Str(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(format!("config.{key} must be a string")),
+        };
+        let c = Config {
+            site: required("site")?,
+            relay: required("relay")?,
+            locale: opt_str("locale")?,
+            accent: opt_str("accent")?,
+            position: match optional("position").map(Json::as_str) {
+                None => Position::Right,
+                Some(Some("right")) => Position::Right,
+                Some(Some("left")) => Position::Left,
+                Some(_) => return Err("config.position must be \"right\" or \"left\"".into()),
+            },
+            greeting: opt_str("greeting")?,
+            open: match optional("open") {
+                None => false,
+                Some(b) => b.as_bool().ok_or("config.open must be true or false")?,
+            },
+        };
         if c.site.trim().is_empty() {
             return Err("config.site is empty".into());
         }
@@ -113,6 +140,15 @@ mod tests {
         assert_eq!(c.lang(Some("de-DE")), Lang::De);
         assert_eq!(c.lang(None), Lang::En);
         assert!(Config::parse(r#"{"site":"","relay":"x"}"#).is_err());
+        assert!(Config::parse(r#"{"site":"a"}"#).is_err());
+        assert!(Config::parse(r#"{"site":"a","relay":"x","position":"top"}"#).is_err());
+        assert!(Config::parse(r#"{"site":"a","relay":"x","open":1}"#).is_err());
+        assert!(Config::parse("[]").is_err());
+        let c = config(r#"{"site":"a","relay":"x","unknown":[1]}"#);
+        assert_eq!(
+            (c.position, c.open, c.locale),
+            (Position::Right, false, None)
+        );
     }
 
     #[test]

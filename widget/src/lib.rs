@@ -17,6 +17,7 @@ pub mod app;
 pub mod client;
 pub mod config;
 pub mod i18n;
+pub mod json;
 pub mod linkify;
 pub mod model;
 pub mod ui;

@@ -1,13 +1,14 @@
 //! Decodes relay frames for the visitor. The derived `Deserialize` of `ServerFrame` handles
 //! every frame of both endpoints through serde's internally-tagged buffering, which was about
-//! a third of the widget's WebAssembly. Here the JSON is read once into a `Value` and only
-//! the frames a visitor receives are picked out by hand; the tests check each against the
-//! derived decoder, so the shared types stay the contract.
+//! a third of the widget's WebAssembly; serde_json itself was another tenth. Here the JSON is
+//! read once into a [`Json`] and only the frames a visitor receives are picked out by hand;
+//! the tests check each against the derived decoder, so the shared types stay the contract.
 
-use serde::de::DeserializeOwned;
-use serde_json::Value;
+use crate::json::Json;
 use switchboard_shared::{
-    AgentId, Author, ClientMsgId, ConversationId, EventKind, ServerFrame, PROTOCOL_VERSION,
+    AgentId, AgentRef, Author, ClientMsgId, ConversationId, ConversationStatus, ConversationView,
+    ErrorCode, EventKind, FieldRule, PrechatFields, ServerFrame, Side, SiteSettings, VisitorInfo,
+    PROTOCOL_VERSION,
 };
 
 /// What a text frame turned out to be.
@@ -25,14 +26,14 @@ pub enum Decoded {
 
 /// `None` for malformed frames and frames a visitor never gets; they are ignored.
 pub fn decode(text: &str) -> Option<Decoded> {
-    let v: Value = serde_json::from_str(text).ok()?;
+    let v = Json::parse(text)?;
     let frame = match v.get("type")?.as_str()? {
         "visitor_welcome" => ServerFrame::VisitorWelcome {
             protocol: u32_of(&v, "protocol").unwrap_or(PROTOCOL_VERSION),
             token: str_of(&v, "token"),
-            conversation: typed(v.get("conversation")?)?,
+            conversation: nullable(v.get("conversation")?, conversation_view)?,
             agents_online: u32_of(&v, "agents_online")?,
-            site: v.get("site").and_then(typed).unwrap_or_default(),
+            site: v.get("site").and_then(site_settings).unwrap_or_default(),
         },
         "event" => {
             let conversation_id = ConversationId(v.get("conversation_id")?.as_i64()?);
@@ -58,13 +59,13 @@ pub fn decode(text: &str) -> Option<Decoded> {
         },
         "receipt" => ServerFrame::Receipt {
             conversation_id: conv(&v)?,
-            by: typed(v.get("by")?)?,
+            by: side(v.get("by")?)?,
             delivered: v.get("delivered")?.as_u64()?,
             read: v.get("read")?.as_u64()?,
         },
         "typing" => ServerFrame::Typing {
             conversation_id: conv(&v)?,
-            by: typed(v.get("by")?)?,
+            by: side(v.get("by")?)?,
             active: v.get("active")?.as_bool()?,
         },
         "queue" => ServerFrame::Queue {
@@ -76,7 +77,7 @@ pub fn decode(text: &str) -> Option<Decoded> {
             agents_online: u32_of(&v, "agents_online")?,
         },
         "error" => ServerFrame::Error {
-            code: typed(v.get("code")?)?,
+            code: error_code(v.get("code")?)?,
             message: str_of(&v, "message").unwrap_or_default(),
             client_id: v.get("client_id").and_then(client_id),
         },
@@ -86,7 +87,7 @@ pub fn decode(text: &str) -> Option<Decoded> {
     Some(Decoded::Frame(frame))
 }
 
-fn event(e: &Value) -> Option<EventKind> {
+fn event(e: &Json) -> Option<EventKind> {
     Some(match e.get("kind")?.as_str()? {
         "started" => EventKind::Started,
         "message" => {
@@ -106,18 +107,18 @@ fn event(e: &Value) -> Option<EventKind> {
             }
         }
         "agent_joined" => EventKind::AgentJoined {
-            agent: typed(e.get("agent")?)?,
+            agent: agent_ref(e.get("agent")?)?,
         },
         "transferred" => EventKind::Transferred {
-            from: typed(e.get("from")?)?,
-            to: typed(e.get("to")?)?,
+            from: agent_ref(e.get("from")?)?,
+            to: agent_ref(e.get("to")?)?,
         },
         "requeued" => EventKind::Requeued {
-            from: typed(e.get("from")?)?,
+            from: agent_ref(e.get("from")?)?,
         },
         "left_message" => EventKind::LeftMessage,
         "ended" => EventKind::Ended {
-            by: typed(e.get("by")?)?,
+            by: side(e.get("by")?)?,
         },
         "rated" => EventKind::Rated {
             score: u8::try_from(e.get("score")?.as_u64()?).ok()?,
@@ -127,31 +128,155 @@ fn event(e: &Value) -> Option<EventKind> {
     })
 }
 
-/// Plain structs and unit enums (no tagged enums) decode cheaply through serde.
-fn typed<T: DeserializeOwned>(v: &Value) -> Option<T> {
-    T::deserialize(v).ok()
+/// `null` is `Some(None)`; anything else must read as `T`.
+fn nullable<T>(v: &Json, read: impl FnOnce(&Json) -> Option<T>) -> Option<Option<T>> {
+    if v.is_null() {
+        Some(None)
+    } else {
+        read(v).map(Some)
+    }
 }
 
-fn conv(v: &Value) -> Option<ConversationId> {
+/// An optional member: absent or `null` is `None` (as serde reads an `Option` field).
+fn opt<T>(v: &Json, key: &str, read: impl FnOnce(&Json) -> Option<T>) -> Option<Option<T>> {
+    match v.get(key) {
+        None => Some(None),
+        Some(x) => nullable(x, read),
+    }
+}
+
+fn string(v: &Json) -> Option<String> {
+    v.as_str().map(str::to_string)
+}
+
+fn agent_ref(v: &Json) -> Option<AgentRef> {
+    Some(AgentRef {
+        id: AgentId(v.get("id")?.as_i64()?),
+        name: str_of(v, "name")?,
+    })
+}
+
+fn side(v: &Json) -> Option<Side> {
+    match v.as_str()? {
+        "visitor" => Some(Side::Visitor),
+        "agent" => Some(Side::Agent),
+        _ => None,
+    }
+}
+
+fn field_rule(v: &Json) -> Option<FieldRule> {
+    match v.as_str()? {
+        "off" => Some(FieldRule::Off),
+        "optional" => Some(FieldRule::Optional),
+        "required" => Some(FieldRule::Required),
+        _ => None,
+    }
+}
+
+fn site_settings(v: &Json) -> Option<SiteSettings> {
+    let rule = |p: &Json, key| match p.get(key) {
+        None => Some(FieldRule::Off),
+        Some(r) => field_rule(r),
+    };
+    let prechat = match v.get("prechat") {
+        None => PrechatFields::default(),
+        Some(p @ Json::Obj(_)) => PrechatFields {
+            name: rule(p, "name")?,
+            email: rule(p, "email")?,
+            customer_number: rule(p, "customer_number")?,
+        },
+        Some(_) => return None,
+    };
+    Some(SiteSettings {
+        name: str_of(v, "name")?,
+        prechat,
+    })
+}
+
+fn conversation_view(v: &Json) -> Option<ConversationView> {
+    let status = match v.get("status")?.as_str()? {
+        "queued" => ConversationStatus::Queued,
+        "active" => ConversationStatus::Active,
+        "ended" => ConversationStatus::Ended,
+        "awaiting_ticket" => ConversationStatus::AwaitingTicket,
+        _ => return None,
+    };
+    let info = v.get("visitor")?;
+    if !matches!(info, Json::Obj(_)) {
+        return None;
+    }
+    Some(ConversationView {
+        id: ConversationId(v.get("id")?.as_i64()?),
+        site: str_of(v, "site")?,
+        status,
+        visitor: VisitorInfo {
+            name: opt(info, "name", string)?,
+            email: opt(info, "email", string)?,
+            customer_number: opt(info, "customer_number", string)?,
+            page_url: opt(info, "page_url", string)?,
+            locale: opt(info, "locale", string)?,
+        },
+        agent: opt(v, "agent", agent_ref)?,
+        last_seq: v.get("last_seq")?.as_u64()?,
+        created_at: v.get("created_at")?.as_i64()?,
+    })
+}
+
+/// The wire names of [`ErrorCode`], in declaration order.
+const ERROR_CODES: [(&str, ErrorCode); 24] = [
+    ("bad_json", ErrorCode::BadJson),
+    ("unknown_type", ErrorCode::UnknownType),
+    ("wrong_endpoint", ErrorCode::WrongEndpoint),
+    ("invalid_field", ErrorCode::InvalidField),
+    ("empty_body", ErrorCode::EmptyBody),
+    ("body_too_long", ErrorCode::BodyTooLong),
+    ("field_too_long", ErrorCode::FieldTooLong),
+    ("binary_not_supported", ErrorCode::BinaryNotSupported),
+    ("hello_required", ErrorCode::HelloRequired),
+    ("already_greeted", ErrorCode::AlreadyGreeted),
+    ("unsupported_version", ErrorCode::UnsupportedVersion),
+    ("invalid_token", ErrorCode::InvalidToken),
+    ("unknown_site", ErrorCode::UnknownSite),
+    ("origin_not_allowed", ErrorCode::OriginNotAllowed),
+    ("unknown_conversation", ErrorCode::UnknownConversation),
+    ("no_conversation", ErrorCode::NoConversation),
+    ("conversation_exists", ErrorCode::ConversationExists),
+    ("conversation_ended", ErrorCode::ConversationEnded),
+    ("agent_full", ErrorCode::AgentFull),
+    ("agent_unavailable", ErrorCode::AgentUnavailable),
+    ("unknown_agent", ErrorCode::UnknownAgent),
+    ("not_ratable", ErrorCode::NotRatable),
+    ("rate_limited", ErrorCode::RateLimited),
+    ("internal", ErrorCode::Internal),
+];
+
+fn error_code(v: &Json) -> Option<ErrorCode> {
+    let name = v.as_str()?;
+    ERROR_CODES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, c)| *c)
+}
+
+fn conv(v: &Json) -> Option<ConversationId> {
     Some(ConversationId(v.get("conversation_id")?.as_i64()?))
 }
 
-fn client_id(v: &Value) -> Option<ClientMsgId> {
+fn client_id(v: &Json) -> Option<ClientMsgId> {
     ClientMsgId::try_from(v.as_str()?.to_string()).ok()
 }
 
-fn str_of(v: &Value, key: &str) -> Option<String> {
+fn str_of(v: &Json, key: &str) -> Option<String> {
     v.get(key)?.as_str().map(str::to_string)
 }
 
-fn u32_of(v: &Value, key: &str) -> Option<u32> {
+fn u32_of(v: &Json, key: &str) -> Option<u32> {
     u32::try_from(v.get(key)?.as_u64()?).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_shared::*;
 
     fn anna() -> AgentRef {
         AgentRef {
@@ -292,6 +417,22 @@ mod tests {
             let derived: ServerFrame = serde_json::from_str(&json).unwrap();
             assert_eq!(derived, f);
             assert_eq!(decode(&json), Some(Decoded::Frame(f)), "{json}");
+        }
+    }
+
+    #[test]
+    fn every_error_code_and_welcome_shape_reads_like_serde() {
+        for (name, code) in ERROR_CODES {
+            assert_eq!(serde_json::to_value(code).unwrap(), name);
+            assert_eq!(error_code(&Json::Str(name.into())), Some(code));
+        }
+        for s in [
+            r#"{"type":"visitor_welcome","protocol":1,"conversation":null,"agents_online":0,"site":{"name":"A"}}"#,
+            r#"{"type":"visitor_welcome","protocol":1,"conversation":{"id":1,"site":"s","status":"awaiting_ticket","visitor":{"email":null},"last_seq":0,"created_at":-5,"extra":1},"agents_online":3,"site":{"name":"A","prechat":{"email":"required"}}}"#,
+            r#"{"type":"visitor_welcome","protocol":1,"conversation":{"id":1,"site":"s","status":"queued","visitor":{},"agent":null,"last_seq":2,"created_at":5},"agents_online":3,"site":{"name":"A","prechat":{}}}"#,
+        ] {
+            let derived: ServerFrame = serde_json::from_str(s).unwrap();
+            assert_eq!(decode(s), Some(Decoded::Frame(derived)), "{s}");
         }
     }
 

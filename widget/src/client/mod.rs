@@ -3,10 +3,12 @@
 //!
 //! - [`socket`]: one WebSocket that reconnects with backoff and pings while open.
 //! - [`decode`]: relay frames for a visitor, without serde's tagged-enum machinery.
+//! - [`encode`]: the frames the widget sends, without serde.
 //! - [`outbox`]: messages not yet confirmed by `sent`, serialisable for `localStorage`.
 //! - [`store`]: per-site `localStorage` keys that fall back to memory (private mode).
 
 pub mod decode;
+pub mod encode;
 pub mod outbox;
 pub mod socket;
 pub mod store;

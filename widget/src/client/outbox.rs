@@ -3,13 +3,13 @@
 //! typed offline survives a reload. After every welcome the whole outbox is resent in order;
 //! the relay stores each `client_id` once, so resending is always safe.
 
-use serde::{Deserialize, Serialize};
+use crate::json::{Json, ObjWriter};
 use switchboard_shared::ClientMsgId;
 
 /// Storage name of the outbox (`switchboard:<site>:outbox`).
 pub const KEY: &str = "outbox";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxEntry {
     pub client_id: ClientMsgId,
     pub body: String,
@@ -24,18 +24,37 @@ impl Outbox {
     /// Reads the stored JSON array. Anything unreadable (another version, a hand edit) is
     /// dropped entry by entry rather than losing the whole outbox.
     pub fn from_json(json: &str) -> Self {
-        let values: Vec<serde_json::Value> = serde_json::from_str(json).unwrap_or_default();
         let mut outbox = Outbox::default();
-        for v in values {
-            if let Ok(e) = serde_json::from_value::<OutboxEntry>(v) {
+        let values = Json::parse(json);
+        for v in values.as_ref().and_then(Json::as_array).unwrap_or_default() {
+            let entry = || {
+                Some(OutboxEntry {
+                    client_id: ClientMsgId::try_from(v.get("client_id")?.as_str()?.to_string())
+                        .ok()?,
+                    body: v.get("body")?.as_str()?.to_string(),
+                })
+            };
+            if let Some(e) = entry() {
                 outbox.push(e);
             }
         }
         outbox
     }
 
+    /// `[{"client_id":…,"body":…},…]`
     pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.entries).unwrap_or_else(|_| "[]".into())
+        let mut out = String::from("[");
+        for (i, e) in self.entries.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let obj = ObjWriter::new()
+                .str("client_id", e.client_id.as_str())
+                .str("body", &e.body);
+            out.push_str(&obj.finish());
+        }
+        out.push(']');
+        out
     }
 
     /// Adds an entry unless one with the same `client_id` is already waiting.

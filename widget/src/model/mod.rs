@@ -1056,5 +1056,5 @@ fn leave_command(l: &PendingLeave) -> VisitorCommand {
 
 /// Size of the frame as JSON, checked against the relay's frame limit before sending.
 pub fn encoded_len(cmd: &VisitorCommand) -> usize {
-    serde_json::to_string(cmd).map_or(usize::MAX, |s| s.len())
+    crate::client::encode::encode(cmd).len()
 }
