@@ -7,7 +7,7 @@ use crate::{
     AgentPatch, AgentRecord, NewAgent, SiteRecord, StoreError, StoreResult, VisitorId,
     VisitorRecord,
 };
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row, SqliteConnection, SqlitePool};
 use switchboard_shared::AgentId;
 
 pub(super) async fn create_agent(pool: &SqlitePool, new: NewAgent) -> StoreResult<AgentRecord> {
@@ -233,7 +233,7 @@ fn group_sites(rows: &[sqlx::sqlite::SqliteRow]) -> StoreResult<Vec<SiteRecord>>
 }
 
 pub(super) async fn create_visitor(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     site_id: &str,
     token_hash: [u8; 32],
     now: i64,
@@ -246,7 +246,7 @@ pub(super) async fn create_visitor(
     .bind(&token_hash[..])
     .bind(now)
     .bind(now)
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| constraint(e, || "visitor token".into()))?;
     rows::visitor(&row)
@@ -266,11 +266,15 @@ pub(super) async fn visitor_by_token(
 }
 
 /// Moves `last_seen_at` forward only (clocks of concurrent calls may disagree).
-pub(super) async fn touch_visitor(pool: &SqlitePool, id: VisitorId, now: i64) -> StoreResult<()> {
+pub(super) async fn touch_visitor(
+    conn: &mut SqliteConnection,
+    id: VisitorId,
+    now: i64,
+) -> StoreResult<()> {
     let done = sqlx::query("UPDATE visitors SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?")
         .bind(now)
         .bind(id.0)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);

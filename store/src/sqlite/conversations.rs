@@ -4,14 +4,14 @@
 use super::constraint;
 use super::rows::{self, seq_to_db, status_str, CONVERSATION_COLUMNS};
 use crate::{ConversationRecord, NewConversation, StoreResult, StoredEvent, VisitorId};
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 use switchboard_shared::{ConversationId, ConversationStatus, Seq};
 
 /// A new conversation has no events yet (`last_seq` 0). A queued one starts waiting now.
 /// An unknown site or visitor is `NotFound`.
 pub(super) async fn create(
-    pool: &SqlitePool,
-    new: NewConversation,
+    conn: &mut SqliteConnection,
+    new: &NewConversation,
 ) -> StoreResult<ConversationRecord> {
     let queued_at = (new.status == ConversationStatus::Queued).then_some(new.at);
     let row = sqlx::query(&format!(
@@ -31,7 +31,7 @@ pub(super) async fn create(
     .bind(new.queue_rank)
     .bind(new.at)
     .bind(queued_at)
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| constraint(e, || "conversation".into()))?;
     rows::conversation(&row)

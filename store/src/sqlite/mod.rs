@@ -233,17 +233,26 @@ impl Store for SqliteStore {
         token_hash: [u8; 32],
         now: i64,
     ) -> StoreResult<VisitorRecord> {
-        accounts::create_visitor(&self.write, site_id, token_hash, now).await
+        let site_id = site_id.to_string();
+        self.submit(|reply| Job::CreateVisitor {
+            site_id,
+            token_hash,
+            now,
+            reply,
+        })
+        .await
     }
     async fn visitor_by_token(&self, token_hash: [u8; 32]) -> StoreResult<Option<VisitorRecord>> {
         accounts::visitor_by_token(&self.read, token_hash).await
     }
     async fn touch_visitor(&self, id: VisitorId, now: i64) -> StoreResult<()> {
-        accounts::touch_visitor(&self.write, id, now).await
+        self.submit(|reply| Job::TouchVisitor { id, now, reply })
+            .await
     }
 
     async fn create_conversation(&self, new: NewConversation) -> StoreResult<ConversationRecord> {
-        conversations::create(&self.write, new).await
+        self.submit(|reply| Job::CreateConversation { new, reply })
+            .await
     }
     async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationRecord>> {
         conversations::get(&self.read, id).await

@@ -20,12 +20,17 @@
 //! fails alone and the others commit. This keeps the common path at 2-3 statements per
 //! request (no `SAVEPOINT`/`RELEASE` pair), which is where the writer spends its time.
 //!
+//! Visitors and conversations are created here too (not on a second write connection):
+//! two writers on one SQLite file wait for each other through `busy_timeout`, whose sleeps
+//! stalled single writes for over a second under load (measured by the bench).
+//!
 //! The writer holds no lock at all: its state is the connection and the channel it owns.
 
 use super::rows::{encode_event, event_side, seq_from_db, seq_to_db, side_str, status_str};
+use super::{accounts, conversations};
 use crate::{
-    AppendRequest, Appended, CommitListener, ConversationUpdate, StoreError, StoreResult,
-    StoredEvent,
+    AppendRequest, Appended, CommitListener, ConversationRecord, ConversationUpdate,
+    NewConversation, StoreError, StoreResult, StoredEvent, VisitorId, VisitorRecord,
 };
 use sqlx::{Connection, SqliteConnection};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -53,6 +58,21 @@ pub(crate) enum Job {
         receipt: Receipt,
         reply: oneshot::Sender<StoreResult<()>>,
     },
+    CreateVisitor {
+        site_id: String,
+        token_hash: [u8; 32],
+        now: i64,
+        reply: oneshot::Sender<StoreResult<VisitorRecord>>,
+    },
+    TouchVisitor {
+        id: VisitorId,
+        now: i64,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+    CreateConversation {
+        new: NewConversation,
+        reply: oneshot::Sender<StoreResult<ConversationRecord>>,
+    },
 }
 
 pub(crate) struct Receipt {
@@ -66,7 +86,10 @@ pub(crate) struct Receipt {
 /// `Failed` is a refusal that wrote nothing (unknown conversation), so the batch carries on.
 enum Outcome {
     Appended(Appended),
-    Receipt,
+    /// A receipt or a visitor touch: nothing to report but success.
+    Done,
+    Visitor(VisitorRecord),
+    Conversation(ConversationRecord),
     Failed(StoreError),
 }
 
@@ -168,21 +191,35 @@ impl Job {
     fn answer(self, outcome: Outcome) {
         // A caller that stopped waiting (its task was cancelled) is no error: the write
         // stands, and a resend is answered as a duplicate.
+        fn send<T>(reply: oneshot::Sender<StoreResult<T>>, r: StoreResult<T>) {
+            let _ = reply.send(r);
+        }
+        let mixed_up = || StoreError::Corrupt("writer mixed up a reply".into());
         match (self, outcome) {
-            (Job::Append { reply, .. }, Outcome::Appended(a)) => {
-                let _ = reply.send(Ok(a));
+            (Job::Append { reply, .. }, Outcome::Appended(a)) => send(reply, Ok(a)),
+            (Job::Receipt { reply, .. } | Job::TouchVisitor { reply, .. }, Outcome::Done) => {
+                send(reply, Ok(()))
             }
-            (Job::Append { reply, .. }, Outcome::Failed(e)) => {
+            (Job::CreateVisitor { reply, .. }, Outcome::Visitor(v)) => send(reply, Ok(v)),
+            (Job::CreateConversation { reply, .. }, Outcome::Conversation(c)) => send(reply, Ok(c)),
+            (job, Outcome::Failed(e)) => job.fail(e),
+            (job, _) => job.fail(mixed_up()),
+        }
+    }
+
+    fn fail(self, e: StoreError) {
+        match self {
+            Job::Append { reply, .. } => {
                 let _ = reply.send(Err(e));
             }
-            (Job::Receipt { reply, .. }, Outcome::Failed(e)) => {
+            Job::Receipt { reply, .. } | Job::TouchVisitor { reply, .. } => {
                 let _ = reply.send(Err(e));
             }
-            (Job::Receipt { reply, .. }, _) => {
-                let _ = reply.send(Ok(()));
+            Job::CreateVisitor { reply, .. } => {
+                let _ = reply.send(Err(e));
             }
-            (Job::Append { reply, .. }, Outcome::Receipt) => {
-                let _ = reply.send(Err(StoreError::Corrupt("writer mixed up a reply".into())));
+            Job::CreateConversation { reply, .. } => {
+                let _ = reply.send(Err(e));
             }
         }
     }
@@ -202,6 +239,25 @@ async fn run_batch(conn: &mut SqliteConnection, jobs: &[Job]) -> Result<Vec<Outc
         let outcome = match job {
             Job::Append { req, .. } => append(conn, req).await,
             Job::Receipt { receipt, .. } => record_receipt(conn, receipt).await,
+            Job::CreateVisitor {
+                site_id,
+                token_hash,
+                now,
+                ..
+            } => accounts::create_visitor(conn, site_id, *token_hash, *now)
+                .await
+                .map(Outcome::Visitor),
+            Job::TouchVisitor { id, now, .. } => accounts::touch_visitor(conn, *id, *now)
+                .await
+                .map(|()| Outcome::Done)
+                .or_else(|e| match e {
+                    // Refused before writing: the batch carries on.
+                    StoreError::NotFound => Ok(Outcome::Failed(StoreError::NotFound)),
+                    other => Err(other),
+                }),
+            Job::CreateConversation { new, .. } => conversations::create(conn, new)
+                .await
+                .map(Outcome::Conversation),
         };
         match outcome {
             Ok(outcome) => outcomes.push(outcome),
@@ -342,5 +398,5 @@ async fn record_receipt(conn: &mut SqliteConnection, r: &Receipt) -> StoreResult
     if done.rows_affected() == 0 {
         return Ok(Outcome::Failed(StoreError::NotFound));
     }
-    Ok(Outcome::Receipt)
+    Ok(Outcome::Done)
 }
