@@ -29,6 +29,11 @@ pub enum Party {
 
 pub type ConnId = u64;
 
+/// What travels through a connection's channel: shared, so one publish allocates once
+/// whatever the number of receivers, and a channel slot is one pointer (an idle channel's
+/// first block of slots is allocated up front, so slot size is per-connection memory).
+pub type Delivery = Arc<Outbound>;
+
 /// What the relay asks a connection task to do.
 #[derive(Debug, Clone)]
 pub enum Outbound {
@@ -56,7 +61,7 @@ pub enum Outbound {
 
 struct Entry {
     party: Party,
-    tx: mpsc::Sender<Outbound>,
+    tx: mpsc::Sender<Delivery>,
     topics: Vec<ConversationId>,
 }
 
@@ -94,7 +99,7 @@ impl State {
     }
 
     /// Sends without waiting; a full or closed channel drops the connection (see module docs).
-    fn deliver(&mut self, ids: &[ConnId], msg: &Outbound) {
+    fn deliver(&mut self, ids: &[ConnId], msg: &Delivery) {
         let mut dead = Vec::new();
         for id in ids {
             if let Some(entry) = self.conns.get(id) {
@@ -127,7 +132,7 @@ impl Hub {
     }
 
     /// Registers a greeted connection and returns its id and the receiving end.
-    pub fn register(&self, party: Party) -> (ConnId, mpsc::Receiver<Outbound>) {
+    pub fn register(&self, party: Party) -> (ConnId, mpsc::Receiver<Delivery>) {
         let (tx, rx) = mpsc::channel(CONNECTION_CHANNEL);
         let mut s = self.lock();
         s.next += 1;
@@ -178,7 +183,7 @@ impl Hub {
         let Some(ids) = s.topics.get(&topic).cloned() else {
             return;
         };
-        s.deliver(&ids, &msg);
+        s.deliver(&ids, &Arc::new(msg));
     }
 
     pub fn send_party(&self, party: Party, msg: Outbound) {
@@ -186,7 +191,7 @@ impl Hub {
         let Some(ids) = s.by_party.get(&party).cloned() else {
             return;
         };
-        s.deliver(&ids, &msg);
+        s.deliver(&ids, &Arc::new(msg));
     }
 
     /// Every visitor connection (availability changes).
@@ -198,7 +203,7 @@ impl Hub {
             .filter(|(_, e)| matches!(e.party, Party::Visitor(_)))
             .map(|(id, _)| *id)
             .collect();
-        s.deliver(&ids, &msg);
+        s.deliver(&ids, &Arc::new(msg));
     }
 
     pub fn connection_count(&self) -> usize {

@@ -4,7 +4,7 @@
 use super::connection::{Conn, Endpoint};
 use crate::auth;
 use crate::conversations::{ChatError, ChatResult};
-use crate::fanout::{Outbound, Party};
+use crate::fanout::{Delivery, Party};
 use std::collections::HashMap;
 use switchboard_shared::text::MessageBody;
 use switchboard_shared::{
@@ -40,7 +40,7 @@ impl Endpoint for AgentEndpoint {
     async fn greet(
         conn: &mut Conn,
         hello: AgentCommand,
-    ) -> Result<(Self, mpsc::Receiver<Outbound>), ChatError> {
+    ) -> Result<(Self, mpsc::Receiver<Delivery>), ChatError> {
         let AgentCommand::Hello {
             protocol,
             token,

@@ -18,7 +18,7 @@
 
 use crate::conversations::encode;
 use crate::conversations::{Chat, ChatError};
-use crate::fanout::{ConnId, Outbound};
+use crate::fanout::{ConnId, Delivery, Outbound};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::de::DeserializeOwned;
@@ -93,7 +93,7 @@ pub trait Endpoint: Sized + Send {
     fn greet(
         conn: &mut Conn,
         hello: Self::Command,
-    ) -> impl Future<Output = Result<(Self, mpsc::Receiver<Outbound>), ChatError>> + Send;
+    ) -> impl Future<Output = Result<(Self, mpsc::Receiver<Delivery>), ChatError>> + Send;
 
     fn handle(
         &mut self,
@@ -191,7 +191,7 @@ pub async fn serve<E: Endpoint>(socket: WebSocket, chat: Chat, ctx: ConnContext)
 async fn greeting<E: Endpoint>(
     conn: &mut Conn,
     shutdown: &CancellationToken,
-) -> Option<(E, mpsc::Receiver<Outbound>)> {
+) -> Option<(E, mpsc::Receiver<Delivery>)> {
     let deadline = tokio::time::sleep(Duration::from_millis(HELLO_TIMEOUT_MS));
     tokio::pin!(deadline);
     loop {
@@ -335,48 +335,49 @@ impl Conn {
     }
 
     /// Forwards what the hub sent.
-    async fn outbound(&mut self, out: Outbound, session: Option<[u8; 32]>) -> Result<(), Gone> {
-        match out {
+    async fn outbound(&mut self, out: Delivery, session: Option<[u8; 32]>) -> Result<(), Gone> {
+        match &*out {
             Outbound::Event {
                 conversation_id,
                 seq,
                 frame,
             } => {
-                let Some(last) = self.subs.get(&conversation_id).map(|s| s.last_sent) else {
+                let (conv, seq) = (*conversation_id, *seq);
+                let Some(last) = self.subs.get(&conv).map(|s| s.last_sent) else {
                     return Ok(());
                 };
                 if seq <= last {
                     Ok(())
                 } else if seq == last + 1 {
-                    self.send_text(frame).await?;
-                    if let Some(sub) = self.subs.get_mut(&conversation_id) {
+                    self.send_text(frame.clone()).await?;
+                    if let Some(sub) = self.subs.get_mut(&conv) {
                         sub.last_sent = seq;
                     }
                     Ok(())
                 } else {
                     // A gap (should not happen with ordered publishing): fill it from the store.
-                    self.replay(conversation_id).await
+                    self.replay(conv).await
                 }
             }
-            Outbound::Frame(frame) => self.send_text(frame).await,
+            Outbound::Frame(frame) => self.send_text(frame.clone()).await,
             Outbound::Follow {
                 conversation_id,
                 announce,
             } => {
                 if let Some(frame) = announce {
-                    self.send_text(frame).await?;
+                    self.send_text(frame.clone()).await?;
                 }
-                self.follow(conversation_id, 0).await
+                self.follow(*conversation_id, 0).await
             }
             Outbound::Unfollow {
                 conversation_id,
                 frame,
             } => {
-                self.subs.remove(&conversation_id);
-                self.send_text(frame).await
+                self.subs.remove(conversation_id);
+                self.send_text(frame.clone()).await
             }
             Outbound::SessionRevoked(hash) => {
-                if session == Some(*hash) {
+                if session == Some(**hash) {
                     self.close(close::REVOKED, "session revoked").await;
                     return Err(Gone);
                 }

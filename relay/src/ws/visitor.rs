@@ -3,7 +3,7 @@
 
 use super::connection::{Conn, Endpoint};
 use crate::conversations::{ChatError, ChatResult, VisitorIdentity};
-use crate::fanout::{Outbound, Party};
+use crate::fanout::{Delivery, Party};
 use switchboard_shared::limits::MAX_URL_CHARS;
 use switchboard_shared::text::{parse_field, MessageBody};
 use switchboard_shared::{
@@ -82,7 +82,7 @@ impl Endpoint for VisitorEndpoint {
     async fn greet(
         conn: &mut Conn,
         hello: VisitorCommand,
-    ) -> Result<(Self, mpsc::Receiver<Outbound>), ChatError> {
+    ) -> Result<(Self, mpsc::Receiver<Delivery>), ChatError> {
         let VisitorCommand::Hello {
             protocol,
             site,
