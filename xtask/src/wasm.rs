@@ -1,5 +1,6 @@
 //! The widget pipeline: `cargo build` for wasm32, [`unexport`] (drops dependencies' unused
-//! `#[wasm_bindgen]` classes), wasm-bindgen (`--target web`), `wasm-opt -Oz`,
+//! `#[wasm_bindgen]` classes), wasm-bindgen (`--target web`), `wasm-opt`
+//! ([`wasm_opt::PASSES`]),
 //! then [`assets::publish`] into `target/assets/`.
 //!
 //! Everything wasm lives under `target/wasm/`, apart from the native build: a different
@@ -119,7 +120,11 @@ fn bindgen_and_optimise(ws: &Workspace, built: &Path, out: &Path) -> Result<()> 
     let _ = fs::remove_dir_all(out);
     fs::create_dir_all(out)?;
     let name = format!("{STEM}_bg.wasm");
-    println!("xtask: wasm-opt -Oz (features: {})", features.join(", "));
+    println!(
+        "xtask: wasm-opt {} (features: {})",
+        wasm_opt::PASSES.join(" "),
+        features.join(", ")
+    );
     wasm_opt::run(
         &wasm_opt,
         &bindgen_dir.join(&name),
