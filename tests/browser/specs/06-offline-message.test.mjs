@@ -75,4 +75,4 @@ h.test("a visitor waiting in the queue when the last agent goes offline is offer
   const bodies = stored.events.filter((e) => e.event.kind === "message").map((e) => e.event.body);
   assert.deepEqual(bodies, [waiting, body]);
   assert.deepEqual(page.rec.errors, [], "no uncaught errors on the page");
-}, { todo: "widget bug, tests/browser/BUGS.md #2: a queued visitor is never offered the offline form" });
+});

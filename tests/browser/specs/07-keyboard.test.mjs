@@ -87,4 +87,4 @@ h.test("opening the widget for the first time with the keyboard focuses the pre-
   await tid(page, "sb-prechat").waitFor({ state: "visible", timeout: 15_000 });
   await until(async () => (await focused(page))?.testid === "sb-prechat-name",
     { timeout: 3_000, message: `focus on sb-prechat-name (focused: ${JSON.stringify(await focused(page))})` });
-}, { todo: "widget bug, tests/browser/BUGS.md #1: focus stays on the close button" });
+});
