@@ -344,6 +344,34 @@ pub enum Presence {
     Offline,
 }
 
+/// An agent's support level: L1 takes first contact, L2 and L3 get escalations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum SupportLevel {
+    #[default]
+    L1,
+    L2,
+    L3,
+}
+
+impl SupportLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SupportLevel::L1 => "L1",
+            SupportLevel::L2 => "L2",
+            SupportLevel::L3 => "L3",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "L1" => Some(SupportLevel::L1),
+            "L2" => Some(SupportLevel::L2),
+            "L3" => Some(SupportLevel::L3),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {

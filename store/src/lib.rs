@@ -15,7 +15,8 @@ pub mod sqlite;
 use async_trait::async_trait;
 use std::sync::Arc;
 use switchboard_shared::{
-    AgentId, ClientMsgId, ConversationId, ConversationStatus, EventKind, Seq, Side, VisitorInfo,
+    AgentId, ClientMsgId, ConversationId, ConversationStatus, EventKind, Seq, Side, SupportLevel,
+    VisitorInfo,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +67,7 @@ pub struct AgentRecord {
     pub password_hash: String,
     pub role: Role,
     pub max_concurrent_chats: u32,
+    pub support_level: SupportLevel,
     pub disabled: bool,
     pub created_at: i64,
 }
@@ -77,6 +79,7 @@ pub struct NewAgent {
     pub password_hash: String,
     pub role: Role,
     pub max_concurrent_chats: u32,
+    pub support_level: SupportLevel,
 }
 
 /// Fields to change on an agent; `None` leaves a field as it is.
@@ -86,6 +89,7 @@ pub struct AgentPatch {
     pub password_hash: Option<String>,
     pub role: Option<Role>,
     pub max_concurrent_chats: Option<u32>,
+    pub support_level: Option<SupportLevel>,
     pub disabled: Option<bool>,
 }
 
@@ -183,6 +187,34 @@ pub enum Appended {
     },
 }
 
+/// A prepared answer an agent inserts by typing `/shortcut`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CannedResponse {
+    pub id: i64,
+    pub shortcut: String,
+    pub title: String,
+    pub body: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCanned {
+    pub shortcut: String,
+    pub title: String,
+    pub body: String,
+}
+
+/// An internal note on a conversation: agents only, never sent to the visitor.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Note {
+    pub id: i64,
+    pub conversation_id: ConversationId,
+    pub agent_id: AgentId,
+    pub body: String,
+    pub created_at: i64,
+}
+
 /// Receives committed events in commit order, synchronously, from the writer. Must not
 /// block: it hands bytes to per-connection channels and returns.
 pub trait CommitListener: Send + Sync + 'static {
@@ -268,6 +300,29 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Handle times (ended_at - assigned_at, ms) of the `limit` most recently ended chats.
     async fn recent_handle_times(&self, limit: u32) -> StoreResult<Vec<i64>>;
+
+    // --- the agent console
+    async fn list_canned(&self) -> StoreResult<Vec<CannedResponse>>;
+    /// `Conflict` when the shortcut is taken (case-insensitively).
+    async fn create_canned(&self, new: NewCanned, now: i64) -> StoreResult<CannedResponse>;
+    async fn update_canned(&self, id: i64, new: NewCanned, now: i64)
+        -> StoreResult<CannedResponse>;
+    async fn delete_canned(&self, id: i64) -> StoreResult<()>;
+    async fn add_note(
+        &self,
+        conversation: ConversationId,
+        agent: AgentId,
+        body: &str,
+        now: i64,
+    ) -> StoreResult<Note>;
+    /// Oldest first.
+    async fn notes(&self, conversation: ConversationId) -> StoreResult<Vec<Note>>;
+    /// The visitor's conversations, newest first, at most `limit`.
+    async fn conversations_of_visitor(
+        &self,
+        visitor: VisitorId,
+        limit: u32,
+    ) -> StoreResult<Vec<ConversationRecord>>;
 
     /// Waits for in-flight writes to commit and closes the database.
     async fn close(&self);

@@ -14,14 +14,16 @@ pub(super) async fn create_agent(pool: &SqlitePool, new: NewAgent) -> StoreResul
     let now = now_ms();
     let row = sqlx::query(&format!(
         "INSERT INTO agents \
-           (email, display_name, password_hash, role, max_concurrent_chats, disabled, created_at) \
-         VALUES (?, ?, ?, ?, ?, 0, ?) RETURNING {AGENT_COLUMNS}"
+           (email, display_name, password_hash, role, max_concurrent_chats, support_level, \
+            disabled, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, 0, ?) RETURNING {AGENT_COLUMNS}"
     ))
     .bind(&new.email)
     .bind(&new.display_name)
     .bind(&new.password_hash)
     .bind(new.role.as_str())
     .bind(i64::from(new.max_concurrent_chats))
+    .bind(new.support_level.as_str())
     .bind(now)
     .fetch_one(pool)
     .await
@@ -69,7 +71,8 @@ pub(super) async fn update_agent(
             password_hash        = COALESCE(?3, password_hash), \
             role                 = COALESCE(?4, role), \
             max_concurrent_chats = COALESCE(?5, max_concurrent_chats), \
-            disabled             = COALESCE(?6, disabled) \
+            disabled             = COALESCE(?6, disabled), \
+            support_level        = COALESCE(?7, support_level) \
          WHERE id = ?1 RETURNING {AGENT_COLUMNS}"
     ))
     .bind(id.0)
@@ -78,6 +81,7 @@ pub(super) async fn update_agent(
     .bind(patch.role.map(|r| r.as_str()))
     .bind(patch.max_concurrent_chats.map(i64::from))
     .bind(patch.disabled)
+    .bind(patch.support_level.map(|l| l.as_str()))
     .fetch_optional(pool)
     .await?;
     row.as_ref()
@@ -114,7 +118,7 @@ pub(super) async fn session_agent(
 ) -> StoreResult<Option<AgentRecord>> {
     let row = sqlx::query(
         "SELECT a.id, a.email, a.display_name, a.password_hash, a.role, \
-                a.max_concurrent_chats, a.disabled, a.created_at \
+                a.max_concurrent_chats, a.support_level, a.disabled, a.created_at \
          FROM agent_sessions s JOIN agents a ON a.id = s.agent_id \
          WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? \
            AND a.disabled = 0",

@@ -18,6 +18,7 @@
 //! - [`rows`]: mapping rows to records, enum text forms.
 
 mod accounts;
+mod console;
 mod conversations;
 mod rows;
 mod writer;
@@ -26,9 +27,9 @@ mod writer;
 mod tests;
 
 use crate::{
-    AgentPatch, AgentRecord, AppendRequest, Appended, CommitListener, ConversationRecord, NewAgent,
-    NewConversation, SiteRecord, Store, StoreError, StoreResult, StoredEvent, VisitorId,
-    VisitorRecord,
+    AgentPatch, AgentRecord, AppendRequest, Appended, CannedResponse, CommitListener,
+    ConversationRecord, NewAgent, NewCanned, NewConversation, Note, SiteRecord, Store, StoreError,
+    StoreResult, StoredEvent, VisitorId, VisitorRecord,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -295,6 +296,43 @@ impl Store for SqliteStore {
     }
     async fn recent_handle_times(&self, limit: u32) -> StoreResult<Vec<i64>> {
         conversations::recent_handle_times(&self.read, limit).await
+    }
+
+    async fn list_canned(&self) -> StoreResult<Vec<CannedResponse>> {
+        console::list_canned(&self.read).await
+    }
+    async fn create_canned(&self, new: NewCanned, now: i64) -> StoreResult<CannedResponse> {
+        console::create_canned(&self.write, new, now).await
+    }
+    async fn update_canned(
+        &self,
+        id: i64,
+        new: NewCanned,
+        now: i64,
+    ) -> StoreResult<CannedResponse> {
+        console::update_canned(&self.write, id, new, now).await
+    }
+    async fn delete_canned(&self, id: i64) -> StoreResult<()> {
+        console::delete_canned(&self.write, id).await
+    }
+    async fn add_note(
+        &self,
+        conversation: ConversationId,
+        agent: AgentId,
+        body: &str,
+        now: i64,
+    ) -> StoreResult<Note> {
+        console::add_note(&self.write, conversation, agent, body, now).await
+    }
+    async fn notes(&self, conversation: ConversationId) -> StoreResult<Vec<Note>> {
+        console::notes(&self.read, conversation).await
+    }
+    async fn conversations_of_visitor(
+        &self,
+        visitor: VisitorId,
+        limit: u32,
+    ) -> StoreResult<Vec<ConversationRecord>> {
+        console::conversations_of_visitor(&self.read, visitor, limit).await
     }
 
     /// Stops taking writes (later calls get [`StoreError::Closed`]), waits until the writer

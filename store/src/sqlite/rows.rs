@@ -9,12 +9,13 @@ use crate::{
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use switchboard_shared::{
-    AgentId, ConversationId, ConversationStatus, EventKind, Seq, Side, VisitorInfo,
+    AgentId, ConversationId, ConversationStatus, EventKind, Seq, Side, SupportLevel, VisitorInfo,
 };
 
 /// Columns of `agents`, in the order [`agent`] reads them.
 pub(crate) const AGENT_COLUMNS: &str =
-    "id, email, display_name, password_hash, role, max_concurrent_chats, disabled, created_at";
+    "id, email, display_name, password_hash, role, max_concurrent_chats, support_level, \
+     disabled, created_at";
 
 /// Columns of `conversations`, in the order [`conversation`] reads them.
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, status, agent_id, \
@@ -80,6 +81,11 @@ pub(crate) fn agent(row: &SqliteRow) -> StoreResult<AgentRecord> {
         role: parse_role(row.try_get("role")?)?,
         max_concurrent_chats: u32::try_from(max)
             .map_err(|_| StoreError::Corrupt(format!("max_concurrent_chats {max} out of range")))?,
+        support_level: {
+            let level: String = row.try_get("support_level")?;
+            SupportLevel::parse(&level)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown support level {level:?}")))?
+        },
         disabled: row.try_get("disabled")?,
         created_at: row.try_get("created_at")?,
     })

@@ -132,6 +132,7 @@ fn new_agent(email: &str) -> NewAgent {
         password_hash: "$argon2id$stub".into(),
         role: Role::Agent,
         max_concurrent_chats: 3,
+        support_level: switchboard_shared::SupportLevel::L2,
     }
 }
 
@@ -898,6 +899,102 @@ async fn receipts_go_through_the_writer_batch_like_appends() {
     assert!(matches!(answer2.await.unwrap(), Err(StoreError::NotFound)));
     assert_eq!(
         f.store.conversation(c).await.unwrap().unwrap().agent_read,
+        1
+    );
+}
+
+#[tokio::test]
+async fn canned_responses_have_unique_shortcuts_and_can_be_edited_and_deleted() {
+    let f = Fixture::new().await;
+    let new = |shortcut: &str| crate::NewCanned {
+        shortcut: shortcut.into(),
+        title: "Wartung".into(),
+        body: "Die Wartung ist alle zwei Jahre fällig.".into(),
+    };
+    let a = f.store.create_canned(new("wartung"), 10).await.unwrap();
+    assert!(matches!(
+        f.store.create_canned(new("Wartung"), 11).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let b = f.store.create_canned(new("preise"), 12).await.unwrap();
+    let edited = f
+        .store
+        .update_canned(a.id, new("wartung2"), 13)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            edited.shortcut.as_str(),
+            edited.updated_at,
+            edited.created_at
+        ),
+        ("wartung2", 13, 10)
+    );
+    assert!(matches!(
+        f.store.update_canned(a.id, new("preise"), 14).await,
+        Err(StoreError::Conflict(_))
+    ));
+    f.store.delete_canned(b.id).await.unwrap();
+    assert!(matches!(
+        f.store.delete_canned(b.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let all = f.store.list_canned().await.unwrap();
+    assert_eq!(
+        all.iter().map(|c| c.shortcut.as_str()).collect::<Vec<_>>(),
+        vec!["wartung2"]
+    );
+}
+
+#[tokio::test]
+async fn notes_belong_to_a_conversation_and_survive_a_reopen() {
+    let f = Fixture::new().await;
+    let conv = f.conversation(ConversationStatus::Active, 100).await;
+    let agent = f.agent("anna@example.de").await;
+    f.store
+        .add_note(conv, agent, "Kunde ruft morgen an", 200)
+        .await
+        .unwrap();
+    f.store
+        .add_note(conv, agent, "Rückruf erledigt", 300)
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.store.add_note(ConversationId(999), agent, "x", 1).await,
+        Err(StoreError::NotFound)
+    ));
+    let f = f.reopen().await;
+    let notes = f.store.notes(conv).await.unwrap();
+    assert_eq!(
+        notes.iter().map(|n| n.body.as_str()).collect::<Vec<_>>(),
+        vec!["Kunde ruft morgen an", "Rückruf erledigt"]
+    );
+    assert_eq!(
+        f.store.agent(agent).await.unwrap().unwrap().support_level,
+        switchboard_shared::SupportLevel::L2
+    );
+}
+
+#[tokio::test]
+async fn a_visitors_conversations_are_listed_newest_first() {
+    let f = Fixture::new().await;
+    let first = f.conversation(ConversationStatus::Ended, 100).await;
+    let second = f.conversation(ConversationStatus::Active, 200).await;
+    let ids: Vec<_> = f
+        .store
+        .conversations_of_visitor(f.visitor, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, vec![second, first]);
+    assert_eq!(
+        f.store
+            .conversations_of_visitor(f.visitor, 1)
+            .await
+            .unwrap()
+            .len(),
         1
     );
 }
