@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use switchboard_shared::{FieldRule, PrechatFields};
+use switchboard_shared::{FieldRule, PrechatFields, SupportLevel};
 use switchboard_store::sqlite::SqliteStore;
 use switchboard_store::{NewAgent, NoListener, Role, SharedStore, SiteRecord, Store, StoreError};
 
@@ -32,6 +32,7 @@ pub async fn agent(cmd: AgentCommand) -> anyhow::Result<()> {
             password_stdin,
             max_chats,
             admin,
+            level,
         } => {
             let password = match (password, password_stdin) {
                 (Some(p), _) => p,
@@ -60,6 +61,8 @@ pub async fn agent(cmd: AgentCommand) -> anyhow::Result<()> {
                 password_hash: auth::hash_password(&password)?,
                 role: if admin { Role::Admin } else { Role::Agent },
                 max_concurrent_chats: max_chats,
+                support_level: SupportLevel::parse(&level)
+                    .ok_or_else(|| anyhow::anyhow!("--level must be L1, L2 or L3"))?,
             };
             let result = db.create_agent(new).await;
             db.close().await;
@@ -179,6 +182,7 @@ pub async fn seed_demo(store: &SharedStore, addr: SocketAddr) -> anyhow::Result<
                 password_hash: auth::hash_password(DEMO_PASSWORD)?,
                 role: Role::Admin,
                 max_concurrent_chats: 3,
+                support_level: SupportLevel::L1,
             })
             .await?;
     }

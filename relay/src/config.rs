@@ -125,6 +125,9 @@ pub enum AgentCommand {
         /// Make the agent an administrator.
         #[arg(long)]
         admin: bool,
+        /// Support level: L1 (first contact), L2 or L3 (escalations).
+        #[arg(long, default_value = "L1")]
+        level: String,
     },
     /// List agent accounts.
     List {

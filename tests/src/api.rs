@@ -133,3 +133,26 @@ fn parse_history_event(v: &Value) -> Result<HistoryEvent> {
         .with_context(|| format!("transcript event {v}"))?;
     Ok(HistoryEvent { seq, event })
 }
+
+impl Relay {
+    /// Any REST call: `method` and `path` under the relay, an optional bearer token and JSON
+    /// body; returns the status and the JSON body (`Null` when there is none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<(StatusCode, Value)> {
+        let mut req = self.http.request(method, self.http_url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        Ok((status, resp.json::<Value>().await.unwrap_or(Value::Null)))
+    }
+}

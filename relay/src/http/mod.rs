@@ -1,8 +1,12 @@
-//! The HTTP edge: the REST API under `/api/v1`, `/healthz`, and static pages.
+//! The HTTP edge: the REST API under `/api/v1` (one module per feature: auth, agents,
+//! conversations, canned responses), `/healthz`, and the widget's files.
 //! [`error`] holds the one mapping from errors to responses.
 
-pub mod api;
+pub mod agents;
 pub mod assets;
+pub mod auth;
+pub mod canned;
+pub mod conversations;
 #[cfg(feature = "embed-assets")]
 mod embedded;
 pub mod error;
@@ -14,7 +18,15 @@ use axum::Router;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api())
+}
+
+/// REST API v1: each feature module owns its routes.
+fn api() -> Router<AppState> {
+    auth::router()
+        .merge(agents::router())
+        .merge(conversations::router())
+        .merge(canned::router())
 }
 
 /// Liveness: the process serves requests and the database answers.

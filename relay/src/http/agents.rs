@@ -1,0 +1,174 @@
+//! `/agents`: the roster with live presence and load (every agent: the transfer list), and
+//! account administration (admins: create, change cap, role, level, name, password, disable).
+
+use super::auth::{body, short_text, Caller};
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::auth::hash_password;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use switchboard_shared::{AgentId, Presence, SupportLevel};
+use switchboard_store::{AgentPatch, AgentRecord, NewAgent, Role};
+
+/// Highest cap an admin may set.
+const MAX_CAP: u32 = 100;
+/// Shortest password accepted.
+const MIN_PASSWORD: usize = 8;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/agents", get(list).post(create))
+        .route("/agents/{id}", patch(update))
+}
+
+#[derive(Serialize)]
+pub struct AgentJson {
+    id: AgentId,
+    name: String,
+    email: String,
+    role: Role,
+    max_concurrent_chats: u32,
+    support_level: SupportLevel,
+    disabled: bool,
+}
+
+impl From<&AgentRecord> for AgentJson {
+    fn from(a: &AgentRecord) -> Self {
+        AgentJson {
+            id: a.id,
+            name: a.display_name.clone(),
+            email: a.email.clone(),
+            role: a.role,
+            max_concurrent_chats: a.max_concurrent_chats,
+            support_level: a.support_level,
+            disabled: a.disabled,
+        }
+    }
+}
+
+/// Every agent with live presence and load.
+async fn list(State(app): State<AppState>, _caller: Caller) -> Result<Json<Value>, ApiError> {
+    let live: std::collections::HashMap<AgentId, _> = app
+        .chat
+        .roster()
+        .into_iter()
+        .map(|(id, _, presence, active, max)| (id, (presence, active, max)))
+        .collect();
+    let agents: Vec<Value> = app
+        .chat
+        .store()
+        .list_agents()
+        .await?
+        .iter()
+        .map(|a| {
+            let (presence, active, max) =
+                live.get(&a.id)
+                    .copied()
+                    .unwrap_or((Presence::Offline, 0, a.max_concurrent_chats));
+            json!({ "id": a.id, "name": a.display_name, "role": a.role, "presence": presence,
+                    "active": active, "max": max, "support_level": a.support_level,
+                    "disabled": a.disabled })
+        })
+        .collect();
+    Ok(Json(json!({ "agents": agents })))
+}
+
+fn cap(max: Option<u32>) -> Result<Option<u32>, ApiError> {
+    match max {
+        Some(m) if m > MAX_CAP => Err(ApiError::Invalid(format!(
+            "max_concurrent_chats must be at most {MAX_CAP}"
+        ))),
+        other => Ok(other),
+    }
+}
+
+fn password_hash(password: Option<&str>) -> Result<Option<String>, ApiError> {
+    match password {
+        None => Ok(None),
+        Some(p) if p.chars().count() < MIN_PASSWORD => Err(ApiError::Invalid(format!(
+            "password must have at least {MIN_PASSWORD} characters"
+        ))),
+        Some(p) => hash_password(p)
+            .map(Some)
+            .map_err(|e| ApiError::Internal(e.into())),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAgentJson {
+    email: String,
+    name: String,
+    password: String,
+    #[serde(default)]
+    role: Option<Role>,
+    #[serde(default)]
+    max_concurrent_chats: Option<u32>,
+    #[serde(default)]
+    support_level: Option<SupportLevel>,
+}
+
+/// Admins create agent accounts.
+async fn create(
+    State(app): State<AppState>,
+    caller: Caller,
+    payload: Result<Json<NewAgentJson>, JsonRejection>,
+) -> Result<(StatusCode, Json<AgentJson>), ApiError> {
+    caller.require_admin()?;
+    let req = body(payload)?;
+    let email = short_text("email", &req.email)?.to_lowercase();
+    if !email.contains('@') {
+        return Err(ApiError::Invalid("email must be an e-mail address".into()));
+    }
+    let new = NewAgent {
+        email,
+        display_name: short_text("name", &req.name)?,
+        password_hash: password_hash(Some(&req.password))?.unwrap_or_default(),
+        role: req.role.unwrap_or(Role::Agent),
+        max_concurrent_chats: cap(req.max_concurrent_chats)?.unwrap_or(3),
+        support_level: req.support_level.unwrap_or_default(),
+    };
+    let rec = app.chat.store().create_agent(new).await?;
+    Ok((StatusCode::CREATED, Json(AgentJson::from(&rec))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentUpdate {
+    max_concurrent_chats: Option<u32>,
+    display_name: Option<String>,
+    disabled: Option<bool>,
+    role: Option<Role>,
+    support_level: Option<SupportLevel>,
+    password: Option<String>,
+}
+
+/// Admins change an agent's account; caps and disabling take effect at once.
+async fn update(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    payload: Result<Json<AgentUpdate>, JsonRejection>,
+) -> Result<Json<AgentJson>, ApiError> {
+    caller.require_admin()?;
+    let req = body(payload)?;
+    let patch = AgentPatch {
+        display_name: req
+            .display_name
+            .as_deref()
+            .map(|n| short_text("display_name", n))
+            .transpose()?,
+        password_hash: password_hash(req.password.as_deref())?,
+        role: req.role,
+        max_concurrent_chats: cap(req.max_concurrent_chats)?,
+        support_level: req.support_level,
+        disabled: req.disabled,
+    };
+    let rec = app.chat.update_agent(AgentId(id), patch).await?;
+    Ok(Json(AgentJson::from(&rec)))
+}

@@ -1,0 +1,110 @@
+//! `/conversations/{id}`: the transcript with visitor details, internal notes and the
+//! visitor's earlier conversations, for the agent who holds it or an admin; and adding notes.
+
+use super::auth::{body, Caller};
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::clock::now_ms;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use switchboard_shared::text::MessageBody;
+use switchboard_shared::{ConversationId, ServerFrame};
+use switchboard_store::{ConversationRecord, Note, Role};
+
+/// How many earlier conversations of the same visitor are listed.
+const EARLIER: u32 = 20;
+/// Events read from the store per query while building a transcript.
+const PAGE: u32 = 1000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/conversations/{id}", get(transcript))
+        .route("/conversations/{id}/notes", post(add_note))
+}
+
+/// The conversation, if the caller may see it: one answer (404) for "missing" and "not
+/// yours", so ids cannot be probed.
+async fn visible(app: &AppState, caller: &Caller, id: i64) -> Result<ConversationRecord, ApiError> {
+    let conv = ConversationId(id);
+    let allowed = caller.agent.role == Role::Admin || app.chat.agent_owns(caller.agent.id, conv);
+    if !allowed {
+        return Err(ApiError::NotFound);
+    }
+    app.chat
+        .store()
+        .conversation(conv)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+async fn transcript(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let rec = visible(&app, &caller, id).await?;
+    let store = app.chat.store();
+    let mut events = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.events_after(rec.id, after, PAGE).await?;
+        let n = page.len();
+        for ev in page {
+            after = ev.seq;
+            events.push(ServerFrame::Event {
+                conversation_id: ev.conversation_id,
+                seq: ev.seq,
+                at: ev.at,
+                event: ev.event,
+            });
+        }
+        if n < PAGE as usize {
+            break;
+        }
+    }
+    let notes = store.notes(rec.id).await?;
+    let earlier: Vec<Value> = store
+        .conversations_of_visitor(rec.visitor_id, EARLIER + 1)
+        .await?
+        .iter()
+        .filter(|c| c.id != rec.id)
+        .take(EARLIER as usize)
+        .map(|c| json!({ "id": c.id, "status": c.status, "created_at": c.created_at }))
+        .collect();
+    Ok(Json(json!({
+        "conversation": app.chat.view(&rec),
+        "events": events,
+        "notes": notes,
+        "earlier": earlier,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteJson {
+    body: String,
+}
+
+/// An internal note: stored beside the conversation, never in its event stream, so no
+/// visitor connection can ever be sent one.
+async fn add_note(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    payload: Result<Json<NoteJson>, JsonRejection>,
+) -> Result<(StatusCode, Json<Note>), ApiError> {
+    let rec = visible(&app, &caller, id).await?;
+    let text = MessageBody::parse(&body(payload)?.body)
+        .map_err(|code| ApiError::Invalid(format!("body: {}", code.describe())))?;
+    let note = app
+        .chat
+        .store()
+        .add_note(rec.id, caller.agent.id, text.as_str(), now_ms())
+        .await?;
+    Ok((StatusCode::CREATED, Json(note)))
+}
