@@ -345,7 +345,9 @@ pub enum Presence {
 }
 
 /// An agent's support level: L1 takes first contact, L2 and L3 get escalations.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub enum SupportLevel {
     #[default]
     L1,
