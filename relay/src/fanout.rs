@@ -57,6 +57,8 @@ pub enum Outbound {
     },
     /// The agent session with this token hash was revoked: close if it is yours.
     SessionRevoked(Box<[u8; 32]>),
+    /// Every session of this party was revoked (the agent was disabled): close.
+    AllSessionsRevoked,
 }
 
 struct Entry {

@@ -279,3 +279,47 @@ async fn internal_notes_stay_with_agents_and_the_transcript_lists_the_visitors_e
     .await;
     relay.finish(outcome)
 }
+
+#[tokio::test]
+async fn disabling_an_agent_closes_their_console_and_their_token_stops_working() -> Result<()> {
+    let relay = Relay::spawn().await?;
+    let outcome: Result<()> = async {
+        let admin = relay.add_admin("Chefin", 1).await?;
+        let admin_token = relay.login(&admin).await?.token;
+        let anna = relay.add_agent("Anna", 2).await?;
+        let (mut a, _) = AgentClient::connect(&relay, &anna).await?;
+        let path = format!("/api/v1/agents/{}", anna.id);
+        let (status, _) = relay
+            .call(
+                Method::PATCH,
+                &path,
+                Some(&admin_token),
+                Some(json!({"disabled": true})),
+            )
+            .await?;
+        ensure!(status == StatusCode::OK, "disable: {status}");
+        let code = a
+            .conn
+            .expect_closed(std::time::Duration::from_secs(5))
+            .await?;
+        ensure!(
+            code == Some(4003),
+            "console closed with {code:?}, expected 4003"
+        );
+        let (status, _) = relay
+            .call(Method::GET, "/api/v1/agents", Some(&a.token), None)
+            .await?;
+        ensure!(
+            status == StatusCode::UNAUTHORIZED,
+            "the old token: {status}"
+        );
+        let (status, _) = relay.login_status(&anna.email, &anna.password).await?;
+        ensure!(
+            status == StatusCode::UNAUTHORIZED,
+            "a disabled agent logging in: {status}"
+        );
+        Ok(())
+    }
+    .await;
+    relay.finish(outcome)
+}

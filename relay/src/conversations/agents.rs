@@ -117,6 +117,8 @@ impl Chat {
         }
         if disabling {
             self.store().revoke_agent_sessions(agent, now_ms()).await?;
+            self.hub()
+                .send_party(Party::Agent(agent), Outbound::AllSessionsRevoked);
         }
         self.send_load(agent);
         self.rebalance().await;

@@ -376,6 +376,10 @@ impl Conn {
                 self.subs.remove(conversation_id);
                 self.send_text(frame.clone()).await
             }
+            Outbound::AllSessionsRevoked => {
+                self.close(close::REVOKED, "session revoked").await;
+                Err(Gone)
+            }
             Outbound::SessionRevoked(hash) => {
                 if session == Some(**hash) {
                     self.close(close::REVOKED, "session revoked").await;
