@@ -108,6 +108,7 @@ impl Application {
             session_ttl: Duration::from_secs(args.session_ttl_secs),
         };
         let chat = Chat::new(
+            crate::auth::PasswordWorker::start()?,
             store.clone(),
             Arc::new(Mutex::new(routing)),
             hub,

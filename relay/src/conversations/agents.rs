@@ -22,11 +22,11 @@ impl Chat {
         let Some(agent) = agent.filter(|a| !a.disabled) else {
             return Err(ErrorCode::InvalidToken.into());
         };
-        // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-        let (pw, hash) = (password.to_string(), agent.password_hash.clone());
-        let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
-            .await
-            .unwrap_or(false);
+        let ok = self
+            .inner
+            .passwords
+            .verify(password, &agent.password_hash)
+            .await;
         if !ok {
             return Err(ErrorCode::InvalidToken.into());
         }
@@ -123,6 +123,11 @@ impl Chat {
         self.send_load(agent);
         self.rebalance().await;
         Ok(rec)
+    }
+
+    /// The password worker (argon2 off the async runtime, on one thread).
+    pub fn passwords(&self) -> &auth::PasswordWorker {
+        &self.inner.passwords
     }
 
     pub fn agent_owns(&self, agent: AgentId, conv: ConversationId) -> bool {

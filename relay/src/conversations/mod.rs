@@ -85,6 +85,8 @@ struct Inner {
     shutdown: CancellationToken,
     /// Owns the grace timers.
     tasks: TaskTracker,
+    /// Password hashing and checking, on its own thread.
+    passwords: crate::auth::PasswordWorker,
     /// Serialises the start of conversations (see `start_conversation`).
     intake: tokio::sync::Mutex<()>,
     /// What the last queue announcement said, to send only changes.
@@ -97,6 +99,7 @@ impl Chat {
     /// `router` must already be restored from the store (see `app::build`). Starts grace
     /// timers for agents who held chats when the relay stopped.
     pub fn new(
+        passwords: crate::auth::PasswordWorker,
         store: SharedStore,
         router: Arc<Mutex<Router>>,
         hub: Hub,
@@ -111,6 +114,7 @@ impl Chat {
                 cfg,
                 shutdown,
                 tasks: TaskTracker::new(),
+                passwords,
                 intake: tokio::sync::Mutex::new(()),
                 announced: Mutex::default(),
                 queue_dirty: tokio::sync::Notify::new(),

@@ -4,7 +4,6 @@
 use super::auth::{body, short_text, Caller};
 use super::error::ApiError;
 use crate::app::AppState;
-use crate::auth::hash_password;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -87,13 +86,17 @@ fn cap(max: Option<u32>) -> Result<Option<u32>, ApiError> {
     }
 }
 
-fn password_hash(password: Option<&str>) -> Result<Option<String>, ApiError> {
+async fn password_hash(app: &AppState, password: Option<&str>) -> Result<Option<String>, ApiError> {
     match password {
         None => Ok(None),
         Some(p) if p.chars().count() < MIN_PASSWORD => Err(ApiError::Invalid(format!(
             "password must have at least {MIN_PASSWORD} characters"
         ))),
-        Some(p) => hash_password(p)
+        Some(p) => app
+            .chat
+            .passwords()
+            .hash(p)
+            .await
             .map(Some)
             .map_err(|e| ApiError::Internal(e.into())),
     }
@@ -128,7 +131,9 @@ async fn create(
     let new = NewAgent {
         email,
         display_name: short_text("name", &req.name)?,
-        password_hash: password_hash(Some(&req.password))?.unwrap_or_default(),
+        password_hash: password_hash(&app, Some(&req.password))
+            .await?
+            .unwrap_or_default(),
         role: req.role.unwrap_or(Role::Agent),
         max_concurrent_chats: cap(req.max_concurrent_chats)?.unwrap_or(3),
         support_level: req.support_level.unwrap_or_default(),
@@ -163,7 +168,7 @@ async fn update(
             .as_deref()
             .map(|n| short_text("display_name", n))
             .transpose()?,
-        password_hash: password_hash(req.password.as_deref())?,
+        password_hash: password_hash(&app, req.password.as_deref()).await?,
         role: req.role,
         max_concurrent_chats: cap(req.max_concurrent_chats)?,
         support_level: req.support_level,
