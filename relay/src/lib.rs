@@ -8,7 +8,8 @@
 //! - Edges: [`ws`] (the one connection loop, visitor and agent endpoints) and [`http`] (REST
 //!   API, health, the one error-to-response mapping).
 //! - Domain: [`conversations`] (the service: lifecycle, messages, agents, visitors,
-//!   publishing) and [`routing`] (pure decisions: router, queue, capacity).
+//!   publishing), [`routing`] (pure decisions: router, queue, capacity) and [`tickets`]
+//!   (chats that become tickets: conversion, workflow, SLA).
 //! - Bottom: [`fanout`] (who is connected / who follows what) and the `switchboard-store`
 //!   crate (the `Store` trait and SQLite with group commit).
 //! - Around them: [`config`] (flags + env), [`app`] (assembly, serve, shutdown), [`cli`]
@@ -24,4 +25,5 @@ pub mod fanout;
 pub mod http;
 pub mod ratelimit;
 pub mod routing;
+pub mod tickets;
 pub mod ws;

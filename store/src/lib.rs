@@ -11,6 +11,7 @@
 //! Times are milliseconds since the Unix epoch (`i64`) throughout.
 
 pub mod sqlite;
+pub mod tickets;
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -323,6 +324,35 @@ pub trait Store: Send + Sync + 'static {
         visitor: VisitorId,
         limit: u32,
     ) -> StoreResult<Vec<ConversationRecord>>;
+
+    // --- tickets (see [`tickets`]); a conversation becomes at most one ticket
+    /// Creates the ticket, or returns the conversation's existing one; `true` if created.
+    async fn create_ticket(
+        &self,
+        new: tickets::NewTicket,
+    ) -> StoreResult<(tickets::TicketRecord, bool)>;
+    async fn ticket(&self, id: i64) -> StoreResult<Option<tickets::TicketRecord>>;
+    async fn ticket_for_conversation(
+        &self,
+        conversation: ConversationId,
+    ) -> StoreResult<Option<tickets::TicketRecord>>;
+    /// Sorted by the next SLA due time (tickets without one last), then id.
+    async fn list_tickets(
+        &self,
+        filter: tickets::TicketFilter,
+    ) -> StoreResult<Vec<tickets::TicketRecord>>;
+    /// `Conflict` when the ticket changed since it was read (`expected_version`).
+    async fn change_ticket(
+        &self,
+        change: tickets::TicketChange,
+    ) -> StoreResult<tickets::TicketRecord>;
+    /// The ticket's history, oldest first.
+    async fn ticket_events(&self, id: i64) -> StoreResult<Vec<tickets::TicketEvent>>;
+    /// The configured categories, in display order.
+    async fn ticket_categories(&self) -> StoreResult<Vec<String>>;
+    /// `None`: the site uses the default hours.
+    async fn site_hours(&self, site: &str) -> StoreResult<Option<tickets::SiteHours>>;
+    async fn set_site_hours(&self, site: &str, hours: tickets::SiteHours) -> StoreResult<()>;
 
     /// Waits for in-flight writes to commit and closes the database.
     async fn close(&self);

@@ -156,3 +156,60 @@ impl Relay {
         Ok((status, resp.json::<Value>().await.unwrap_or(Value::Null)))
     }
 }
+
+/// What a visitor's offline message was stored as.
+#[derive(Debug, Clone, Copy)]
+pub struct LeftMessage {
+    pub conversation_id: ConversationId,
+    pub seq: Seq,
+    pub duplicate: bool,
+}
+
+/// Sends `leave_message` (the offline form) and waits for the relay's `sent` answer.
+pub async fn leave_message(
+    v: &mut crate::VisitorClient,
+    cmd: &switchboard_shared::VisitorCommand,
+) -> Result<LeftMessage> {
+    use switchboard_shared::ServerFrame;
+    v.send_cmd(cmd).await?;
+    match v
+        .expect("sent", |f| matches!(f, ServerFrame::Sent { .. }))
+        .await?
+    {
+        ServerFrame::Sent {
+            conversation_id,
+            seq,
+            duplicate,
+            ..
+        } => Ok(LeftMessage {
+            conversation_id,
+            seq,
+            duplicate,
+        }),
+        other => bail!("expected sent, got {other:?}"),
+    }
+}
+
+impl Relay {
+    /// `GET /api/v1/conversations/{id}/ticket`: the ticket a conversation became.
+    pub async fn ticket_of(&self, token: &str, id: ConversationId) -> Result<(StatusCode, Value)> {
+        let path = format!("/api/v1/conversations/{id}/ticket");
+        self.call(reqwest::Method::GET, &path, Some(token), None)
+            .await
+    }
+
+    /// `GET /api/v1/tickets{query}`: the tickets array, failing on anything but 200.
+    pub async fn tickets(&self, token: &str, query: &str) -> Result<Vec<Value>> {
+        let path = format!("/api/v1/tickets{query}");
+        let (status, body) = self
+            .call(reqwest::Method::GET, &path, Some(token), None)
+            .await?;
+        if status != StatusCode::OK {
+            bail!("GET {path} answered {status}: {body}");
+        }
+        body.get("tickets")
+            .and_then(Value::as_array)
+            .cloned()
+            .ok_or_else(|| anyhow!("no `tickets` array: {body}"))
+    }
+}

@@ -321,6 +321,7 @@ impl Chat {
                 (rec.id, true)
             }
         };
+        let text = body.as_str().to_string();
         let (seq, duplicate) = self
             .store_message(
                 conv,
@@ -348,6 +349,8 @@ impl Chat {
             self.append(conv, EventKind::LeftMessage, ConversationUpdate::default())
                 .await?;
         }
+        // The message becomes a ticket. Idempotent: a resend gets here again and finds it.
+        crate::tickets::conversion::offline_message_ticket(self.store(), conv, &text).await?;
         Ok((conv, seq, duplicate))
     }
 

@@ -1,5 +1,5 @@
 //! The HTTP edge: the REST API under `/api/v1` (one module per feature: auth, agents,
-//! conversations, canned responses), `/healthz`, and the widget's files.
+//! conversations, canned responses, tickets), `/healthz`, and the widget's files.
 //! [`error`] holds the one mapping from errors to responses.
 
 pub mod agents;
@@ -10,6 +10,7 @@ pub mod conversations;
 #[cfg(feature = "embed-assets")]
 mod embedded;
 pub mod error;
+pub mod tickets;
 
 use crate::app::AppState;
 use axum::routing::get;
@@ -27,6 +28,7 @@ fn api() -> Router<AppState> {
         .merge(agents::router())
         .merge(conversations::router())
         .merge(canned::router())
+        .merge(tickets::router())
 }
 
 /// Liveness: the process serves requests and the database answers.

@@ -15,16 +15,20 @@
 //! - [`writer`]: the group-commit writer (dense comments: it carries the delivery guarantee).
 //! - [`accounts`]: agents, their sessions, sites and visitors.
 //! - [`conversations`]: conversation rows and event reads.
+//! - [`tickets`]: tickets, their history, categories, site business hours.
 //! - [`rows`]: mapping rows to records, enum text forms.
 
 mod accounts;
 mod console;
 mod conversations;
 mod rows;
+mod tickets;
 mod writer;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tickets_tests;
 
 use crate::{
     AgentPatch, AgentRecord, AppendRequest, Appended, CannedResponse, CommitListener,
@@ -333,6 +337,50 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<ConversationRecord>> {
         console::conversations_of_visitor(&self.read, visitor, limit).await
+    }
+
+    async fn create_ticket(
+        &self,
+        new: crate::tickets::NewTicket,
+    ) -> StoreResult<(crate::tickets::TicketRecord, bool)> {
+        tickets::create(&self.write, new).await
+    }
+    async fn ticket(&self, id: i64) -> StoreResult<Option<crate::tickets::TicketRecord>> {
+        tickets::get(&self.read, id).await
+    }
+    async fn ticket_for_conversation(
+        &self,
+        conversation: ConversationId,
+    ) -> StoreResult<Option<crate::tickets::TicketRecord>> {
+        tickets::for_conversation(&self.read, conversation).await
+    }
+    async fn list_tickets(
+        &self,
+        filter: crate::tickets::TicketFilter,
+    ) -> StoreResult<Vec<crate::tickets::TicketRecord>> {
+        tickets::list(&self.read, filter).await
+    }
+    async fn change_ticket(
+        &self,
+        change: crate::tickets::TicketChange,
+    ) -> StoreResult<crate::tickets::TicketRecord> {
+        tickets::change(&self.write, change).await
+    }
+    async fn ticket_events(&self, id: i64) -> StoreResult<Vec<crate::tickets::TicketEvent>> {
+        tickets::events(&self.read, id).await
+    }
+    async fn ticket_categories(&self) -> StoreResult<Vec<String>> {
+        tickets::categories(&self.read).await
+    }
+    async fn site_hours(&self, site: &str) -> StoreResult<Option<crate::tickets::SiteHours>> {
+        tickets::site_hours(&self.read, site).await
+    }
+    async fn set_site_hours(
+        &self,
+        site: &str,
+        hours: crate::tickets::SiteHours,
+    ) -> StoreResult<()> {
+        tickets::set_site_hours(&self.write, site, &hours).await
     }
 
     /// Stops taking writes (later calls get [`StoreError::Closed`]), waits until the writer

@@ -1,0 +1,332 @@
+//! `/tickets`: list, read, change, escalate, notes and public replies; converting a live
+//! chat (`/conversations/{id}/ticket`); the category list and a site's business hours.
+//! Any signed-in agent may read and work tickets; business hours are for admins. Nothing is
+//! ever deleted.
+
+use super::auth::{body, short_text, Caller};
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::clock::now_ms;
+use crate::tickets::conversion::LiveConversion;
+use crate::tickets::sla::BusinessHours;
+use crate::tickets::workflow::TicketUpdate;
+use crate::tickets::{TicketError, TicketView, Tickets};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Deserializer};
+use serde_json::{json, Value};
+use switchboard_shared::text::MessageBody;
+use switchboard_shared::{AgentId, ConversationId, ServerFrame, SupportLevel};
+use switchboard_store::tickets::{SiteHours, TicketFilter, TicketPriority, TicketStatus};
+
+/// Page size when the client names none, and the most it may ask for.
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 200;
+/// Events read from the store per query while building a transcript.
+const PAGE: u32 = 1000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tickets", get(list))
+        .route("/tickets/categories", get(categories))
+        .route("/tickets/{id}", get(detail).patch(update))
+        .route("/tickets/{id}/escalate", post(escalate))
+        .route("/tickets/{id}/notes", post(note))
+        .route("/tickets/{id}/replies", post(reply))
+        .route(
+            "/conversations/{id}/ticket",
+            get(of_conversation).post(convert),
+        )
+        .route(
+            "/sites/{site}/business-hours",
+            get(business_hours).put(set_business_hours),
+        )
+}
+
+impl From<TicketError> for ApiError {
+    fn from(e: TicketError) -> Self {
+        match e {
+            TicketError::NotFound => ApiError::NotFound,
+            TicketError::Invalid(why) => ApiError::Invalid(why),
+            TicketError::Conflict(why) => ApiError::Conflict(why),
+            TicketError::Store(s) => s.into(),
+            TicketError::Chat(c) => c.into(),
+        }
+    }
+}
+
+fn invalid(field: &str) -> impl FnOnce() -> ApiError + '_ {
+    move || ApiError::Invalid(format!("unknown {field}"))
+}
+
+fn priority(s: &str) -> Result<TicketPriority, ApiError> {
+    TicketPriority::parse(s).ok_or_else(invalid("priority"))
+}
+fn status(s: &str) -> Result<TicketStatus, ApiError> {
+    TicketStatus::parse(s).ok_or_else(invalid("status"))
+}
+fn level(s: &str) -> Result<SupportLevel, ApiError> {
+    SupportLevel::parse(s).ok_or_else(invalid("support level"))
+}
+
+/// Multi-line user text (summaries, notes, replies) with the chat message rules.
+fn text(field: &str, value: &str) -> Result<String, ApiError> {
+    MessageBody::parse(value)
+        .map(|b| b.as_str().to_string())
+        .map_err(|code| ApiError::Invalid(format!("{field}: {}", code.describe())))
+}
+
+fn view(t: switchboard_store::tickets::TicketRecord) -> TicketView {
+    TicketView::new(t, now_ms())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+    priority: Option<String>,
+    category: Option<String>,
+    level: Option<String>,
+    assignee: Option<i64>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+/// Sorted by the next SLA due time (overdue first), tickets without a running target last.
+/// `next_offset` is set when there may be more.
+async fn list(
+    State(app): State<AppState>,
+    _caller: Caller,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let offset = q.offset.unwrap_or(0);
+    let filter = TicketFilter {
+        status: q.status.as_deref().map(status).transpose()?,
+        priority: q.priority.as_deref().map(priority).transpose()?,
+        category: q.category,
+        support_level: q.level.as_deref().map(level).transpose()?,
+        assignee: q.assignee.map(AgentId),
+        limit,
+        offset,
+    };
+    let tickets = Tickets::new(&app.chat).list(filter).await?;
+    let next_offset = (tickets.len() == limit as usize).then(|| offset.saturating_add(limit));
+    let tickets: Vec<TicketView> = tickets.into_iter().map(view).collect();
+    Ok(Json(
+        json!({ "tickets": tickets, "next_offset": next_offset }),
+    ))
+}
+
+async fn categories(State(app): State<AppState>, _caller: Caller) -> Result<Json<Value>, ApiError> {
+    let list = app.chat.store().ticket_categories().await?;
+    Ok(Json(json!({ "categories": list })))
+}
+
+/// The ticket with its history and, when it was a conversation, that transcript's events.
+async fn detail(
+    State(app): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let tickets = Tickets::new(&app.chat);
+    let ticket = tickets.get(id).await?;
+    let history = tickets.history(id).await?;
+    let transcript = match ticket.conversation_id {
+        Some(conv) => Some(transcript(&app, conv).await?),
+        None => None,
+    };
+    Ok(Json(json!({
+        "ticket": view(ticket),
+        "history": history,
+        "transcript": transcript,
+    })))
+}
+
+async fn transcript(app: &AppState, conv: ConversationId) -> Result<Vec<ServerFrame>, ApiError> {
+    let store = app.chat.store();
+    let mut events = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.events_after(conv, after, PAGE).await?;
+        let n = page.len();
+        for ev in page {
+            after = ev.seq;
+            events.push(ServerFrame::Event {
+                conversation_id: ev.conversation_id,
+                seq: ev.seq,
+                at: ev.at,
+                event: ev.event,
+            });
+        }
+        if n < PAGE as usize {
+            return Ok(events);
+        }
+    }
+}
+
+/// `Some(None)` for an explicit `null`, so "unassign" differs from "leave as it is".
+fn explicit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateJson {
+    status: Option<String>,
+    priority: Option<String>,
+    category: Option<String>,
+    #[serde(default, deserialize_with = "explicit")]
+    assignee: Option<Option<i64>>,
+}
+
+async fn update(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    payload: Result<Json<UpdateJson>, JsonRejection>,
+) -> Result<Json<TicketView>, ApiError> {
+    let req = body(payload)?;
+    let update = TicketUpdate {
+        status: req.status.as_deref().map(status).transpose()?,
+        priority: req.priority.as_deref().map(priority).transpose()?,
+        category: req.category,
+        assignee: req.assignee.map(|a| a.map(AgentId)),
+    };
+    let t = Tickets::new(&app.chat)
+        .update(id, caller.agent.id, update)
+        .await?;
+    Ok(Json(view(t)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EscalateJson {
+    reason: String,
+}
+
+async fn escalate(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    payload: Result<Json<EscalateJson>, JsonRejection>,
+) -> Result<Json<TicketView>, ApiError> {
+    let reason = text("reason", &body(payload)?.reason)?;
+    let t = Tickets::new(&app.chat)
+        .escalate(id, caller.agent.id, reason)
+        .await?;
+    Ok(Json(view(t)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BodyJson {
+    body: String,
+}
+
+async fn note(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    payload: Result<Json<BodyJson>, JsonRejection>,
+) -> Result<(StatusCode, Json<TicketView>), ApiError> {
+    let text = text("body", &body(payload)?.body)?;
+    let t = Tickets::new(&app.chat)
+        .note(id, caller.agent.id, text)
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(t))))
+}
+
+/// Stored in the history; delivering it to the visitor's widget is a later step.
+async fn reply(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    payload: Result<Json<BodyJson>, JsonRejection>,
+) -> Result<(StatusCode, Json<TicketView>), ApiError> {
+    let text = text("body", &body(payload)?.body)?;
+    let t = Tickets::new(&app.chat)
+        .reply(id, caller.agent.id, text)
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(t))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConvertJson {
+    category: String,
+    priority: String,
+    support_level: String,
+    summary: String,
+}
+
+/// The agent holding the chat converts it: 201 with the new ticket, the chat ends for
+/// them; a retry answers 200 with the same ticket.
+async fn convert(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    payload: Result<Json<ConvertJson>, JsonRejection>,
+) -> Result<(StatusCode, Json<TicketView>), ApiError> {
+    let req = body(payload)?;
+    let conversion = LiveConversion {
+        category: short_text("category", &req.category)?,
+        priority: priority(&req.priority)?,
+        support_level: level(&req.support_level)?,
+        summary: text("summary", &req.summary)?,
+    };
+    let (t, created) = Tickets::new(&app.chat)
+        .convert_live(caller.agent.id, ConversationId(id), conversion)
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(view(t))))
+}
+
+async fn of_conversation(
+    State(app): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<TicketView>, ApiError> {
+    let t = Tickets::new(&app.chat)
+        .of_conversation(ConversationId(id))
+        .await?;
+    Ok(Json(view(t)))
+}
+
+async fn business_hours(
+    State(app): State<AppState>,
+    _caller: Caller,
+    Path(site): Path<String>,
+) -> Result<Json<SiteHours>, ApiError> {
+    if app.chat.store().site(&site).await?.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    let hours = Tickets::new(&app.chat).business_hours(&site).await?;
+    Ok(Json(hours.to_stored()))
+}
+
+/// Admins only: `{"timezone": "Europe/Berlin", "week": [[480, 1020], …, null]}`, seven
+/// entries Monday first, minutes after local midnight. Applies to due times computed from
+/// now on.
+async fn set_business_hours(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(site): Path<String>,
+    payload: Result<Json<SiteHours>, JsonRejection>,
+) -> Result<Json<SiteHours>, ApiError> {
+    caller.require_admin()?;
+    let hours = BusinessHours::from_stored(&body(payload)?)
+        .map_err(|e| ApiError::Invalid(e.to_string()))?;
+    Tickets::new(&app.chat)
+        .set_business_hours(&site, &hours)
+        .await?;
+    Ok(Json(hours.to_stored()))
+}

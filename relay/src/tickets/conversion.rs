@@ -1,0 +1,185 @@
+//! Conversations becoming tickets. Idempotent per conversation: the store's unique
+//! `conversation_id` makes a retried conversion return the ticket the first one created.
+
+use super::{hours_of, sla, TicketError, TicketResult, Tickets};
+use crate::clock::now_ms;
+use crate::conversations::ChatError;
+use switchboard_shared::{
+    AgentId, ConversationId, ConversationStatus, ErrorCode, Side, SupportLevel,
+};
+use switchboard_store::tickets::{NewTicket, TicketChannel, TicketPriority, TicketRecord};
+use switchboard_store::{ConversationRecord, SharedStore, StoreError, StoreResult};
+
+/// Subjects are the first line of the text, at most this many characters.
+const SUBJECT_CHARS: usize = 80;
+
+fn subject_of(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    if line.chars().count() <= SUBJECT_CHARS {
+        return line.to_string();
+    }
+    let cut: String = line.chars().take(SUBJECT_CHARS - 1).collect();
+    format!("{}…", cut.trim_end())
+}
+
+struct Draft<'a> {
+    conv: &'a ConversationRecord,
+    channel: TicketChannel,
+    text: &'a str,
+    priority: TicketPriority,
+    category: String,
+    level: SupportLevel,
+    assignee: Option<AgentId>,
+    first_response_at: Option<i64>,
+}
+
+async fn create(store: &SharedStore, d: Draft<'_>) -> StoreResult<(TicketRecord, bool)> {
+    let now = now_ms();
+    let hours = hours_of(store, &d.conv.site_id).await?;
+    let (first_due, resolution_due) = sla::due_times(&hours, now, d.priority, 0);
+    let status = switchboard_store::tickets::TicketStatus::New;
+    store
+        .create_ticket(NewTicket {
+            conversation_id: Some(d.conv.id),
+            site_id: d.conv.site_id.clone(),
+            customer_name: d.conv.info.name.clone(),
+            customer_contact: d.conv.info.email.clone(),
+            customer_number: d.conv.info.customer_number.clone(),
+            channel: d.channel,
+            subject: subject_of(d.text),
+            description: d.text.to_string(),
+            priority: d.priority,
+            category: d.category,
+            assignee: d.assignee,
+            support_level: d.level,
+            first_response_at: d.first_response_at,
+            first_response_due_at: first_due,
+            resolution_due_at: resolution_due,
+            sla_due_at: sla::next_due(status, d.first_response_at, first_due, resolution_due),
+            by: d.assignee,
+            at: now,
+        })
+        .await
+}
+
+/// An offline message (a conversation awaiting a ticket) becomes a ticket of the
+/// `offline_form` channel: medium priority, the first configured category, L1. The first
+/// message is its description; later ones only extend the linked transcript. `None` when
+/// the conversation is not (or no longer) awaiting a ticket, e.g. assigned meanwhile.
+pub async fn offline_message_ticket(
+    store: &SharedStore,
+    conv: ConversationId,
+    message: &str,
+) -> StoreResult<Option<TicketRecord>> {
+    if let Some(existing) = store.ticket_for_conversation(conv).await? {
+        return Ok(Some(existing));
+    }
+    let rec = store
+        .conversation(conv)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if rec.status != ConversationStatus::AwaitingTicket {
+        return Ok(None);
+    }
+    let category = store
+        .ticket_categories()
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Corrupt("no ticket categories configured".into()))?;
+    let draft = Draft {
+        conv: &rec,
+        channel: TicketChannel::OfflineForm,
+        text: message,
+        priority: TicketPriority::Medium,
+        category,
+        level: SupportLevel::L1,
+        assignee: None,
+        first_response_at: None,
+    };
+    Ok(Some(create(store, draft).await?.0))
+}
+
+/// What an agent fills in to convert a live chat.
+#[derive(Debug, Clone)]
+pub struct LiveConversion {
+    pub category: String,
+    pub priority: TicketPriority,
+    pub support_level: SupportLevel,
+    pub summary: String,
+}
+
+impl Tickets {
+    /// The agent holding a live chat turns it into a ticket assigned to them, and the chat
+    /// ends. A retry returns the same ticket (`false`: not created now) and finishes the
+    /// end if the first attempt stopped before it.
+    pub async fn convert_live(
+        &self,
+        agent: AgentId,
+        conv: ConversationId,
+        req: LiveConversion,
+    ) -> TicketResult<(TicketRecord, bool)> {
+        let store = self.chat.store();
+        let owns = self.chat.agent_owns(agent, conv);
+        let (ticket, created) = match store.ticket_for_conversation(conv).await? {
+            Some(existing) => (existing, false),
+            None if !owns => return Err(TicketError::NotFound),
+            None => {
+                self.check_category(&req.category).await?;
+                let rec = store
+                    .conversation(conv)
+                    .await?
+                    .ok_or(TicketError::NotFound)?;
+                let draft = Draft {
+                    conv: &rec,
+                    channel: TicketChannel::LiveChat,
+                    text: &req.summary,
+                    priority: req.priority,
+                    category: req.category,
+                    level: req.support_level,
+                    assignee: Some(agent),
+                    // The customer was answered live: the first response happened.
+                    first_response_at: Some(rec.assigned_at.unwrap_or(rec.created_at)),
+                };
+                create(store, draft).await?
+            }
+        };
+        if owns {
+            match self.chat.end_conversation(conv, Side::Agent).await {
+                Ok(()) | Err(ChatError::Refused(ErrorCode::ConversationEnded)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok((ticket, created))
+    }
+
+    /// The ticket a conversation became, if any.
+    pub async fn of_conversation(&self, conv: ConversationId) -> TicketResult<TicketRecord> {
+        self.chat
+            .store()
+            .ticket_for_conversation(conv)
+            .await?
+            .ok_or(TicketError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subject_of;
+
+    #[test]
+    fn a_subject_is_the_first_non_empty_line_cut_to_eighty_characters() {
+        assert_eq!(
+            subject_of("\n  Drucker streikt \nDetails"),
+            "Drucker streikt"
+        );
+        let long = "x".repeat(100);
+        let s = subject_of(&long);
+        assert_eq!(s.chars().count(), 80);
+        assert!(s.ends_with('…'));
+    }
+}

@@ -1,0 +1,208 @@
+//! How conversations become tickets: an offline message, a queued visitor who leaves a
+//! message instead, and an agent converting a live chat. Each path is idempotent.
+
+use anyhow::{ensure, Result};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use switchboard_e2e::api::leave_message;
+use switchboard_e2e::{AgentClient, Relay, VisitorClient};
+use switchboard_shared::{EventKind, RemovalReason, Side, VisitorCommand};
+
+fn offline_form(v: &mut VisitorClient, body: &str) -> VisitorCommand {
+    VisitorCommand::LeaveMessage {
+        client_id: v.next_client_id(),
+        body: body.into(),
+        name: Some("Jonas".into()),
+        email: Some("jonas@example.de".into()),
+        customer_number: Some("K-1007".into()),
+    }
+}
+
+#[tokio::test]
+async fn an_offline_message_becomes_one_ticket_even_when_the_visitor_sends_it_twice() -> Result<()>
+{
+    let relay = Relay::spawn().await?;
+    let outcome: Result<()> = async {
+        let anna = relay.add_agent("Anna", 1).await?;
+        let token = relay.login(&anna).await?.token;
+        let mut v = VisitorClient::connect(&relay, "offline").await?;
+        v.hello().await?;
+        let form = offline_form(
+            &mut v,
+            "Wartung der Anlage fällig\nBitte rufen Sie mich zurück.",
+        );
+        let first = leave_message(&mut v, &form).await?;
+        let again = leave_message(&mut v, &form).await?;
+        ensure!(again.duplicate, "the resend is a duplicate");
+
+        let (status, ticket) = relay.ticket_of(&token, first.conversation_id).await?;
+        ensure!(status == StatusCode::OK, "{status} {ticket}");
+        ensure!(
+            ticket["channel"] == "offline_form"
+                && ticket["status"] == "new"
+                && ticket["priority"] == "medium"
+                && ticket["support_level"] == "L1"
+                && ticket["category"] == "technical_problem",
+            "defaults of an offline ticket: {ticket}"
+        );
+        ensure!(
+            ticket["subject"] == "Wartung der Anlage fällig"
+                && ticket["customer_name"] == "Jonas"
+                && ticket["customer_contact"] == "jonas@example.de"
+                && ticket["customer_number"] == "K-1007",
+            "customer and subject from the form: {ticket}"
+        );
+        ensure!(
+            ticket["sla"]["first_response"]["due_at"].as_i64() > ticket["created_at"].as_i64(),
+            "a first-response due time: {ticket}"
+        );
+        // A second message on the same conversation adds to the transcript, not a ticket.
+        let more = offline_form(&mut v, "Noch eine Frage zur Rechnung.");
+        leave_message(&mut v, &more).await?;
+        let all = relay.tickets(&token, "").await?;
+        ensure!(all.len() == 1, "exactly one ticket: {all:?}");
+        ensure!(all[0]["id"] == ticket["id"], "{all:?}");
+        Ok(())
+    }
+    .await;
+    relay.finish(outcome)
+}
+
+#[tokio::test]
+async fn a_queued_visitor_who_leaves_a_message_instead_gets_a_ticket() -> Result<()> {
+    let relay = Relay::spawn().await?;
+    let outcome: Result<()> = async {
+        let anna = relay.add_agent("Anna", 1).await?;
+        let token = relay.login(&anna).await?.token;
+        let (mut a, _) = AgentClient::connect(&relay, &anna).await?;
+        let mut busy = VisitorClient::started(&relay, "first").await?;
+        busy.expect_agent_joined().await?;
+        a.expect_assigned().await?;
+
+        let mut waiting = VisitorClient::started(&relay, "second").await?;
+        waiting.expect_queue_position().await?;
+        let conv = waiting.conversation_id()?;
+        let (status, _) = relay.ticket_of(&token, conv).await?;
+        ensure!(
+            status == StatusCode::NOT_FOUND,
+            "no ticket while queued: {status}"
+        );
+        let form = offline_form(&mut waiting, "Ich kann nicht länger warten.");
+        let left = leave_message(&mut waiting, &form).await?;
+        ensure!(left.conversation_id == conv, "the same conversation");
+
+        let (status, ticket) = relay.ticket_of(&token, conv).await?;
+        ensure!(status == StatusCode::OK, "{status} {ticket}");
+        ensure!(
+            ticket["channel"] == "offline_form"
+                && ticket["description"] == "Ich kann nicht länger warten.",
+            "{ticket}"
+        );
+        Ok(())
+    }
+    .await;
+    relay.finish(outcome)
+}
+
+#[tokio::test]
+async fn an_agent_converts_their_live_chat_once_and_the_chat_ends_for_them() -> Result<()> {
+    let relay = Relay::spawn().await?;
+    let outcome: Result<()> = async {
+        let anna = relay.add_agent("Anna", 1).await?;
+        let anna_token = relay.login(&anna).await?.token;
+        let ben = relay.add_agent("Ben", 1).await?;
+        let ben_token = relay.login(&ben).await?.token;
+        let (mut a, _) = AgentClient::connect(&relay, &anna).await?;
+        let mut v = VisitorClient::started(&relay, "Vera").await?;
+        v.expect_agent_joined().await?;
+        let conv = a.expect_assigned().await?.id;
+        v.send("Meine Rechnung ist doppelt abgebucht worden.")
+            .await?;
+
+        let path = format!("/api/v1/conversations/{conv}/ticket");
+        let request = json!({"category": "billing_question", "priority": "high",
+                             "support_level": "L2",
+                             "summary": "Doppelte Abbuchung\nRechnung 4711 prüfen"});
+        let (status, _) = relay
+            .call(Method::POST, &path, Some(&ben_token), Some(request.clone()))
+            .await?;
+        ensure!(
+            status == StatusCode::NOT_FOUND,
+            "an agent not holding the chat: {status}"
+        );
+        let mut bad = request.clone();
+        bad["category"] = json!("astrology");
+        let (status, _) = relay
+            .call(Method::POST, &path, Some(&anna_token), Some(bad))
+            .await?;
+        ensure!(
+            status == StatusCode::UNPROCESSABLE_ENTITY,
+            "an unknown category: {status}"
+        );
+
+        let (status, ticket) = relay
+            .call(
+                Method::POST,
+                &path,
+                Some(&anna_token),
+                Some(request.clone()),
+            )
+            .await?;
+        ensure!(status == StatusCode::CREATED, "{status} {ticket}");
+        ensure!(
+            ticket["channel"] == "live_chat"
+                && ticket["assignee"] == json!(anna.id)
+                && ticket["support_level"] == "L2"
+                && ticket["priority"] == "high"
+                && ticket["category"] == "billing_question"
+                && ticket["subject"] == "Doppelte Abbuchung"
+                && ticket["conversation_id"] == json!(conv),
+            "{ticket}"
+        );
+        ensure!(
+            ticket["sla"]["first_response"]["met_at"].is_i64(),
+            "the live chat was the first response: {ticket}"
+        );
+        ensure!(
+            a.expect_removed(conv).await? == RemovalReason::Ended,
+            "the chat ends for the agent"
+        );
+        let (_, ended) = v
+            .expect_event("Ended", |e| matches!(e, EventKind::Ended { .. }))
+            .await?;
+        ensure!(ended == EventKind::Ended { by: Side::Agent }, "{ended:?}");
+
+        let (status, again) = relay
+            .call(Method::POST, &path, Some(&anna_token), Some(request))
+            .await?;
+        ensure!(
+            status == StatusCode::OK && again["id"] == ticket["id"],
+            "a retry returns the same ticket: {status} {again}"
+        );
+
+        let (status, detail) = relay
+            .call(
+                Method::GET,
+                &format!("/api/v1/tickets/{}", ticket["id"]),
+                Some(&ben_token),
+                None,
+            )
+            .await?;
+        ensure!(status == StatusCode::OK, "{status} {detail}");
+        let transcript = detail["transcript"].as_array().cloned().unwrap_or_default();
+        ensure!(
+            transcript
+                .iter()
+                .any(|e| e["event"]["body"] == "Meine Rechnung ist doppelt abgebucht worden."),
+            "the transcript is linked: {detail}"
+        );
+        let kinds: Vec<&Value> = detail["history"]
+            .as_array()
+            .map(|h| h.iter().map(|e| &e["kind"]).collect())
+            .unwrap_or_default();
+        ensure!(kinds == vec!["created"], "history: {detail}");
+        Ok(())
+    }
+    .await;
+    relay.finish(outcome)
+}
