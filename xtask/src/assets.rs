@@ -1,4 +1,5 @@
-//! Publishes the widget as a directory the relay serves as-is (`target/assets/`):
+//! Publishes a browser bundle as a directory the relay serves as-is: the widget into
+//! `target/assets/`, the agent console into `target/assets/console/`:
 //!
 //! - every file named by a content hash (`switchboard-widget.1a2b3c4d.wasm`), so it can be
 //!   cached forever, except the stable entry `widget.js` that pages embed by URL;
@@ -21,8 +22,8 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The stable, unhashed script a customer's page includes.
-const ENTRY: &str = "widget.js";
+/// The widget's stable, unhashed script a customer's page includes.
+pub const WIDGET_ENTRY: &str = "widget.js";
 const ENTRY_BUDGET_BR: usize = 2048;
 /// wasm + glue + css: everything fetched when a visitor opens the widget.
 const ON_OPEN_BUDGET_BR: usize = 120 * 1024;
@@ -41,12 +42,21 @@ pub struct Inputs {
     pub extra_dir: PathBuf,
     /// terser's CLI, to minify the glue and the hand-written scripts.
     pub terser: PathBuf,
+    /// The unhashed entry file in `extra_dir` (`widget.js`, the console's `index.html`),
+    /// published last so its placeholders can name every other file.
+    pub entry: &'static str,
+    /// The logical name `__SB_CSS__` stands for (`widget.css`, `console.css`).
+    pub css: &'static str,
+    /// Whether the widget's size budgets apply (the console has none; it only prints).
+    pub budgets: bool,
+    /// Scratch space for staging and minifying (outside the served directory).
+    pub work_dir: PathBuf,
 }
 
 /// `manifest.json`.
 #[derive(Serialize)]
 struct Manifest {
-    /// The unhashed entry script (`widget.js`), when `widget/assets/` has one.
+    /// The unhashed entry (`widget.js`, `index.html`), when the assets have one.
     entry: Option<String>,
     /// Published name of the wasm module, to pass to the glue's `init({ module_or_path })`.
     wasm: String,
@@ -71,7 +81,7 @@ struct Entry {
 
 /// Writes everything into `out`, replacing what was there, then checks the budgets.
 pub fn publish(inputs: &Inputs, out: &Path) -> Result<()> {
-    let staging = out.with_file_name("assets.partial");
+    let staging = inputs.work_dir.join("partial");
     let _ = fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging)?;
     let mut files = BTreeMap::new();
@@ -89,20 +99,21 @@ pub fn publish(inputs: &Inputs, out: &Path) -> Result<()> {
         bail!("the wasm-bindgen glue no longer names {default_url} exactly once; update assets.rs");
     }
     let glue = glue.replace(&default_url, &format!("'{wasm_file}'"));
-    let scratch = out.with_file_name("assets.scratch");
+    let scratch = inputs.work_dir.join("scratch");
     let glue = minify::minify(&inputs.terser, &scratch, "glue", &glue, true)?;
     let glue_file = write(&staging, &mut files, &glue_logical, glue.into_bytes(), true)?;
 
     let mut extra = list_files(&inputs.extra_dir)?;
     // The entry last, so its placeholders can name every other file.
-    extra.sort_by_key(|name| name == ENTRY);
+    extra.sort_by_key(|name| name == inputs.entry);
     for logical in extra {
         let path = inputs.extra_dir.join(&logical);
         let mut bytes =
             fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         if is_text(&logical) {
             let text = String::from_utf8(bytes).with_context(|| format!("{logical}: not UTF-8"))?;
-            let mut text = fill_placeholders(&logical, &text, &inputs.logical_stem, &files)?;
+            let mut text =
+                fill_placeholders(&logical, &text, &inputs.logical_stem, inputs.css, &files)?;
             if logical.ends_with(".js") {
                 text = minify::minify(
                     &inputs.terser,
@@ -114,7 +125,13 @@ pub fn publish(inputs: &Inputs, out: &Path) -> Result<()> {
             }
             bytes = text.into_bytes();
         }
-        write(&staging, &mut files, &logical, bytes, logical != ENTRY)?;
+        write(
+            &staging,
+            &mut files,
+            &logical,
+            bytes,
+            logical != inputs.entry,
+        )?;
     }
 
     let on_open: Vec<&String> = files
@@ -122,10 +139,13 @@ pub fn publish(inputs: &Inputs, out: &Path) -> Result<()> {
         .filter(|k| **k == wasm_logical || **k == glue_logical || k.ends_with(".css"))
         .collect();
     let load_on_open_br = on_open.iter().map(|k| files[*k].br).sum();
-    print_table(&files, &on_open, load_on_open_br);
+    let budget = inputs.budgets.then_some(ON_OPEN_BUDGET_BR);
+    print_table(&files, &on_open, load_on_open_br, budget);
 
     let manifest = Manifest {
-        entry: files.contains_key(ENTRY).then(|| ENTRY.to_owned()),
+        entry: files
+            .contains_key(inputs.entry)
+            .then(|| inputs.entry.to_owned()),
         wasm: wasm_file,
         glue: glue_file,
         files,
@@ -140,7 +160,10 @@ pub fn publish(inputs: &Inputs, out: &Path) -> Result<()> {
         .with_context(|| format!("cannot move {} to {}", staging.display(), out.display()))?;
     println!("xtask: assets in {}", out.display());
 
-    check_budgets(&manifest)
+    if inputs.budgets {
+        check_budgets(&manifest)?;
+    }
+    Ok(())
 }
 
 /// Writes `bytes` (and its `.gz`, `.br`) under its published name, which it returns.
@@ -195,11 +218,11 @@ fn hashed_name(logical: &str, bytes: &[u8]) -> String {
 }
 
 /// The loader's placeholders and the logical names they stand for (`<stem>` is the crate's).
-fn placeholders(stem: &str) -> [(&'static str, String); 3] {
+fn placeholders(stem: &str, css: &str) -> [(&'static str, String); 3] {
     [
         ("__SB_WASM__", format!("{stem}.wasm")),
         ("__SB_JS__", format!("{stem}.js")),
-        ("__SB_CSS__", "widget.css".to_owned()),
+        ("__SB_CSS__", css.to_owned()),
     ]
 }
 
@@ -208,10 +231,11 @@ fn fill_placeholders(
     file: &str,
     text: &str,
     stem: &str,
+    css: &str,
     files: &BTreeMap<String, Entry>,
 ) -> Result<String> {
     let mut out = text.to_owned();
-    for (token, logical) in placeholders(stem) {
+    for (token, logical) in placeholders(stem, css) {
         if out.contains(token) {
             let entry = files.get(&logical).with_context(|| {
                 format!("{file} uses {token}, but {logical} is not published before it")
@@ -279,7 +303,12 @@ fn brotli(bytes: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn print_table(files: &BTreeMap<String, Entry>, on_open: &[&String], on_open_br: usize) {
+fn print_table(
+    files: &BTreeMap<String, Entry>,
+    on_open: &[&String],
+    on_open_br: usize,
+    budget: Option<usize>,
+) {
     println!(
         "{:<40} {:>10} {:>10} {:>10}",
         "asset", "raw", "gzip", "brotli"
@@ -291,25 +320,28 @@ fn print_table(files: &BTreeMap<String, Entry>, on_open: &[&String], on_open_br:
         );
     }
     let sum = |f: fn(&Entry) -> usize| on_open.iter().map(|k| f(&files[*k])).sum::<usize>();
+    let budget = budget.map_or_else(
+        || "(no budget)".to_owned(),
+        |b| format!("(budget {b} brotli)"),
+    );
     println!(
-        "{:<40} {:>10} {:>10} {:>10}   (budget {} brotli)",
+        "{:<40} {:>10} {:>10} {:>10}   {budget}",
         "loaded on open (wasm + glue + css)",
         sum(|e| e.bytes),
         sum(|e| e.gzip),
         on_open_br,
-        ON_OPEN_BUDGET_BR
     );
 }
 
 fn check_budgets(manifest: &Manifest) -> Result<()> {
     let mut over = Vec::new();
-    match manifest.files.get(ENTRY) {
+    match manifest.files.get(WIDGET_ENTRY) {
         Some(entry) if entry.br > ENTRY_BUDGET_BR => over.push(format!(
-            "{ENTRY} is {} bytes brotli (budget {ENTRY_BUDGET_BR})",
+            "{WIDGET_ENTRY} is {} bytes brotli (budget {ENTRY_BUDGET_BR})",
             entry.br
         )),
         Some(_) => {}
-        None => println!("xtask: note: widget/assets/{ENTRY} does not exist yet"),
+        None => println!("xtask: note: widget/assets/{WIDGET_ENTRY} does not exist yet"),
     }
     if manifest.load_on_open_br > ON_OPEN_BUDGET_BR {
         over.push(format!(
@@ -348,10 +380,11 @@ mod tests {
             br: 0,
         };
         files.insert("widget.css".to_owned(), entry("widget.0123abcd.css"));
-        let filled = fill_placeholders("w.js", "a('__SB_CSS__')", "x", &files).unwrap();
+        let filled =
+            fill_placeholders("w.js", "a('__SB_CSS__')", "x", "widget.css", &files).unwrap();
         assert_eq!(filled, "a('widget.0123abcd.css')");
-        assert!(fill_placeholders("w.js", "a('__SB_JS__')", "x", &files).is_err());
-        assert!(fill_placeholders("w.js", "a('__SB_IMG__')", "x", &files).is_err());
-        assert!(fill_placeholders("w.js", "/* __SB_*__ */", "x", &files).is_ok());
+        assert!(fill_placeholders("w.js", "a('__SB_JS__')", "x", "widget.css", &files).is_err());
+        assert!(fill_placeholders("w.js", "a('__SB_IMG__')", "x", "widget.css", &files).is_err());
+        assert!(fill_placeholders("w.js", "/* __SB_*__ */", "x", "widget.css", &files).is_ok());
     }
 }

@@ -11,7 +11,7 @@
 //! # Layout
 //! - `toolchain`: which cargo/rustc can build for wasm32 here (rustup's std, or Debian's
 //!   `rustc-web` building std from source), installing the Debian packages when needed.
-//! - `wasm`: the widget pipeline: cargo build, wasm-bindgen (as a library), wasm-opt.
+//! - `wasm`: the widget and console pipeline: cargo build, wasm-bindgen (as a library), wasm-opt.
 //! - `wasm_opt`: a project-local npm `binaryen`, installed when missing.
 //! - `assets`: content hashes, precompression, `manifest.json`, the size table and budgets.
 //! - `minify`: terser for the loader and the glue.
@@ -36,7 +36,7 @@ commands:
   run    build the relay (release) and serve the demo site on $SWITCHBOARD_LISTEN
          (default 127.0.0.1:8080); prints the URL and the demo login
   test   build the relay binary and run the whole test suite
-  assets only build the widget (WebAssembly) into target/assets/";
+  assets only build the widget and the console (WebAssembly) into target/assets/";
 
 fn main() -> Result<ExitCode> {
     let command = env::args().nth(1);
@@ -101,9 +101,11 @@ fn test() -> Result<ExitCode> {
 }
 
 /// The browser parts, compiled to WebAssembly before the relay that serves them is built or
-/// tested. The agent console will join the widget here.
+/// tested: the widget, then the agent console (into `target/assets/console/`; the widget's
+/// publishing replaces `target/assets/`, so the console comes second).
 fn build_wasm(ws: &Workspace) -> Result<()> {
-    wasm::build_widget(ws)
+    wasm::build(ws, &wasm::WIDGET)?;
+    wasm::build(ws, &wasm::CONSOLE)
 }
 
 /// Where the repository is and where cargo puts its output.

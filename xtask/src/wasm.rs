@@ -1,4 +1,4 @@
-//! The widget pipeline: `cargo build` for wasm32, [`unexport`] (drops dependencies' unused
+//! The wasm pipeline of the widget and the console: `cargo build` for wasm32, [`unexport`] (drops dependencies' unused
 //! `#[wasm_bindgen]` classes), wasm-bindgen (`--target web`), `wasm-opt`
 //! ([`wasm_opt::PASSES`]),
 //! then [`assets::publish`] into `target/assets/`.
@@ -14,54 +14,105 @@ use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
-const PACKAGE: &str = "switchboard-widget";
-/// The cargo artifact's file stem, and wasm-bindgen's output stem.
-const STEM: &str = "switchboard_widget";
 /// Defined in the root Cargo.toml: release, tuned for size.
 const PROFILE: &str = "wasm-release";
 /// The `wasm-bindgen-cli-support` pinned in xtask/Cargo.toml. wasm-bindgen refuses a module
 /// made by another version of the `wasm-bindgen` crate, so Cargo.lock must say the same.
 const WASM_BINDGEN_VERSION: &str = "0.2.130";
 
-/// Builds the widget and publishes it with `widget/assets/` into `<target>/assets/`.
-pub fn build_widget(ws: &Workspace) -> Result<()> {
+/// One browser bundle: a cdylib crate and where its files go.
+pub struct Bundle {
+    pub package: &'static str,
+    /// The cargo artifact's file stem, and wasm-bindgen's output stem.
+    pub stem: &'static str,
+    /// Logical names of the published wasm and glue (`<logical>.wasm`, `<logical>.js`).
+    pub logical: &'static str,
+    /// Hand-written files (loader, CSS, HTML), relative to the repository root.
+    pub assets: &'static str,
+    /// The unhashed entry among them.
+    pub entry: &'static str,
+    pub css: &'static str,
+    /// Output directory, relative to the target directory.
+    pub out: &'static str,
+    /// Whether the widget's size budgets apply.
+    pub budgets: bool,
+}
+
+/// The visitor widget: `target/assets/`, with budgets.
+pub const WIDGET: Bundle = Bundle {
+    package: "switchboard-widget",
+    stem: "switchboard_widget",
+    logical: "switchboard-widget",
+    assets: "widget/assets",
+    entry: assets::WIDGET_ENTRY,
+    css: "widget.css",
+    out: "assets",
+    budgets: true,
+};
+
+/// The agent console: `target/assets/console/` (published after the widget, whose
+/// publishing replaces `target/assets/`), sizes printed, no budget.
+pub const CONSOLE: Bundle = Bundle {
+    package: "switchboard-console",
+    stem: "switchboard_console",
+    logical: "console",
+    assets: "console/assets",
+    entry: "index.html",
+    css: "console.css",
+    out: "assets/console",
+    budgets: false,
+};
+
+/// Builds `bundle` and publishes it with its hand-written assets.
+pub fn build(ws: &Workspace, bundle: &Bundle) -> Result<()> {
     let wasm_dir = ws.target_dir.join("wasm");
     let started = Instant::now();
+    let Bundle { package, stem, .. } = bundle;
 
     check_wasm_bindgen_lock(ws)?;
     let toolchain = Toolchain::detect()?;
     println!(
-        "xtask: building {PACKAGE} for {WASM_TARGET} ({})",
+        "xtask: building {package} for {WASM_TARGET} ({})",
         toolchain.describe()
     );
     let step = Instant::now();
     crate::run_checked(&mut toolchain.cargo(
         ws,
         &wasm_dir,
-        &["build", "--profile", PROFILE, "-p", PACKAGE],
+        &["build", "--profile", PROFILE, "-p", package],
     ))?;
     let built = wasm_dir
         .join(WASM_TARGET)
         .join(PROFILE)
-        .join(format!("{STEM}.wasm"));
+        .join(format!("{stem}.wasm"));
     println!("xtask: cargo build: {:.1}s", step.elapsed().as_secs_f64());
 
-    let processed = wasm_dir.join("processed");
-    bindgen_and_optimise(ws, &built, &processed)?;
+    // The widget keeps its historical directory names.
+    let suffix = if bundle.budgets {
+        String::new()
+    } else {
+        format!("-{}", bundle.logical)
+    };
+    let processed = wasm_dir.join(format!("processed{suffix}"));
+    bindgen_and_optimise(ws, stem, &built, &processed)?;
 
     assets::publish(
         &assets::Inputs {
-            wasm: processed.join(format!("{STEM}_bg.wasm")),
-            glue: processed.join(format!("{STEM}.js")),
-            wasm_default_name: format!("{STEM}_bg.wasm"),
-            logical_stem: PACKAGE.to_owned(),
-            extra_dir: ws.root.join("widget").join("assets"),
+            wasm: processed.join(format!("{stem}_bg.wasm")),
+            glue: processed.join(format!("{stem}.js")),
+            wasm_default_name: format!("{stem}_bg.wasm"),
+            logical_stem: bundle.logical.to_owned(),
+            extra_dir: ws.root.join(bundle.assets),
             terser: minify::ensure(&ws.target_dir)?,
+            entry: bundle.entry,
+            css: bundle.css,
+            budgets: bundle.budgets,
+            work_dir: wasm_dir.join(format!("publish-{}", bundle.logical)),
         },
-        &ws.target_dir.join("assets"),
+        &ws.target_dir.join(bundle.out),
     )?;
     println!(
-        "xtask: widget built in {:.1}s",
+        "xtask: {package} built in {:.1}s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -69,7 +120,7 @@ pub fn build_widget(ws: &Workspace) -> Result<()> {
 
 /// wasm-bindgen then wasm-opt, skipped when the cargo artifact and the tool versions are
 /// what produced the files already in `out`.
-fn bindgen_and_optimise(ws: &Workspace, built: &Path, out: &Path) -> Result<()> {
+fn bindgen_and_optimise(ws: &Workspace, stem: &str, built: &Path, out: &Path) -> Result<()> {
     let bytes = fs::read(built).with_context(|| format!("cannot read {}", built.display()))?;
     let stamp = {
         let mut h = Sha256::new();
@@ -96,10 +147,13 @@ fn bindgen_and_optimise(ws: &Workspace, built: &Path, out: &Path) -> Result<()> 
     );
 
     let step = Instant::now();
-    let bindgen_dir = out.with_file_name("bindgen");
+    let bindgen_dir = out.with_file_name(match out.file_name().and_then(|n| n.to_str()) {
+        Some("processed") | None => "bindgen".to_owned(),
+        Some(name) => name.replacen("processed", "bindgen", 1),
+    });
     let _ = fs::remove_dir_all(&bindgen_dir);
     wasm_bindgen_cli_support::Bindgen::new()
-        .input_bytes(STEM, bytes)
+        .input_bytes(stem, bytes)
         .web(true)?
         .typescript(false)
         // Keep `new URL('<stem>_bg.wasm', import.meta.url)` as init()'s default;
@@ -109,7 +163,7 @@ fn bindgen_and_optimise(ws: &Workspace, built: &Path, out: &Path) -> Result<()> 
         .context("wasm-bindgen failed")?;
     if bindgen_dir.join("snippets").exists() {
         bail!(
-            "the widget now uses JS snippets (#[wasm_bindgen(module/inline_js)]); \
+            "{stem} now uses JS snippets (#[wasm_bindgen(module/inline_js)]); \
              xtask/src/assets.rs does not publish them yet"
         );
     }
@@ -119,7 +173,7 @@ fn bindgen_and_optimise(ws: &Workspace, built: &Path, out: &Path) -> Result<()> 
     let wasm_opt = wasm_opt::ensure(ws)?;
     let _ = fs::remove_dir_all(out);
     fs::create_dir_all(out)?;
-    let name = format!("{STEM}_bg.wasm");
+    let name = format!("{stem}_bg.wasm");
     println!(
         "xtask: wasm-opt {} (features: {})",
         wasm_opt::PASSES.join(" "),
@@ -132,8 +186,8 @@ fn bindgen_and_optimise(ws: &Workspace, built: &Path, out: &Path) -> Result<()> 
         &features,
     )?;
     fs::copy(
-        bindgen_dir.join(format!("{STEM}.js")),
-        out.join(format!("{STEM}.js")),
+        bindgen_dir.join(format!("{stem}.js")),
+        out.join(format!("{stem}.js")),
     )?;
     println!("xtask: wasm-opt: {:.1}s", step.elapsed().as_secs_f64());
     fs::write(stamp_file, stamp)?;

@@ -1,7 +1,10 @@
-//! The widget's files, built by `cargo xtask` into the assets directory:
+//! The widget's and the agent console's files, built by `cargo xtask` into the assets
+//! directory:
 //! - `/widget.js`, the loader: a stable URL that host pages embed, so it is cached briefly;
 //! - `/assets/<name>.<hash>.<ext>`, everything the loader fetches later: content-hashed
-//!   names, so they are cached for a year and never revalidated.
+//!   names, so they are cached for a year and never revalidated;
+//! - `/console` (and `/console/`): the console's `index.html` (`no-cache`: it names the
+//!   current hashed files), and `/console/<name>.<hash>.<ext>` from `<dir>/console/`.
 //!
 //! Both are served precompressed (brotli or gzip siblings, picked by Accept-Encoding, with
 //! `Vary: Accept-Encoding`), with the right content type (`application/wasm` for the
@@ -19,6 +22,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub(crate) const LOADER_CACHE: &str = "public, max-age=300";
 pub(crate) const HASHED_CACHE: &str = "public, max-age=31536000, immutable";
+/// The console's page: always revalidated, so a new build is picked up at once.
+const PAGE_CACHE: &str = "no-cache";
 
 /// The widget from `dir`, or (built with `embed-assets`) from inside the binary when no
 /// directory is given. `None` when there is neither.
@@ -57,5 +62,34 @@ fn from_dir(dir: &Path) -> Router<AppState> {
                 header::CACHE_CONTROL,
                 HeaderValue::from_static(HASHED_CACHE),
             ),
+        ))
+        .merge(console(dir))
+}
+
+/// The agent console from `<dir>/console/`: its page at `/console` and `/console/`, its
+/// hashed files under `/console/`.
+fn console(dir: &Path) -> Router<AppState> {
+    let page = ServeFile::new(dir.join("console").join("index.html"))
+        .precompressed_br()
+        .precompressed_gzip();
+    // Given the assets root, `/console/x` is looked up as `<dir>/console/x`.
+    let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
+    Router::new()
+        .route_service("/console", page.clone())
+        .route_service("/console/", page)
+        .route_service("/console/{*file}", files)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            |res: &axum::response::Response<_>| {
+                let html = res
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+                Some(HeaderValue::from_static(if html {
+                    PAGE_CACHE
+                } else {
+                    HASHED_CACHE
+                }))
+            },
         ))
 }

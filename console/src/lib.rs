@@ -1,0 +1,29 @@
+//! # Switchboard agent console
+//!
+//! The page agents work in, served by the relay at `/console`: log in, set presence, see
+//! the queue and their load, and work several chats side by side.
+//!
+//! ## Layout
+//! - [`socket`]: the reconnecting WebSocket, the very file the widget uses
+//!   (`widget/src/client/socket.rs`, included by path until it moves into a shared crate).
+//! - [`model`]: the console as plain structs; folds server frames, unit-tested.
+//! - [`api`]: the REST calls (login, agents, details, notes, canned responses).
+//! - [`app`]: the controller gluing socket, outbox, model and REST.
+//! - [`ui`]: the Leptos components, named after what the agent sees.
+//! - [`i18n`]: every text in German and English.
+
+pub mod api;
+pub mod app;
+pub mod i18n;
+pub mod model;
+#[path = "../../widget/src/client/socket.rs"]
+pub mod socket;
+pub mod ui;
+
+use wasm_bindgen::prelude::*;
+
+/// Mounts the console into `<body>`; index.html calls it after loading the module.
+#[wasm_bindgen]
+pub fn start() {
+    leptos::mount::mount_to_body(ui::Root);
+}
