@@ -1,0 +1,521 @@
+//! Working a ticket over REST: changes and their history, escalation, notes and replies,
+//! the SLA clock pausing while pending on the customer, closing and reopening, the list's
+//! filters, order and pages, and who may do what.
+
+use anyhow::{anyhow, ensure, Result};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use switchboard_e2e::api::leave_message;
+use switchboard_e2e::{Relay, VisitorClient};
+use switchboard_shared::VisitorCommand;
+
+/// A visitor leaves an offline message; returns its ticket.
+async fn offline_ticket(relay: &Relay, token: &str, name: &str, body: &str) -> Result<Value> {
+    let mut v = VisitorClient::connect(relay, name).await?;
+    v.hello().await?;
+    let cmd = VisitorCommand::LeaveMessage {
+        client_id: v.next_client_id(),
+        body: body.into(),
+        name: Some(name.into()),
+        email: None,
+        customer_number: None,
+    };
+    let left = leave_message(&mut v, &cmd).await?;
+    let (status, ticket) = relay.ticket_of(token, left.conversation_id).await?;
+    ensure!(status == StatusCode::OK, "{status} {ticket}");
+    Ok(ticket)
+}
+
+async fn call_ok(
+    relay: &Relay,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+    expected: StatusCode,
+) -> Result<Value> {
+    let (status, answer) = relay.call(method.clone(), path, Some(token), body).await?;
+    ensure!(
+        status == expected,
+        "{method} {path} answered {status} (expected {expected}): {answer}"
+    );
+    Ok(answer)
+}
+
+fn id(ticket: &Value) -> Result<i64> {
+    ticket["id"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("ticket without id: {ticket}"))
+}
+
+#[tokio::test]
+async fn every_change_escalation_note_and_reply_is_recorded_in_the_history() -> Result<()> {
+    let relay = Relay::spawn().await?;
+    let outcome: Result<()> = async {
+        let anna = relay.add_agent("Anna", 1).await?;
+        let token = relay.login(&anna).await?.token;
+        let ticket = offline_ticket(&relay, &token, "Jonas", "Die Anlage piept.").await?;
+        let path = format!("/api/v1/tickets/{}", id(&ticket)?);
+
+        let change = json!({"status": "open", "priority": "critical", "category": "complaint",
+                            "assignee": anna.id});
+        let changed = call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            Some(change),
+            StatusCode::OK,
+        )
+        .await?;
+        ensure!(
+            changed["status"] == "open"
+                && changed["priority"] == "critical"
+                && changed["category"] == "complaint"
+                && changed["assignee"] == json!(anna.id),
+            "{changed}"
+        );
+        ensure!(
+            changed["sla"]["first_response"]["due_at"].as_i64()
+                < ticket["sla"]["first_response"]["due_at"].as_i64(),
+            "critical is due sooner than medium: {changed} vs {ticket}"
+        );
+        let escalate = format!("{path}/escalate");
+        let to_l2 = call_ok(
+            &relay,
+            Method::POST,
+            &escalate,
+            &token,
+            Some(json!({"reason": "Hardwarefehler, L1 kommt nicht weiter"})),
+            StatusCode::OK,
+        )
+        .await?;
+        ensure!(to_l2["support_level"] == "L2", "{to_l2}");
+        let to_l3 = call_ok(
+            &relay,
+            Method::POST,
+            &escalate,
+            &token,
+            Some(json!({"reason": "Hersteller einbeziehen"})),
+            StatusCode::OK,
+        )
+        .await?;
+        ensure!(to_l3["support_level"] == "L3", "{to_l3}");
+        call_ok(
+            &relay,
+            Method::POST,
+            &escalate,
+            &token,
+            Some(json!({"reason": "noch höher"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await?;
+        call_ok(
+            &relay,
+            Method::POST,
+            &escalate,
+            &token,
+            Some(json!({"reason": "  "})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await?;
+
+        call_ok(
+            &relay,
+            Method::POST,
+            &format!("{path}/notes"),
+            &token,
+            Some(json!({"body": "Kunde ist Stammkunde."})),
+            StatusCode::CREATED,
+        )
+        .await?;
+        let replied = call_ok(
+            &relay,
+            Method::POST,
+            &format!("{path}/replies"),
+            &token,
+            Some(json!({"body": "Wir schicken einen Techniker."})),
+            StatusCode::CREATED,
+        )
+        .await?;
+        ensure!(
+            replied["sla"]["first_response"]["met_at"].is_i64()
+                && replied["first_response_at"].is_i64(),
+            "the first reply meets the first-response target: {replied}"
+        );
+        let second = call_ok(
+            &relay,
+            Method::POST,
+            &format!("{path}/replies"),
+            &token,
+            Some(json!({"body": "Termin: Montag."})),
+            StatusCode::CREATED,
+        )
+        .await?;
+        ensure!(
+            second["first_response_at"] == replied["first_response_at"],
+            "a later reply does not move the first response"
+        );
+
+        let detail = call_ok(&relay, Method::GET, &path, &token, None, StatusCode::OK).await?;
+        let history = detail["history"].as_array().cloned().unwrap_or_default();
+        let kinds: Vec<&str> = history.iter().filter_map(|e| e["kind"].as_str()).collect();
+        ensure!(
+            kinds
+                == vec![
+                    "created",
+                    "category_changed",
+                    "priority_changed",
+                    "assigned",
+                    "status_changed",
+                    "escalated",
+                    "escalated",
+                    "note",
+                    "reply",
+                    "reply"
+                ],
+            "history {kinds:?}"
+        );
+        let escalations: Vec<(&Value, &Value, &Value)> = history
+            .iter()
+            .filter(|e| e["kind"] == "escalated")
+            .map(|e| (&e["from"], &e["to"], &e["reason"]))
+            .collect();
+        ensure!(
+            escalations
+                == vec![
+                    (
+                        &json!("L1"),
+                        &json!("L2"),
+                        &json!("Hardwarefehler, L1 kommt nicht weiter")
+                    ),
+                    (&json!("L2"), &json!("L3"), &json!("Hersteller einbeziehen")),
+                ],
+            "escalation history with reasons: {escalations:?}"
+        );
+        ensure!(
+            history
+                .iter()
+                .skip(1)
+                .all(|e| e["agent_id"] == json!(anna.id)),
+            "each entry names who did it: {history:?}"
+        );
+        ensure!(
+            detail["transcript"]
+                .as_array()
+                .is_some_and(|t| !t.is_empty()),
+            "the offline message's transcript: {detail}"
+        );
+        Ok(())
+    }
+    .await;
+    relay.finish(outcome)
+}
+
+#[tokio::test]
+async fn pending_on_the_customer_pauses_the_sla_and_a_closed_ticket_can_only_be_reopened(
+) -> Result<()> {
+    let relay = Relay::spawn().await?;
+    let outcome: Result<()> = async {
+        let anna = relay.add_agent("Anna", 1).await?;
+        let token = relay.login(&anna).await?.token;
+        let ticket = offline_ticket(&relay, &token, "Mia", "Passwort vergessen.").await?;
+        let path = format!("/api/v1/tickets/{}", id(&ticket)?);
+        ensure!(
+            ticket["sla"]["paused"] == false && ticket["sla_due_at"].is_i64(),
+            "{ticket}"
+        );
+
+        let status = |s: &str| Some(json!({ "status": s }));
+        let pending = call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            status("pending_customer"),
+            StatusCode::OK,
+        )
+        .await?;
+        ensure!(
+            pending["sla"]["paused"] == true
+                && pending["pending_since"].is_i64()
+                && pending["sla_due_at"].is_null(),
+            "the clock stands still: {pending}"
+        );
+        let open = call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            status("open"),
+            StatusCode::OK,
+        )
+        .await?;
+        ensure!(
+            open["sla"]["paused"] == false
+                && open["pending_since"].is_null()
+                && open["sla_due_at"].is_i64()
+                && open["sla"]["first_response"]["due_at"].as_i64()
+                    >= ticket["sla"]["first_response"]["due_at"].as_i64(),
+            "the clock runs again, due no earlier: {open}"
+        );
+
+        let resolved = call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            status("resolved"),
+            StatusCode::OK,
+        )
+        .await?;
+        ensure!(
+            resolved["resolved_at"].is_i64() && resolved["sla_due_at"].is_null(),
+            "{resolved}"
+        );
+        call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            status("closed"),
+            StatusCode::OK,
+        )
+        .await?;
+        call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            status("pending_customer"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await?;
+        call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            status("new"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await?;
+        call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            status("on_hold"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await?;
+        let reopened = call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            status("open"),
+            StatusCode::OK,
+        )
+        .await?;
+        ensure!(
+            reopened["status"] == "open" && reopened["resolved_at"].is_null(),
+            "reopened: {reopened}"
+        );
+        Ok(())
+    }
+    .await;
+    relay.finish(outcome)
+}
+
+#[tokio::test]
+async fn the_list_filters_sorts_by_sla_due_time_and_pages() -> Result<()> {
+    let relay = Relay::spawn().await?;
+    let outcome: Result<()> = async {
+        let anna = relay.add_agent("Anna", 1).await?;
+        let token = relay.login(&anna).await?.token;
+        let low = offline_ticket(&relay, &token, "Lea", "Frage zum Produkt").await?;
+        let medium = offline_ticket(&relay, &token, "Max", "Rechnung fehlt").await?;
+        let critical = offline_ticket(&relay, &token, "Kim", "Alles steht still").await?;
+        for (t, p) in [(&low, "low"), (&critical, "critical")] {
+            let path = format!("/api/v1/tickets/{}", id(t)?);
+            call_ok(
+                &relay,
+                Method::PATCH,
+                &path,
+                &token,
+                Some(json!({"priority": p})),
+                StatusCode::OK,
+            )
+            .await?;
+        }
+        let resolved_path = format!("/api/v1/tickets/{}", id(&medium)?);
+        call_ok(
+            &relay,
+            Method::PATCH,
+            &resolved_path,
+            &token,
+            Some(json!({"status": "resolved", "assignee": anna.id})),
+            StatusCode::OK,
+        )
+        .await?;
+
+        let ids = |list: &[Value]| list.iter().map(|t| t["id"].clone()).collect::<Vec<_>>();
+        let all = relay.tickets(&token, "").await?;
+        ensure!(
+            ids(&all)
+                == vec![
+                    critical["id"].clone(),
+                    low["id"].clone(),
+                    medium["id"].clone()
+                ],
+            "soonest due first, nothing running last: {all:?}"
+        );
+        let crit = relay.tickets(&token, "?priority=critical").await?;
+        ensure!(ids(&crit) == vec![critical["id"].clone()], "{crit:?}");
+        let mine = relay
+            .tickets(&token, &format!("?assignee={}", anna.id))
+            .await?;
+        ensure!(ids(&mine) == vec![medium["id"].clone()], "{mine:?}");
+        let resolved = relay.tickets(&token, "?status=resolved&level=L1").await?;
+        ensure!(ids(&resolved) == vec![medium["id"].clone()], "{resolved:?}");
+        let billing = relay.tickets(&token, "?category=billing_question").await?;
+        ensure!(billing.is_empty(), "{billing:?}");
+
+        let (status, page) = relay
+            .call(Method::GET, "/api/v1/tickets?limit=2", Some(&token), None)
+            .await?;
+        ensure!(
+            status == StatusCode::OK && page["next_offset"] == 2,
+            "{page}"
+        );
+        let (_, rest) = relay
+            .call(
+                Method::GET,
+                "/api/v1/tickets?limit=2&offset=2",
+                Some(&token),
+                None,
+            )
+            .await?;
+        ensure!(
+            ids(rest["tickets"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default())
+                == vec![medium["id"].clone()]
+                && rest["next_offset"].is_null(),
+            "{rest}"
+        );
+        let (status, _) = relay
+            .call(
+                Method::GET,
+                "/api/v1/tickets?priority=urgent",
+                Some(&token),
+                None,
+            )
+            .await?;
+        ensure!(
+            status == StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown priority: {status}"
+        );
+        let (status, _) = relay
+            .call(Method::GET, "/api/v1/tickets", None, None)
+            .await?;
+        ensure!(status == StatusCode::UNAUTHORIZED, "no token: {status}");
+        let (status, _) = relay
+            .call(Method::GET, "/api/v1/tickets/999999", Some(&token), None)
+            .await?;
+        ensure!(status == StatusCode::NOT_FOUND, "unknown ticket: {status}");
+        Ok(())
+    }
+    .await;
+    relay.finish(outcome)
+}
+
+#[tokio::test]
+async fn only_admins_set_a_sites_business_hours_and_nonsense_is_refused() -> Result<()> {
+    let relay = Relay::spawn().await?;
+    let outcome: Result<()> = async {
+        let admin = relay.add_admin("Chefin", 1).await?;
+        let admin_token = relay.login(&admin).await?.token;
+        let anna = relay.add_agent("Anna", 1).await?;
+        let anna_token = relay.login(&anna).await?.token;
+        let path = "/api/v1/sites/acme/business-hours";
+        let defaults =
+            call_ok(&relay, Method::GET, path, &anna_token, None, StatusCode::OK).await?;
+        ensure!(
+            defaults["timezone"] == "Europe/Berlin"
+                && defaults["week"][0] == json!([480, 1020])
+                && defaults["week"][6].is_null(),
+            "Mon–Fri 08:00–17:00 Berlin: {defaults}"
+        );
+        let ny = json!({"timezone": "America/New_York",
+                        "week": [[540, 1080], [540, 1080], [540, 1080], [540, 1080],
+                                 [540, 1080], null, null]});
+        call_ok(
+            &relay,
+            Method::PUT,
+            path,
+            &anna_token,
+            Some(ny.clone()),
+            StatusCode::FORBIDDEN,
+        )
+        .await?;
+        let saved = call_ok(
+            &relay,
+            Method::PUT,
+            path,
+            &admin_token,
+            Some(ny.clone()),
+            StatusCode::OK,
+        )
+        .await?;
+        ensure!(saved == ny, "{saved}");
+        let mut bad_zone = ny.clone();
+        bad_zone["timezone"] = json!("Mars/Olympus");
+        call_ok(
+            &relay,
+            Method::PUT,
+            path,
+            &admin_token,
+            Some(bad_zone),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await?;
+        let closed = json!({"timezone": "UTC", "week": [null, null, null, null, null, null, null]});
+        call_ok(
+            &relay,
+            Method::PUT,
+            path,
+            &admin_token,
+            Some(closed),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await?;
+        call_ok(
+            &relay,
+            Method::PUT,
+            "/api/v1/sites/nowhere/business-hours",
+            &admin_token,
+            Some(ny),
+            StatusCode::NOT_FOUND,
+        )
+        .await?;
+        let categories = call_ok(
+            &relay,
+            Method::GET,
+            "/api/v1/tickets/categories",
+            &anna_token,
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+        ensure!(
+            categories["categories"][0] == "technical_problem",
+            "{categories}"
+        );
+        Ok(())
+    }
+    .await;
+    relay.finish(outcome)
+}
