@@ -206,3 +206,43 @@ async fn an_agent_converts_their_live_chat_once_and_the_chat_ends_for_them() -> 
     .await;
     relay.finish(outcome)
 }
+
+#[tokio::test]
+async fn converting_a_chat_frees_the_agents_slot_for_the_next_visitor_in_the_queue() -> Result<()> {
+    let relay = Relay::spawn().await?;
+    let outcome: Result<()> = async {
+        let anna = relay.add_agent("Anna", 1).await?;
+        let token = relay.login(&anna).await?.token;
+        let (mut a, _) = AgentClient::connect(&relay, &anna).await?;
+        let mut first = VisitorClient::started(&relay, "first").await?;
+        first.expect_agent_joined().await?;
+        let conv = a.expect_assigned().await?.id;
+        let mut second = VisitorClient::started(&relay, "second").await?;
+        second.expect_queue_position().await?;
+
+        let request = json!({"category": "complaint", "priority": "medium",
+                             "support_level": "L1", "summary": "Lieferung beschädigt"});
+        let (status, _) = relay
+            .call(
+                Method::POST,
+                &format!("/api/v1/conversations/{conv}/ticket"),
+                Some(&token),
+                Some(request),
+            )
+            .await?;
+        ensure!(status == StatusCode::CREATED, "{status}");
+        ensure!(
+            a.expect_removed(conv).await? == RemovalReason::Ended,
+            "ended"
+        );
+        let next = a.expect_assigned().await?;
+        ensure!(
+            next.id == second.conversation_id()?,
+            "the queued visitor gets the freed slot"
+        );
+        second.expect_agent_joined().await?;
+        Ok(())
+    }
+    .await;
+    relay.finish(outcome)
+}

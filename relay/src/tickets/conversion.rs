@@ -148,7 +148,10 @@ impl Tickets {
                 create(store, draft).await?
             }
         };
-        if owns {
+        // Asked again: the chat may have been transferred while the ticket was written, and
+        // then it is no longer this agent's to end. (`end_conversation` does not know the
+        // actor; a transfer in the instant between this check and the end remains possible.)
+        if self.chat.agent_owns(agent, conv) {
             match self.chat.end_conversation(conv, Side::Agent).await {
                 Ok(()) | Err(ChatError::Refused(ErrorCode::ConversationEnded)) => {}
                 Err(e) => return Err(e.into()),

@@ -178,3 +178,18 @@ async fn categories_default_to_the_five_of_the_issue_and_business_hours_round_tr
     assert_eq!(store.site_hours("acme").await.unwrap(), Some(hours));
     store.close().await;
 }
+
+#[tokio::test]
+async fn two_conversions_of_one_conversation_at_once_create_one_ticket() {
+    let (_dir, store, conv) = store().await;
+    let (a, b) = tokio::join!(
+        store.create_ticket(new_ticket(Some(conv), 100)),
+        store.create_ticket(new_ticket(Some(conv), 200)),
+    );
+    let (a, a_created) = a.unwrap();
+    let (b, b_created) = b.unwrap();
+    assert_eq!(a.id, b.id);
+    assert!(a_created ^ b_created, "exactly one call created it");
+    assert_eq!(store.ticket_events(a.id).await.unwrap().len(), 1);
+    store.close().await;
+}
