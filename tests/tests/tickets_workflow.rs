@@ -519,3 +519,99 @@ async fn only_admins_set_a_sites_business_hours_and_nonsense_is_refused() -> Res
     .await;
     relay.finish(outcome)
 }
+
+#[tokio::test]
+async fn a_ticket_is_assigned_to_an_enabled_agent_only_and_null_unassigns_it() -> Result<()> {
+    let relay = Relay::spawn().await?;
+    let outcome: Result<()> = async {
+        let admin = relay.add_admin("Chefin", 1).await?;
+        let admin_token = relay.login(&admin).await?.token;
+        let anna = relay.add_agent("Anna", 1).await?;
+        let token = relay.login(&anna).await?.token;
+        let ben = relay.add_agent("Ben", 1).await?;
+        let ticket = offline_ticket(&relay, &token, "Ida", "Lieferstatus?").await?;
+        let path = format!("/api/v1/tickets/{}", id(&ticket)?);
+
+        let assigned = call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            Some(json!({"assignee": ben.id})),
+            StatusCode::OK,
+        )
+        .await?;
+        ensure!(assigned["assignee"] == json!(ben.id), "{assigned}");
+        let untouched = call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            Some(json!({"priority": "high"})),
+            StatusCode::OK,
+        )
+        .await?;
+        ensure!(
+            untouched["assignee"] == json!(ben.id),
+            "absent keeps it: {untouched}"
+        );
+        call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            Some(json!({"assignee": 999_999})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await?;
+        call_ok(
+            &relay,
+            Method::PATCH,
+            &format!("/api/v1/agents/{}", ben.id),
+            &admin_token,
+            Some(json!({"disabled": true})),
+            StatusCode::OK,
+        )
+        .await?;
+        call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            Some(json!({"assignee": anna.id})),
+            StatusCode::OK,
+        )
+        .await?;
+        call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            Some(json!({"assignee": ben.id})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await?;
+        let unassigned = call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            Some(json!({"assignee": null})),
+            StatusCode::OK,
+        )
+        .await?;
+        ensure!(unassigned["assignee"].is_null(), "{unassigned}");
+        call_ok(
+            &relay,
+            Method::PATCH,
+            &path,
+            &token,
+            Some(json!({"colour": "red"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+    relay.finish(outcome)
+}
