@@ -47,6 +47,8 @@ pub fn ChatPane(id: ConversationId) -> impl IntoView {
                                 parts.push(format!("{} {n}", t().customer_number));
                             }
                             if let Some(l) = visitor(|v| v.locale.clone()) { parts.push(l); }
+                            let since = app.console.with(|c| c.chat(id).map(|c| c.view.created_at));
+                            if let Some(at) = since { parts.push(format!("{} {}", t().arrived, clock(at))); }
                             parts.push(format!("#{}", id.0));
                             parts.join(" · ")
                         }}

@@ -60,6 +60,15 @@ h.test("one agent with a cap of 2 works two chats side by side; the third visito
   await until(async () => (await paneMessages(paneJ)).some((m) => m.author === "agent" &&
     ["delivered", "read"].includes(m.state)), { message: "a delivered/read mark on the reply to Jonas" });
 
+  // Typing shows both ways, in the right pane only (the relay forwards `active: true` at
+  // most every 2 s per side: wait out the replies' window first).
+  await jonas.waitForTimeout(2_200);
+  await tid(mara, "sb-input").pressSequentially("Noch eine Fr", { delay: 30 });
+  await paneM.locator('[data-testid="cs-typing"]').waitFor({ state: "visible", timeout: 5_000 });
+  assert.equal(await paneJ.locator('[data-testid="cs-typing"]').count(), 0, "Mara's typing is not shown in Jonas' pane");
+  await paneJ.locator('[data-testid="cs-input"]').pressSequentially("Die Kosten", { delay: 30 });
+  await tid(jonas, "sb-typing").waitFor({ state: "visible", timeout: 5_000 });
+
   mkdirSync(ARTIFACTS, { recursive: true });
   await consolePage.screenshot({ path: path.join(ARTIFACTS, "console-two-chats.png") });
 
@@ -71,6 +80,7 @@ h.test("one agent with a cap of 2 works two chats side by side; the third visito
     { message: "the console's queue lists the waiting visitor" });
   assert.equal(await openPanes(consolePage).count(), 2, "no third chat while at the cap");
 
+  await paneJ.locator('[data-testid="cs-input"]').fill("");
   // Ending Jonas' chat admits Tom into the console.
   await paneJ.locator('[data-testid="cs-end"]').click();
   const paneT = paneOf(consolePage, "Tom Dritter");
