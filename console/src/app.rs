@@ -6,11 +6,11 @@
 use crate::api::{self, Canned, Login};
 use crate::i18n::Lang;
 use crate::model::{Console, Effects};
-use crate::socket::{Handlers, Socket};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::RefCell;
 use std::rc::Rc;
+use switchboard_client::socket::{Handlers, Socket};
 use switchboard_shared::{
     AgentCommand, AgentId, ClientMsgId, ConversationId, Presence, ServerFrame, PROTOCOL_VERSION,
 };

@@ -4,8 +4,7 @@
 //! the queue and their load, and work several chats side by side.
 //!
 //! ## Layout
-//! - [`socket`]: the reconnecting WebSocket, the very file the widget uses
-//!   (`widget/src/client/socket.rs`, included by path until it moves into a shared crate).
+//! - the reconnecting WebSocket comes from `switchboard-client`, shared with the widget.
 //! - [`model`]: the console as plain structs; folds server frames, unit-tested.
 //! - [`api`]: the REST calls (login, agents, details, notes, canned responses).
 //! - [`app`]: the controller gluing socket, outbox, model and REST.
@@ -16,8 +15,6 @@ pub mod api;
 pub mod app;
 pub mod i18n;
 pub mod model;
-#[path = "../../widget/src/client/socket.rs"]
-pub mod socket;
 pub mod ui;
 
 use wasm_bindgen::prelude::*;

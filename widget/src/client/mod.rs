@@ -1,7 +1,7 @@
-//! The browser side of the protocol, written so the agent console can share it later:
-//! nothing here knows about the widget's UI.
+//! The browser side of the protocol: nothing here knows about the widget's UI.
 //!
-//! - [`socket`]: one WebSocket that reconnects with backoff and pings while open.
+//! - [`socket`]: one WebSocket that reconnects with backoff and pings while open; it lives
+//!   in the `switchboard-client` crate, shared with the agent console.
 //! - [`decode`]: relay frames for a visitor, without serde's tagged-enum machinery.
 //! - [`encode`]: the frames the widget sends, without serde.
 //! - [`outbox`]: messages not yet confirmed by `sent`, serialisable for `localStorage`.
@@ -10,7 +10,7 @@
 pub mod decode;
 pub mod encode;
 pub mod outbox;
-pub mod socket;
+pub use switchboard_client::socket;
 pub mod store;
 
 /// A fresh message id: 128 random bits as 32 hex digits. `Math.random` is not a CSPRNG, but
