@@ -71,5 +71,12 @@ h.test("canned responses and notes work, and the console resumes after a relay r
   const shown = (await paneMessages(pane)).map((m) => m.text);
   assert.equal(new Set(shown).size, shown.length, `nothing is shown twice: ${JSON.stringify(shown)}`);
   assert.equal(shown.filter((t) => t === CANNED).length, 1);
+  // German and English: the switch in the top bar changes every text at once.
+  const before = await ctid(page, "cs-logout").textContent();
+  await ctid(page, "cs-lang").click();
+  const afterSwitch = await ctid(page, "cs-logout").textContent();
+  assert.notEqual(afterSwitch, before);
+  assert.ok(["Abmelden", "Log out"].includes(afterSwitch), afterSwitch);
+  assert.equal(await page.evaluate(() => document.documentElement.lang), afterSwitch === "Abmelden" ? "de" : "en");
   assert.deepEqual(page.rec.errors, [], "no uncaught errors in the console");
 });
