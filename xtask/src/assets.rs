@@ -2,16 +2,18 @@
 //! `target/assets/`, the agent console into `target/assets/console/`:
 //!
 //! - every file named by a content hash (`switchboard-widget.1a2b3c4d.wasm`), so it can be
-//!   cached forever, except the stable entry `widget.js` that pages embed by URL;
+//!   cached forever, except the stable entry (`widget.js` that pages embed by URL, the
+//!   console's `index.html`);
 //! - beside each, `.gz` (gzip -9) and `.br` (brotli 11) for `Content-Encoding` negotiation;
 //! - `manifest.json`: logical name → published name and sizes (shape in [`Manifest`]).
 //!
 //! The wasm-bindgen glue's default `init()` URL is rewritten to the hashed wasm name. In text
-//! files from `widget/assets/`, `__SB_WASM__`, `__SB_JS__` (the glue) and `__SB_CSS__`
-//! (`widget.css`) become the published names; `widget.js` is filled in last, so it can name
-//! everything else.
+//! files from `widget/assets/` (or `console/assets/`), `__SB_WASM__`, `__SB_JS__` (the glue)
+//! and `__SB_CSS__` (`widget.css`, `console.css`) become the published names; the entry is
+//! filled in last, so it can name everything else.
 //!
-//! Budgets (brotli bytes) fail the build: the entry script, and what opening the widget loads.
+//! The widget's budgets (brotli bytes) fail the build: the entry script, and what opening the
+//! widget loads. The console has none; its sizes are only printed.
 
 use crate::minify;
 use anyhow::{bail, Context, Result};
