@@ -214,8 +214,9 @@ impl App {
         }
     }
 
-    /// Desktop notification (when permitted) and the unread badge in the title.
+    /// Desktop notification (when permitted), a short tone and the unread badge in the title.
     fn notify(&self, what: &str, name: Option<String>, body: &str) {
+        chime();
         let ctl = self.ctl();
         *ctl.badge.borrow_mut() += 1;
         document().set_title(&format!("({}) {}", ctl.badge.borrow(), ctl.title));
@@ -329,6 +330,37 @@ pub fn document() -> web_sys::Document {
     web_sys::window()
         .and_then(|w| w.document())
         .expect("a browser document")
+}
+
+/// A short, quiet two-tone chime with Web Audio (no sound file to ship). Browsers may keep
+/// the audio context suspended until the page had a user gesture; then it stays silent.
+fn chime() {
+    thread_local! {
+        // One context for the page: browsers limit how many may exist.
+        static AUDIO: RefCell<Option<web_sys::AudioContext>> = const { RefCell::new(None) };
+    }
+    let ctx = AUDIO.with(|a| {
+        let mut a = a.borrow_mut();
+        if a.is_none() {
+            *a = web_sys::AudioContext::new().ok();
+        }
+        a.clone()
+    });
+    let Some(ctx) = ctx else {
+        return;
+    };
+    let (Ok(osc), Ok(gain)) = (ctx.create_oscillator(), ctx.create_gain()) else {
+        return;
+    };
+    let t = ctx.current_time();
+    osc.frequency().set_value(880.0);
+    let _ = osc.frequency().set_value_at_time(660.0, t + 0.12);
+    gain.gain().set_value(0.08);
+    let _ = gain.gain().linear_ramp_to_value_at_time(0.0, t + 0.3);
+    let _ = osc.connect_with_audio_node(&gain);
+    let _ = gain.connect_with_audio_node(&ctx.destination());
+    let _ = osc.start();
+    let _ = osc.stop_with_when(t + 0.3);
 }
 
 fn has_focus() -> bool {
