@@ -188,6 +188,7 @@ pub async fn seed_demo(store: &SharedStore, addr: SocketAddr) -> anyhow::Result<
     }
     Ok(vec![
         format!("  example page: http://{addr}/acme/"),
+        format!("  console:      http://{addr}/console"),
         format!("  demo agent:   {DEMO_EMAIL} / {DEMO_PASSWORD}  (site id: {DEMO_SITE})"),
         format!("  answer chats: node --experimental-websocket examples/agent.mjs http://{addr}"),
     ])

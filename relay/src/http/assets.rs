@@ -23,7 +23,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub(crate) const LOADER_CACHE: &str = "public, max-age=300";
 pub(crate) const HASHED_CACHE: &str = "public, max-age=31536000, immutable";
 /// The console's page: always revalidated, so a new build is picked up at once.
-const PAGE_CACHE: &str = "no-cache";
+pub(crate) const PAGE_CACHE: &str = "no-cache";
 
 /// The widget from `dir`, or (built with `embed-assets`) from inside the binary when no
 /// directory is given. `None` when there is neither.

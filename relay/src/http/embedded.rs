@@ -22,6 +22,28 @@ pub fn router() -> Router<AppState> {
             }),
         )
         .route(
+            "/console",
+            get(|headers: HeaderMap| async move {
+                serve("console/index.html", &headers, super::assets::PAGE_CACHE)
+            }),
+        )
+        .route(
+            "/console/",
+            get(|headers: HeaderMap| async move {
+                serve("console/index.html", &headers, super::assets::PAGE_CACHE)
+            }),
+        )
+        .route(
+            "/console/{*path}",
+            get(|Path(path): Path<String>, headers: HeaderMap| async move {
+                serve(
+                    &format!("console/{path}"),
+                    &headers,
+                    super::assets::HASHED_CACHE,
+                )
+            }),
+        )
+        .route(
             "/assets/{*path}",
             get(|Path(path): Path<String>, headers: HeaderMap| async move {
                 serve(&path, &headers, super::assets::HASHED_CACHE)
@@ -35,6 +57,7 @@ fn content_type(path: &str) -> &'static str {
         Some("wasm") => "application/wasm",
         Some("css") => "text/css",
         Some("json") => "application/json",
+        Some("html") => "text/html; charset=utf-8",
         _ => "application/octet-stream",
     }
 }
