@@ -2,6 +2,7 @@
 //! logged here and reach the client only as `internal`.
 
 use crate::conversations::ChatError;
+use crate::tickets::TicketError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -54,6 +55,18 @@ impl From<ChatError> for ApiError {
             ChatError::Refused(code) => ApiError::Invalid(code.describe().to_string()),
             ChatError::Store(s) => s.into(),
             ChatError::Auth(a) => ApiError::Internal(a.into()),
+        }
+    }
+}
+
+impl From<TicketError> for ApiError {
+    fn from(e: TicketError) -> Self {
+        match e {
+            TicketError::NotFound => ApiError::NotFound,
+            TicketError::Invalid(why) => ApiError::Invalid(why),
+            TicketError::Conflict(why) => ApiError::Conflict(why),
+            TicketError::Store(s) => s.into(),
+            TicketError::Chat(c) => c.into(),
         }
     }
 }

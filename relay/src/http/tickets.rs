@@ -10,7 +10,7 @@ use crate::clock::now_ms;
 use crate::tickets::conversion::LiveConversion;
 use crate::tickets::sla::BusinessHours;
 use crate::tickets::workflow::TicketUpdate;
-use crate::tickets::{TicketError, TicketView, Tickets};
+use crate::tickets::{TicketView, Tickets};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -44,18 +44,6 @@ pub fn router() -> Router<AppState> {
             "/sites/{site}/business-hours",
             get(business_hours).put(set_business_hours),
         )
-}
-
-impl From<TicketError> for ApiError {
-    fn from(e: TicketError) -> Self {
-        match e {
-            TicketError::NotFound => ApiError::NotFound,
-            TicketError::Invalid(why) => ApiError::Invalid(why),
-            TicketError::Conflict(why) => ApiError::Conflict(why),
-            TicketError::Store(s) => s.into(),
-            TicketError::Chat(c) => c.into(),
-        }
-    }
 }
 
 fn invalid(field: &str) -> impl FnOnce() -> ApiError + '_ {
