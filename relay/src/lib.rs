@@ -24,6 +24,7 @@ pub mod conversations;
 pub mod fanout;
 pub mod http;
 pub mod ratelimit;
+pub mod reports;
 pub mod routing;
 pub mod tickets;
 pub mod ws;

@@ -12,6 +12,7 @@
 
 pub mod sqlite;
 pub mod tickets;
+pub mod webhooks;
 
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -356,4 +357,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// Waits for in-flight writes to commit and closes the database.
     async fn close(&self);
+
+    // --- API tokens for integrations (see [`webhooks`]); only SHA-256 of a secret is stored
+    async fn create_api_token(
+        &self,
+        new: webhooks::NewApiToken,
+    ) -> StoreResult<webhooks::ApiTokenRecord>;
+    /// The token and the agent it acts for: `None` if unknown, revoked, or its creator is
+    /// disabled.
+    async fn api_token_by_hash(
+        &self,
+        token_hash: [u8; 32],
+    ) -> StoreResult<Option<(webhooks::ApiTokenRecord, AgentRecord)>>;
+    /// Every token, revoked ones too, oldest first.
+    async fn list_api_tokens(&self) -> StoreResult<Vec<webhooks::ApiTokenRecord>>;
+    /// `NotFound` for an unknown id; revoking twice keeps the first time.
+    async fn revoke_api_token(&self, id: i64, now: i64) -> StoreResult<()>;
+
+    // --- site management in the console (issue 4)
+    /// Replaces an existing site's name, origins, pre-chat fields and options in one
+    /// transaction; `NotFound` if there is no such site.
+    async fn update_site(&self, site: SiteRecord) -> StoreResult<()>;
 }

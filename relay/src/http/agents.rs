@@ -1,7 +1,7 @@
 //! `/agents`: the roster with live presence and load (every agent: the transfer list), and
 //! account administration (admins: create, change cap, role, level, name, password, disable).
 
-use super::auth::{body, short_text, Caller};
+use super::auth::{body, need, short_text, Access, Caller};
 use super::error::ApiError;
 use crate::app::AppState;
 use axum::extract::rejection::JsonRejection;
@@ -51,7 +51,7 @@ impl From<&AgentRecord> for AgentJson {
 }
 
 /// Every agent with live presence and load.
-async fn list(State(app): State<AppState>, _caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn list(State(app): State<AppState>, _caller: Access<need::AgentsRead>) -> Result<Json<Value>, ApiError> {
     let live: std::collections::HashMap<AgentId, _> = app
         .chat
         .roster()

@@ -1,7 +1,7 @@
 //! `/conversations/{id}`: the transcript with visitor details, internal notes and the
 //! visitor's earlier conversations, for the agent who holds it or an admin; and adding notes.
 
-use super::auth::{body, Caller};
+use super::auth::{body, need, Access, Caller};
 use super::error::ApiError;
 use crate::app::AppState;
 use crate::clock::now_ms;
@@ -44,7 +44,7 @@ async fn visible(app: &AppState, caller: &Caller, id: i64) -> Result<Conversatio
 
 async fn transcript(
     State(app): State<AppState>,
-    caller: Caller,
+    caller: Access<need::ConversationsRead>,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let rec = visible(&app, &caller, id).await?;

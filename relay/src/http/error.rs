@@ -71,6 +71,18 @@ impl From<TicketError> for ApiError {
     }
 }
 
+impl From<crate::reports::range::RangeError> for ApiError {
+    fn from(e: crate::reports::range::RangeError) -> Self {
+        ApiError::Invalid(e.to_string())
+    }
+}
+
+impl From<crate::reports::csv::CsvError> for ApiError {
+    fn from(e: crate::reports::csv::CsvError) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
 impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {

@@ -3,6 +3,7 @@
 //! [`error`] holds the one mapping from errors to responses.
 
 pub mod agents;
+pub mod api_tokens;
 pub mod assets;
 pub mod auth;
 pub mod canned;
@@ -29,6 +30,7 @@ fn api() -> Router<AppState> {
         .merge(conversations::router())
         .merge(canned::router())
         .merge(tickets::router())
+        .merge(api_tokens::router())
 }
 
 /// Liveness: the process serves requests and the database answers.

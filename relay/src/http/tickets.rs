@@ -3,7 +3,7 @@
 //! Any signed-in agent may read and work tickets; business hours are for admins. Nothing is
 //! ever deleted.
 
-use super::auth::{body, short_text, Caller};
+use super::auth::{body, need, short_text, Access, Caller};
 use super::error::ApiError;
 use crate::app::AppState;
 use crate::clock::now_ms;
@@ -87,7 +87,7 @@ struct ListQuery {
 /// `next_offset` is set when there may be more.
 async fn list(
     State(app): State<AppState>,
-    _caller: Caller,
+    _caller: Access<need::TicketsRead>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
@@ -110,7 +110,7 @@ async fn list(
     ))
 }
 
-async fn categories(State(app): State<AppState>, _caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn categories(State(app): State<AppState>, _caller: Access<need::TicketsRead>) -> Result<Json<Value>, ApiError> {
     let list = app.chat.store().ticket_categories().await?;
     Ok(Json(json!({ "categories": list })))
 }
@@ -118,7 +118,7 @@ async fn categories(State(app): State<AppState>, _caller: Caller) -> Result<Json
 /// The ticket with its history and, when it was a conversation, that transcript's events.
 async fn detail(
     State(app): State<AppState>,
-    _caller: Caller,
+    _caller: Access<need::TicketsRead>,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let tickets = Tickets::new(&app.chat);
@@ -174,7 +174,7 @@ struct UpdateJson {
 
 async fn update(
     State(app): State<AppState>,
-    caller: Caller,
+    caller: Access<need::TicketsWrite>,
     Path(id): Path<i64>,
     payload: Result<Json<UpdateJson>, JsonRejection>,
 ) -> Result<Json<TicketView>, ApiError> {
@@ -199,7 +199,7 @@ struct EscalateJson {
 
 async fn escalate(
     State(app): State<AppState>,
-    caller: Caller,
+    caller: Access<need::TicketsWrite>,
     Path(id): Path<i64>,
     payload: Result<Json<EscalateJson>, JsonRejection>,
 ) -> Result<Json<TicketView>, ApiError> {
@@ -218,7 +218,7 @@ struct BodyJson {
 
 async fn note(
     State(app): State<AppState>,
-    caller: Caller,
+    caller: Access<need::TicketsWrite>,
     Path(id): Path<i64>,
     payload: Result<Json<BodyJson>, JsonRejection>,
 ) -> Result<(StatusCode, Json<TicketView>), ApiError> {
@@ -232,7 +232,7 @@ async fn note(
 /// Stored in the history; delivering it to the visitor's widget is a later step.
 async fn reply(
     State(app): State<AppState>,
-    caller: Caller,
+    caller: Access<need::TicketsWrite>,
     Path(id): Path<i64>,
     payload: Result<Json<BodyJson>, JsonRejection>,
 ) -> Result<(StatusCode, Json<TicketView>), ApiError> {
@@ -280,7 +280,7 @@ async fn convert(
 
 async fn of_conversation(
     State(app): State<AppState>,
-    _caller: Caller,
+    _caller: Access<need::TicketsRead>,
     Path(id): Path<i64>,
 ) -> Result<Json<TicketView>, ApiError> {
     let t = Tickets::new(&app.chat)
@@ -291,7 +291,7 @@ async fn of_conversation(
 
 async fn business_hours(
     State(app): State<AppState>,
-    _caller: Caller,
+    _caller: Access<need::TicketsRead>,
     Path(site): Path<String>,
 ) -> Result<Json<SiteHours>, ApiError> {
     if app.chat.store().site(&site).await?.is_none() {

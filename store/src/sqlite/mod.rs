@@ -19,6 +19,7 @@
 //! - [`rows`]: mapping rows to records, enum text forms.
 
 mod accounts;
+mod api_tokens;
 mod console;
 mod conversations;
 mod rows;
@@ -395,5 +396,25 @@ impl Store for SqliteStore {
         }
         self.write.close().await;
         self.read.close().await;
+    }
+
+    // --- API tokens
+    async fn create_api_token(
+        &self,
+        new: crate::webhooks::NewApiToken,
+    ) -> StoreResult<crate::webhooks::ApiTokenRecord> {
+        api_tokens::create(&self.write, new).await
+    }
+    async fn api_token_by_hash(
+        &self,
+        token_hash: [u8; 32],
+    ) -> StoreResult<Option<(crate::webhooks::ApiTokenRecord, AgentRecord)>> {
+        api_tokens::by_hash(&self.read, token_hash).await
+    }
+    async fn list_api_tokens(&self) -> StoreResult<Vec<crate::webhooks::ApiTokenRecord>> {
+        api_tokens::list(&self.read).await
+    }
+    async fn revoke_api_token(&self, id: i64, now: i64) -> StoreResult<()> {
+        api_tokens::revoke(&self.write, id, now).await
     }
 }
