@@ -219,3 +219,26 @@ pub async fn delete_canned(token: &str, id: i64) -> Result<()> {
     call("DELETE", &path, Some(token), None).await?;
     Ok(())
 }
+
+/// The ticket categories an agent may choose (`GET /api/v1/tickets/categories`).
+pub async fn ticket_categories(token: &str) -> Result<Vec<String>> {
+    #[derive(Deserialize)]
+    struct List {
+        categories: Vec<String>,
+    }
+    let text = call("GET", "/api/v1/tickets/categories", Some(token), None).await?;
+    Ok(parse::<List>(&text)?.categories)
+}
+
+/// What the console needs of a ticket: its number.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TicketRef {
+    pub id: i64,
+}
+
+/// Hands a held chat to the ticket workflow (`POST /api/v1/conversations/{id}/ticket`);
+/// the relay then ends the chat.
+pub async fn convert_to_ticket(token: &str, id: i64, body: serde_json::Value) -> Result<TicketRef> {
+    let path = format!("/api/v1/conversations/{id}/ticket");
+    parse(&call("POST", &path, Some(token), Some(body.to_string())).await?)
+}

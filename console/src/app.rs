@@ -26,6 +26,8 @@ pub struct App {
     /// The last refusal to show (`cs-error`), as an error code.
     pub error: RwSignal<Option<String>>,
     pub canned: RwSignal<Vec<Canned>>,
+    /// The number of the ticket a chat just became (shown until dismissed).
+    pub ticket_notice: RwSignal<Option<i64>>,
     /// The pane the agent works in (its unread count stays 0 while the window has focus).
     pub active: RwSignal<Option<ConversationId>>,
     /// "admin" or "chats".
@@ -59,6 +61,7 @@ impl App {
             lang: RwSignal::new(lang),
             error: RwSignal::new(None),
             canned: RwSignal::new(Vec::new()),
+            ticket_notice: RwSignal::new(None),
             active: RwSignal::new(None),
             view: RwSignal::new("chats"),
             ctl: StoredValue::new_local(Rc::new(Ctl {
@@ -305,6 +308,13 @@ impl App {
         if self.active.get_untracked() == Some(id) {
             self.active.set(None);
         }
+    }
+
+    /// The chat became ticket `ticket`: its pane goes (the relay ends the chat) and the
+    /// agent sees the ticket number.
+    pub fn converted(self, id: ConversationId, ticket: i64) {
+        self.close(id);
+        self.ticket_notice.set(Some(ticket));
     }
 
     pub fn transfer(self, id: ConversationId, to: i64) {

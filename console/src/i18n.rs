@@ -93,6 +93,13 @@ pub struct Texts {
     pub body: &'static str,
     pub delete: &'static str,
     pub saved: &'static str,
+    pub convert: &'static str,
+    pub category: &'static str,
+    pub priority: &'static str,
+    pub summary: &'static str,
+    pub ticket_created: &'static str,
+    /// low, medium, high, critical
+    pub priorities: [&'static str; 4],
 }
 
 pub static DE: Texts = Texts {
@@ -149,6 +156,12 @@ pub static DE: Texts = Texts {
     body: "Text",
     delete: "Löschen",
     saved: "Gespeichert.",
+    convert: "In Ticket umwandeln",
+    category: "Kategorie",
+    priority: "Priorität",
+    summary: "Zusammenfassung",
+    ticket_created: "Ticket angelegt",
+    priorities: ["niedrig", "mittel", "hoch", "kritisch"],
 };
 
 pub static EN: Texts = Texts {
@@ -205,4 +218,29 @@ pub static EN: Texts = Texts {
     body: "Text",
     delete: "Delete",
     saved: "Saved.",
+    convert: "Convert to ticket",
+    category: "Category",
+    priority: "Priority",
+    summary: "Summary",
+    ticket_created: "Ticket created",
+    priorities: ["low", "medium", "high", "critical"],
 };
+
+/// The wire names of the ticket priorities, in the order of [`Texts::priorities`].
+pub const PRIORITIES: [&str; 4] = ["low", "medium", "high", "critical"];
+
+/// A ticket category in the agent's language; unknown (admin-configured) ones as written.
+pub fn category_label(lang: Lang, name: &str) -> String {
+    let (de, en) = match name {
+        "technical_problem" => ("Technisches Problem", "Technical problem"),
+        "billing_question" => ("Rechnungsfrage", "Billing question"),
+        "product_information" => ("Produktinformation", "Product information"),
+        "complaint" => ("Beschwerde", "Complaint"),
+        "feature_request" => ("Funktionswunsch", "Feature request"),
+        other => return other.replace('_', " "),
+    };
+    match lang {
+        Lang::De => de.to_owned(),
+        Lang::En => en.to_owned(),
+    }
+}

@@ -10,6 +10,7 @@
 //!
 //! Times are milliseconds since the Unix epoch (`i64`) throughout.
 
+pub mod reports;
 pub mod sqlite;
 pub mod tickets;
 pub mod webhooks;
@@ -358,6 +359,14 @@ pub trait Store: Send + Sync + 'static {
     /// Waits for in-flight writes to commit and closes the database.
     async fn close(&self);
 
+    // --- reports (see [`reports`]): facts about items created in a range, for the KPIs
+    async fn report_chats(&self, range: &reports::ReportRange)
+        -> StoreResult<Vec<reports::ChatFact>>;
+    async fn report_tickets(
+        &self,
+        range: &reports::ReportRange,
+    ) -> StoreResult<Vec<reports::TicketFact>>;
+
     // --- API tokens for integrations (see [`webhooks`]); only SHA-256 of a secret is stored
     async fn create_api_token(
         &self,
@@ -373,9 +382,4 @@ pub trait Store: Send + Sync + 'static {
     async fn list_api_tokens(&self) -> StoreResult<Vec<webhooks::ApiTokenRecord>>;
     /// `NotFound` for an unknown id; revoking twice keeps the first time.
     async fn revoke_api_token(&self, id: i64, now: i64) -> StoreResult<()>;
-
-    // --- site management in the console (issue 4)
-    /// Replaces an existing site's name, origins, pre-chat fields and options in one
-    /// transaction; `NotFound` if there is no such site.
-    async fn update_site(&self, site: SiteRecord) -> StoreResult<()>;
 }

@@ -25,6 +25,7 @@ pub fn ChatPane(id: ConversationId) -> impl IntoView {
     };
     let name = move || visitor(|v| v.name.clone()).unwrap_or_else(|| t().anonymous.to_owned());
     let show_transfer = RwSignal::new(false);
+    let show_convert = RwSignal::new(false);
     view! {
         <section class="cs-chat" data-testid="cs-chat" data-conversation-id=id.0
             class:cs-active=move || app.active.get() == Some(id)
@@ -63,6 +64,10 @@ pub fn ChatPane(id: ConversationId) -> impl IntoView {
                             on:click=move |_| show_transfer.update(|s| *s = !*s)>
                             {move || t().transfer}
                         </button>
+                        <button type="button" data-testid="cs-convert"
+                            on:click=move |_| show_convert.update(|s| *s = !*s)>
+                            {move || t().convert}
+                        </button>
                         <button type="button" class="cs-danger" data-testid="cs-end"
                             on:click=move |_| app.end(id)>{move || t().end}</button>
                     </Show>
@@ -75,6 +80,9 @@ pub fn ChatPane(id: ConversationId) -> impl IntoView {
             </header>
             <Show when=move || show_transfer.get() && !ended()>
                 <Transfer id=id done=show_transfer />
+            </Show>
+            <Show when=move || show_convert.get() && !ended()>
+                <super::convert::ConvertTicket id=id open=show_convert />
             </Show>
             <Details id=id />
             <Transcript id=id />

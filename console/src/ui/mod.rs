@@ -3,6 +3,7 @@
 
 mod admin;
 mod chat;
+mod convert;
 mod login;
 mod topbar;
 
@@ -39,6 +40,7 @@ pub fn Root() -> impl IntoView {
             true => view! {
                 <topbar::TopBar />
                 <ErrorBanner />
+                <TicketNotice />
                 {move || if app.view.get() == "admin" {
                     admin::Admin().into_any()
                 } else {
@@ -68,6 +70,21 @@ fn ErrorBanner() -> impl IntoView {
                 <button type="button" on:click=move |_| app.error.set(None)>"×"</button>
             </div>
         </Show>
+    }
+}
+
+/// "Ticket #12 created" after a chat was converted, until dismissed.
+#[component]
+fn TicketNotice() -> impl IntoView {
+    let app = use_app();
+    let t = t();
+    view! {
+        {move || app.ticket_notice.get().map(|n| view! {
+            <div class="cs-notice" role="status" data-testid="cs-ticket-notice" data-ticket-id=n>
+                <span>{move || t().ticket_created} {format!(" #{n}")}</span>
+                <button type="button" on:click=move |_| app.ticket_notice.set(None)>"×"</button>
+            </div>
+        })}
     }
 }
 

@@ -1,8 +1,14 @@
-//! Who is calling: the `Caller` extractor (bearer session token), login and logout, and the
-//! small helpers every REST module shares.
+//! Who is calling: the `Caller` extractor (an agent's session), the scoped `Access<S>`
+//! extractor (a session or an integration's API token), login and logout, and the small
+//! helpers every REST module shares.
+//!
+//! Scopes cannot be forgotten: a handler that takes `Caller` is for sessions only (an API
+//! token gets 403 there), so an endpoint opens to integrations only by naming its scope in
+//! its signature, e.g. `caller: Access<need::TicketsRead>`.
 
 use super::error::ApiError;
 use crate::app::AppState;
+use crate::auth::token_hash;
 use crate::conversations::ChatError;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, State};
@@ -12,9 +18,15 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::marker::PhantomData;
+use std::ops::Deref;
 use switchboard_shared::limits::MAX_FIELD_CHARS;
 use switchboard_shared::ErrorCode;
 use switchboard_store::{AgentRecord, Role};
+
+/// API token secrets start with this, so the extractor knows which table to ask and secret
+/// scanners can recognise a leaked one.
+pub const API_TOKEN_PREFIX: &str = "sbk_";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -22,10 +34,91 @@ pub fn router() -> Router<AppState> {
         .route("/auth/logout", post(logout))
 }
 
-/// An authenticated agent, from `Authorization: Bearer <token>`.
+/// What an API token may do. Agent sessions have every scope their role allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    TicketsRead,
+    TicketsWrite,
+    ConversationsRead,
+    ReportsRead,
+    AgentsRead,
+    WebhooksManage,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 6] = [
+        Scope::TicketsRead,
+        Scope::TicketsWrite,
+        Scope::ConversationsRead,
+        Scope::ReportsRead,
+        Scope::AgentsRead,
+        Scope::WebhooksManage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::TicketsRead => "tickets:read",
+            Scope::TicketsWrite => "tickets:write",
+            Scope::ConversationsRead => "conversations:read",
+            Scope::ReportsRead => "reports:read",
+            Scope::AgentsRead => "agents:read",
+            Scope::WebhooksManage => "webhooks:manage",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|scope| scope.as_str() == s)
+    }
+
+    /// Scopes only an admin's session (or a token of a still-admin creator) may use.
+    fn admin_only(self) -> bool {
+        matches!(self, Scope::WebhooksManage)
+    }
+}
+
+/// The scope a handler needs, as a type: `Access<need::TicketsRead>`.
+pub trait NeedsScope {
+    const SCOPE: Scope;
+}
+
+/// Marker types for [`Access`], one per [`Scope`].
+pub mod need {
+    use super::{NeedsScope, Scope};
+    macro_rules! markers {
+        ($($name:ident),+) => {$(
+            pub struct $name;
+            impl NeedsScope for $name {
+                const SCOPE: Scope = Scope::$name;
+            }
+        )+};
+    }
+    markers!(
+        TicketsRead,
+        TicketsWrite,
+        ConversationsRead,
+        ReportsRead,
+        AgentsRead,
+        WebhooksManage
+    );
+}
+
+/// How the caller authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    Session,
+    /// An integration's token; `agent` is the admin who created it.
+    ApiToken {
+        id: i64,
+        scopes: Vec<Scope>,
+    },
+}
+
+/// An authenticated agent session, from `Authorization: Bearer <token>`. API tokens are
+/// refused here (403): see [`Access`].
 pub struct Caller {
     pub agent: AgentRecord,
     pub token: String,
+    pub via: Via,
 }
 
 impl Caller {
@@ -37,12 +130,21 @@ impl Caller {
             Err(ApiError::Forbidden)
         }
     }
-}
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+    /// A session has every scope its role allows; a token only those it was given.
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if scope.admin_only() {
+            self.require_admin()?;
+        }
+        match &self.via {
+            Via::Session => Ok(()),
+            Via::ApiToken { scopes, .. } if scopes.contains(&scope) => Ok(()),
+            Via::ApiToken { .. } => Err(ApiError::Forbidden),
+        }
+    }
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+    /// Either kind of bearer token: 401 if missing, unknown, expired or revoked.
+    async fn authenticate(parts: &Parts, app: &AppState) -> Result<Caller, ApiError> {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -52,8 +154,70 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthorized)?
             .to_string();
+        if token.starts_with(API_TOKEN_PREFIX) {
+            let (record, agent) = app
+                .chat
+                .store()
+                .api_token_by_hash(token_hash(&token))
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
+            // Scope names the relay no longer knows are ignored, never widened.
+            let scopes = record
+                .scopes
+                .iter()
+                .filter_map(|s| Scope::parse(s))
+                .collect();
+            let via = Via::ApiToken {
+                id: record.id,
+                scopes,
+            };
+            return Ok(Caller { agent, token, via });
+        }
         let agent = app.chat.agent_for_token(&token).await?;
-        Ok(Caller { agent, token })
+        Ok(Caller {
+            agent,
+            token,
+            via: Via::Session,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::authenticate(parts, app).await?;
+        match caller.via {
+            Via::Session => Ok(caller),
+            Via::ApiToken { .. } => Err(ApiError::Forbidden),
+        }
+    }
+}
+
+/// A caller allowed `S`: an agent session (its role permitting) or an API token with that
+/// scope. Dereferences to [`Caller`].
+pub struct Access<S: NeedsScope> {
+    caller: Caller,
+    _scope: PhantomData<S>,
+}
+
+impl<S: NeedsScope> Deref for Access<S> {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+impl<S: NeedsScope + Send + Sync> FromRequestParts<AppState> for Access<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::authenticate(parts, app).await?;
+        caller.require(S::SCOPE)?;
+        Ok(Access {
+            caller,
+            _scope: PhantomData,
+        })
     }
 }
 

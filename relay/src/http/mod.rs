@@ -11,6 +11,7 @@ pub mod conversations;
 #[cfg(feature = "embed-assets")]
 mod embedded;
 pub mod error;
+pub mod reports;
 pub mod tickets;
 
 use crate::app::AppState;
@@ -30,6 +31,7 @@ fn api() -> Router<AppState> {
         .merge(conversations::router())
         .merge(canned::router())
         .merge(tickets::router())
+        .merge(reports::router())
         .merge(api_tokens::router())
 }
 

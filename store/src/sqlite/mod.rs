@@ -22,10 +22,13 @@ mod accounts;
 mod api_tokens;
 mod console;
 mod conversations;
+mod reports;
 mod rows;
 mod tickets;
 mod writer;
 
+#[cfg(test)]
+mod reports_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -396,6 +399,19 @@ impl Store for SqliteStore {
         }
         self.write.close().await;
         self.read.close().await;
+    }
+
+    async fn report_chats(
+        &self,
+        range: &crate::reports::ReportRange,
+    ) -> StoreResult<Vec<crate::reports::ChatFact>> {
+        reports::chats(&self.read, range).await
+    }
+    async fn report_tickets(
+        &self,
+        range: &crate::reports::ReportRange,
+    ) -> StoreResult<Vec<crate::reports::TicketFact>> {
+        reports::tickets(&self.read, range).await
     }
 
     // --- API tokens
