@@ -8,6 +8,7 @@ use crate::ratelimit::IpLimiter;
 use crate::routing::{LiveConversation, Router as Routing};
 use crate::{http, ws};
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use axum::Router;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -168,7 +169,12 @@ impl Application {
             }
         });
         let service = self.app.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
+        // Connection gate (see listener.rs); `tap_io` only so axum's `ConnectInfo<SocketAddr>`
+        // impl for tapped listeners applies to ours.
+        let budget =
+            crate::listener::connection_budget().unwrap_or(tokio::sync::Semaphore::MAX_PERMITS);
+        let listener = crate::listener::GatedListener::new(self.listener, budget).tap_io(|_| {});
+        axum::serve(listener, service)
             .with_graceful_shutdown(self.shutdown.clone().cancelled_owned())
             .await
             .context("serving HTTP")?;

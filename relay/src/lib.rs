@@ -13,7 +13,8 @@
 //! - Bottom: [`fanout`] (who is connected / who follows what) and the `switchboard-store`
 //!   crate (the `Store` trait and SQLite with group commit).
 //! - Around them: [`config`] (flags + env), [`app`] (assembly, serve, shutdown), [`cli`]
-//!   (admin subcommands), [`auth`] (passwords, tokens), [`ratelimit`], [`clock`].
+//!   (admin subcommands), [`auth`] (passwords, tokens), [`ratelimit`], [`clock`],
+//!   [`listener`] (the connection budget: refuse cleanly near the open-file limit).
 
 pub mod app;
 pub mod auth;
@@ -23,6 +24,7 @@ pub mod config;
 pub mod conversations;
 pub mod fanout;
 pub mod http;
+pub mod listener;
 pub mod ratelimit;
 pub mod reports;
 pub mod routing;
