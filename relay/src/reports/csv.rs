@@ -26,13 +26,16 @@ pub enum CsvError {
     Buffer,
 }
 
-/// `overall` first, then `agent` rows, then `level` rows; empty cells for `null`.
+/// `overall` first, then `agent` rows, then `level` rows, each group's metrics sorted by
+/// name; empty cells for `null`.
 pub fn to_csv(report: &Report) -> Result<Vec<u8>, CsvError> {
     let mut out = ::csv::Writer::from_writer(Vec::new());
     out.write_record(HEADER)?;
     let mut group = |kind: &str, id: String, name: &str, level: &str, kpis: &Kpis| {
         let mut rows = Vec::new();
         flatten("", &serde_json::to_value(kpis)?, &mut rows);
+        // Sorted here, not by whatever map order serde_json was built with.
+        rows.sort();
         for (metric, value) in rows {
             out.write_record([kind, id.as_str(), name, level, metric.as_str(), &value])?;
         }
@@ -52,7 +55,7 @@ pub fn to_csv(report: &Report) -> Result<Vec<u8>, CsvError> {
     out.into_inner().map_err(|_| CsvError::Buffer)
 }
 
-/// Depth-first over objects in key order; leaves become `(dotted.path, text)`.
+/// Depth-first over objects; leaves become `(dotted.path, text)`.
 fn flatten(prefix: &str, value: &Value, rows: &mut Vec<(String, String)>) {
     match value {
         Value::Object(map) => {
@@ -140,5 +143,12 @@ mod tests {
         );
         // Every row has all six cells: groups × metrics, nothing ragged.
         assert!(rows.iter().all(|r| r.len() == HEADER.len()));
+        // Within a group the metrics are sorted and unique.
+        let overall: Vec<&str> = rows
+            .iter()
+            .filter(|r| &r[0] == "overall")
+            .map(|r| &r[4])
+            .collect();
+        assert!(overall.windows(2).all(|w| w[0] < w[1]), "{overall:?}");
     }
 }
