@@ -124,6 +124,7 @@ pub fn frame_name(f: &ServerFrame) -> &'static str {
         ServerFrame::ConversationRemoved { .. } => "conversation_removed",
         ServerFrame::QueueSnapshot { .. } => "queue_snapshot",
         ServerFrame::Load(_) => "load",
+        ServerFrame::Tickets { .. } => "tickets",
         ServerFrame::Error { .. } => "error",
         ServerFrame::Pong => "pong",
     }

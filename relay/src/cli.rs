@@ -123,6 +123,8 @@ pub async fn site(cmd: SiteCommand) -> anyhow::Result<()> {
                     name: name.unwrap_or_else(|| id.clone()),
                     allowed_origins: origins,
                     prechat,
+                    // A new site starts with the defaults; an existing one keeps its options.
+                    options: Default::default(),
                 })
                 .await;
             db.close().await;
@@ -172,6 +174,7 @@ pub async fn seed_demo(store: &SharedStore, addr: SocketAddr) -> anyhow::Result<
                 email: FieldRule::Optional,
                 customer_number: FieldRule::Off,
             },
+            options: Default::default(),
         })
         .await?;
     if store.agent_by_email(DEMO_EMAIL).await?.is_none() {

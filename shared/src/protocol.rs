@@ -83,6 +83,14 @@ pub enum VisitorCommand {
         #[serde(default)]
         comment: Option<String>,
     },
+    /// How satisfied the visitor is with the answer to one of their tickets (CSAT 1–5),
+    /// once it is resolved. Stored once per ticket; answered with a fresh `tickets` frame.
+    RateTicket {
+        ticket_id: i64,
+        score: u8,
+        #[serde(default)]
+        comment: Option<String>,
+    },
     Ping,
 }
 
@@ -149,10 +157,16 @@ pub const VISITOR_TYPES: &[&str] = &[
     "read",
     "end_conversation",
     "rate",
+    "rate_ticket",
     "ping",
 ];
 /// Frame type names that only the visitor endpoint accepts.
-pub const VISITOR_ONLY_TYPES: &[&str] = &["start_conversation", "leave_message", "rate"];
+pub const VISITOR_ONLY_TYPES: &[&str] = &[
+    "start_conversation",
+    "leave_message",
+    "rate",
+    "rate_ticket",
+];
 /// Frame type names the agent endpoint accepts.
 pub const AGENT_TYPES: &[&str] = &[
     "hello",
@@ -248,6 +262,12 @@ pub enum ServerFrame {
     },
     /// To an agent: their presence and load.
     Load(Load),
+    /// To a visitor: their tickets (offline messages and converted chats) with the team's
+    /// public replies, newest first. Sent after `visitor_welcome` when there are any, and
+    /// again whenever one changes; each frame replaces the previous list.
+    Tickets {
+        tickets: Vec<CustomerTicket>,
+    },
     Error {
         code: ErrorCode,
         message: String,
@@ -401,6 +421,10 @@ pub struct VisitorInfo {
     pub customer_number: Option<String>,
     pub page_url: Option<String>,
     pub locale: Option<String>,
+    /// The User-Agent of the visitor's WebSocket upgrade (set by the relay, never by the
+    /// client); absent in old records and frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<String>,
 }
 
 /// Whether a pre-chat field is asked for, and whether it must be filled.
@@ -439,6 +463,75 @@ pub struct SiteSettings {
     pub name: String,
     #[serde(default)]
     pub prechat: PrechatFields,
+    /// The widget's accent colour, `#rgb` or `#rrggbb`; absent: the widget's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accent: Option<String>,
+    /// Which corner the launcher sits in; absent: right.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<WidgetPosition>,
+    /// The first line the widget shows a visitor; absent: the widget's own text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+    /// What the widget does when nobody is online or outside business hours; absent: form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_behaviour: Option<OfflineBehaviour>,
+    /// After how many seconds of waiting a queued visitor is offered "leave a message
+    /// instead"; absent: the widget's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_offer_message_after_secs: Option<u32>,
+}
+
+/// The corner of the page the widget's launcher sits in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WidgetPosition {
+    Left,
+    #[default]
+    Right,
+}
+
+impl WidgetPosition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WidgetPosition::Left => "left",
+            WidgetPosition::Right => "right",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "left" => Some(WidgetPosition::Left),
+            "right" => Some(WidgetPosition::Right),
+            _ => None,
+        }
+    }
+}
+
+/// When nobody is online (or outside business hours): show the offline message form, or
+/// hide the launcher.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfflineBehaviour {
+    #[default]
+    Form,
+    Hide,
+}
+
+impl OfflineBehaviour {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OfflineBehaviour::Form => "form",
+            OfflineBehaviour::Hide => "hide",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "form" => Some(OfflineBehaviour::Form),
+            "hide" => Some(OfflineBehaviour::Hide),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -451,6 +544,34 @@ pub struct ConversationView {
     /// Highest sequence number stored so far.
     pub last_seq: Seq,
     pub created_at: i64,
+}
+
+/// A ticket as its customer sees it: no internal notes, no SLA, no assignee ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerTicket {
+    pub id: i64,
+    pub subject: String,
+    /// `new`, `open`, `pending_customer`, `resolved` or `closed`.
+    pub status: String,
+    pub created_at: i64,
+    pub replies: Vec<CustomerReply>,
+    /// The visitor's rating, once given.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rating: Option<u8>,
+    /// Resolved (or closed) and not yet rated: the widget asks for a rating.
+    #[serde(default)]
+    pub can_rate: bool,
+}
+
+/// A public reply of the support team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerReply {
+    /// Unique per reply (the ticket history entry's id): lets the widget count unseen ones.
+    pub id: i64,
+    pub at: i64,
+    /// The agent's display name.
+    pub author: Option<String>,
+    pub body: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -642,6 +763,42 @@ mod tests {
     }
 
     #[test]
+    fn tickets_frame_and_rate_ticket_have_the_documented_shape() {
+        let frame = ServerFrame::Tickets {
+            tickets: vec![CustomerTicket {
+                id: 7,
+                subject: "Wartung".into(),
+                status: "resolved".into(),
+                created_at: 1,
+                replies: vec![CustomerReply {
+                    id: 3,
+                    at: 2,
+                    author: Some("Anna".into()),
+                    body: "Erledigt".into(),
+                }],
+                rating: None,
+                can_rate: true,
+            }],
+        };
+        assert_eq!(
+            serde_json::to_value(&frame).unwrap(),
+            json!({"type":"tickets","tickets":[{"id":7,"subject":"Wartung","status":"resolved",
+                "created_at":1,"replies":[{"id":3,"at":2,"author":"Anna","body":"Erledigt"}],
+                "can_rate":true}]})
+        );
+        let rate: VisitorCommand =
+            serde_json::from_value(json!({"type":"rate_ticket","ticket_id":7,"score":5})).unwrap();
+        assert_eq!(
+            rate,
+            VisitorCommand::RateTicket {
+                ticket_id: 7,
+                score: 5,
+                comment: None
+            }
+        );
+    }
+
+    #[test]
     fn sent_queue_and_error_frames_have_the_documented_shape() {
         let sent = ServerFrame::Sent {
             client_id: cid("m1"),
@@ -670,6 +827,30 @@ mod tests {
     }
 
     #[test]
+    fn site_appearance_fields_are_optional_both_ways() {
+        let full = SiteSettings {
+            name: "Acme".into(),
+            accent: Some("#c0392b".into()),
+            position: Some(WidgetPosition::Left),
+            greeting: Some("Moin!".into()),
+            offline_behaviour: Some(OfflineBehaviour::Hide),
+            queue_offer_message_after_secs: Some(60),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&full).unwrap(),
+            json!({"name":"Acme","prechat":{"name":"off","email":"off","customer_number":"off"},
+                   "accent":"#c0392b","position":"left","greeting":"Moin!",
+                   "offline_behaviour":"hide","queue_offer_message_after_secs":60})
+        );
+        // An old relay's settings (no appearance fields) still decode.
+        let old: SiteSettings = serde_json::from_value(json!({"name":"Acme"})).unwrap();
+        assert_eq!(old, SiteSettings { name: "Acme".into(), ..Default::default() });
+        let info: VisitorInfo = serde_json::from_value(json!({"name":"Jo"})).unwrap();
+        assert_eq!(info.browser, None);
+    }
+
+    #[test]
     fn welcome_carries_the_site_settings_and_ratings_have_the_documented_shape() {
         let w = ServerFrame::VisitorWelcome {
             protocol: 1,
@@ -682,6 +863,7 @@ mod tests {
                     name: FieldRule::Required,
                     ..Default::default()
                 },
+                ..Default::default()
             },
         };
         assert_eq!(

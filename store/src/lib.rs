@@ -105,6 +105,37 @@ pub struct SiteRecord {
     pub allowed_origins: Vec<String>,
     /// Which pre-chat fields the widget asks for.
     pub prechat: switchboard_shared::PrechatFields,
+    /// How the widget looks and behaves, and the site's ticket settings (admins edit them in
+    /// the console; `upsert_site` leaves them alone on an existing site).
+    pub options: SiteOptions,
+}
+
+/// A site's widget appearance and behaviour, and its ticket settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteOptions {
+    /// `#rgb` or `#rrggbb`; `None`: the widget's own colour.
+    pub accent: Option<String>,
+    pub position: switchboard_shared::WidgetPosition,
+    /// `None`: the widget's own greeting.
+    pub greeting: Option<String>,
+    pub offline_behaviour: switchboard_shared::OfflineBehaviour,
+    /// After how many seconds of waiting a queued visitor is offered "leave a message".
+    pub queue_offer_message_after_secs: u32,
+    /// An unresolved ended chat, or a visitor leaving the queue, becomes a ticket.
+    pub unresolved_to_ticket: bool,
+}
+
+impl Default for SiteOptions {
+    fn default() -> Self {
+        SiteOptions {
+            accent: None,
+            position: switchboard_shared::WidgetPosition::Right,
+            greeting: None,
+            offline_behaviour: switchboard_shared::OfflineBehaviour::Form,
+            queue_offer_message_after_secs: 120,
+            unresolved_to_ticket: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -355,13 +386,36 @@ pub trait Store: Send + Sync + 'static {
     /// `None`: the site uses the default hours.
     async fn site_hours(&self, site: &str) -> StoreResult<Option<tickets::SiteHours>>;
     async fn set_site_hours(&self, site: &str, hours: tickets::SiteHours) -> StoreResult<()>;
+    /// Stores the customer's rating; `Conflict` if the ticket was rated before.
+    async fn rate_ticket(&self, rating: tickets::TicketRating) -> StoreResult<()>;
+    async fn ticket_rating(&self, ticket: i64) -> StoreResult<Option<tickets::TicketRating>>;
+    /// Replaces the ticket's tags.
+    async fn set_ticket_tags(&self, ticket: i64, tags: Vec<String>) -> StoreResult<()>;
+    async fn ticket_tags(&self, ticket: i64) -> StoreResult<Vec<String>>;
+    /// The category → level/strategy rules, in category order.
+    async fn assignment_rules(&self) -> StoreResult<Vec<tickets::AssignmentRule>>;
+    async fn set_assignment_rule(&self, rule: tickets::AssignmentRule) -> StoreResult<()>;
+    /// The agent the strategy picks among the enabled agents of `level`, if any.
+    async fn pick_ticket_assignee(
+        &self,
+        level: SupportLevel,
+        strategy: tickets::AssignmentStrategy,
+    ) -> StoreResult<Option<AgentId>>;
+    /// The visitor's tickets, newest first.
+    async fn tickets_of_visitor(
+        &self,
+        visitor: VisitorId,
+        limit: u32,
+    ) -> StoreResult<Vec<tickets::TicketRecord>>;
 
     /// Waits for in-flight writes to commit and closes the database.
     async fn close(&self);
 
     // --- reports (see [`reports`]): facts about items created in a range, for the KPIs
-    async fn report_chats(&self, range: &reports::ReportRange)
-        -> StoreResult<Vec<reports::ChatFact>>;
+    async fn report_chats(
+        &self,
+        range: &reports::ReportRange,
+    ) -> StoreResult<Vec<reports::ChatFact>>;
     async fn report_tickets(
         &self,
         range: &reports::ReportRange,
@@ -382,4 +436,45 @@ pub trait Store: Send + Sync + 'static {
     async fn list_api_tokens(&self) -> StoreResult<Vec<webhooks::ApiTokenRecord>>;
     /// `NotFound` for an unknown id; revoking twice keeps the first time.
     async fn revoke_api_token(&self, id: i64, now: i64) -> StoreResult<()>;
+
+    // --- webhooks (see [`webhooks`]): subscriptions, the event outbox, the delivery log
+    async fn create_webhook(
+        &self,
+        new: webhooks::NewWebhook,
+    ) -> StoreResult<webhooks::WebhookRecord>;
+    /// Webhooks not deleted, oldest first.
+    async fn list_webhooks(&self) -> StoreResult<Vec<webhooks::WebhookRecord>>;
+    async fn webhook(&self, id: i64) -> StoreResult<Option<webhooks::WebhookRecord>>;
+    /// `NotFound` if unknown or deleted; its pending deliveries are dropped.
+    async fn delete_webhook(&self, id: i64, now: i64) -> StoreResult<()>;
+    /// Stores the event and a due delivery per subscriber in one transaction (nothing when
+    /// nobody subscribes or the key was stored before); returns the deliveries created.
+    async fn enqueue_webhook_event(&self, event: webhooks::NewWebhookEvent) -> StoreResult<usize>;
+    /// Leases up to `limit` due deliveries until `lease_until` and returns them.
+    async fn claim_webhook_deliveries(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<webhooks::DueDelivery>>;
+    /// When the earliest pending delivery is due.
+    async fn next_webhook_due(&self) -> StoreResult<Option<i64>>;
+    /// The attempt for the log and the delivery's next state, in one transaction.
+    async fn record_webhook_attempt(
+        &self,
+        delivery: i64,
+        attempt: webhooks::AttemptRecord,
+        outcome: webhooks::AttemptOutcome,
+    ) -> StoreResult<()>;
+    /// The webhook's latest deliveries with their attempts, newest first.
+    async fn webhook_deliveries(
+        &self,
+        webhook: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<webhooks::DeliveryRecord>>;
+
+    // --- site management in the console (issue 4)
+    /// Replaces an existing site's name, origins, pre-chat fields and options in one
+    /// transaction; `NotFound` if there is no such site.
+    async fn update_site(&self, site: SiteRecord) -> StoreResult<()>;
 }

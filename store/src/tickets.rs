@@ -139,6 +139,10 @@ pub enum TicketEventKind {
     Reply {
         body: String,
     },
+    TagsChanged {
+        from: Vec<String>,
+        to: Vec<String>,
+    },
 }
 
 impl TicketEventKind {
@@ -152,6 +156,7 @@ impl TicketEventKind {
             TicketEventKind::Escalated { .. } => "escalated",
             TicketEventKind::Note { .. } => "note",
             TicketEventKind::Reply { .. } => "reply",
+            TicketEventKind::TagsChanged { .. } => "tags_changed",
         }
     }
 }
@@ -222,6 +227,10 @@ pub struct TicketFilter {
     pub category: Option<String>,
     pub support_level: Option<SupportLevel>,
     pub assignee: Option<AgentId>,
+    /// Tickets carrying this tag.
+    pub tag: Option<String>,
+    /// Case-insensitive substring of subject, description or customer name/contact/number.
+    pub search: Option<String>,
     pub limit: u32,
     pub offset: u32,
 }
@@ -232,4 +241,32 @@ pub struct TicketFilter {
 pub struct SiteHours {
     pub timezone: String,
     pub week: Vec<Option<[u32; 2]>>,
+}
+
+/// The customer's verdict on a resolved ticket (CSAT 1–5), stored against the agent who
+/// held the ticket when it was rated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TicketRating {
+    pub ticket_id: i64,
+    pub agent_id: Option<AgentId>,
+    pub score: u8,
+    pub comment: Option<String>,
+    pub rated_at: i64,
+}
+
+text_enum!(
+    /// How a new ticket of a category gets an agent.
+    AssignmentStrategy {
+        Manual = "manual",
+        RoundRobin = "round_robin",
+        LeastLoaded = "least_loaded",
+    }
+);
+
+/// Which level handles a category and how its tickets are assigned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignmentRule {
+    pub category: String,
+    pub support_level: SupportLevel,
+    pub strategy: AssignmentStrategy,
 }

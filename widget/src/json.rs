@@ -346,10 +346,17 @@ impl ObjWriter {
         }
     }
 
-    /// The protocol's integers on the way out are all unsigned.
+    /// Counts and sequence numbers.
     pub fn int(self, key: &str, value: impl Into<u64>) -> Self {
         let mut w = self.key(key);
         w.0.push_str(&value.into().to_string());
+        w
+    }
+
+    /// Record ids (ticket numbers) are signed, as the database keeps them.
+    pub fn id(self, key: &str, value: i64) -> Self {
+        let mut w = self.key(key);
+        w.0.push_str(&value.to_string());
         w
     }
 

@@ -134,6 +134,7 @@ impl Chat {
         let started = self.append(rec.id, EventKind::Started, update).await;
         drop(lifecycle);
         started?;
+        self.events().conversation_started(rec.id);
         self.rebalance().await;
         Ok(rec.id)
     }
@@ -225,6 +226,7 @@ impl Chat {
             ..Default::default()
         };
         self.append(conv, EventKind::Ended { by }, update).await?;
+        self.events().conversation_ended(conv);
         let finished = self.router().finish(conv);
         if let Some(live) = finished {
             if let Some(agent) = live.agent {
@@ -350,7 +352,7 @@ impl Chat {
                 .await?;
         }
         // The message becomes a ticket. Idempotent: a resend gets here again and finds it.
-        crate::tickets::conversion::offline_message_ticket(self.store(), conv, &text).await?;
+        crate::tickets::conversion::offline_message_ticket(self, conv, &text).await?;
         Ok((conv, seq, duplicate))
     }
 

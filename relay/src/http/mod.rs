@@ -12,6 +12,7 @@ pub mod conversations;
 mod embedded;
 pub mod error;
 pub mod reports;
+pub mod sites;
 pub mod tickets;
 
 use crate::app::AppState;
@@ -31,6 +32,7 @@ fn api() -> Router<AppState> {
         .merge(conversations::router())
         .merge(canned::router())
         .merge(tickets::router())
+        .merge(sites::router())
         .merge(reports::router())
         .merge(api_tokens::router())
 }

@@ -9,18 +9,21 @@ use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::tickets::conversion::LiveConversion;
 use crate::tickets::sla::BusinessHours;
+use crate::tickets::tags::normalise_tag;
 use crate::tickets::workflow::TicketUpdate;
 use crate::tickets::{TicketView, Tickets};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 use switchboard_shared::text::MessageBody;
 use switchboard_shared::{AgentId, ConversationId, ServerFrame, SupportLevel};
-use switchboard_store::tickets::{SiteHours, TicketFilter, TicketPriority, TicketStatus};
+use switchboard_store::tickets::{
+    AssignmentRule, AssignmentStrategy, SiteHours, TicketFilter, TicketPriority, TicketStatus,
+};
 
 /// Page size when the client names none, and the most it may ask for.
 const DEFAULT_LIMIT: u32 = 50;
@@ -36,6 +39,9 @@ pub fn router() -> Router<AppState> {
         .route("/tickets/{id}/escalate", post(escalate))
         .route("/tickets/{id}/notes", post(note))
         .route("/tickets/{id}/replies", post(reply))
+        .route("/tickets/{id}/tags", put(set_tags))
+        .route("/tickets/assignment-rules", get(rules))
+        .route("/tickets/assignment-rules/{category}", put(set_rule))
         .route(
             "/conversations/{id}/ticket",
             get(of_conversation).post(convert),
@@ -79,6 +85,10 @@ struct ListQuery {
     category: Option<String>,
     level: Option<String>,
     assignee: Option<i64>,
+    /// Tickets with this tag.
+    tag: Option<String>,
+    /// Search text: subject, description, customer name, contact or number contain it.
+    q: Option<String>,
     limit: Option<u32>,
     offset: Option<u32>,
 }
@@ -99,6 +109,8 @@ async fn list(
         category: q.category,
         support_level: q.level.as_deref().map(level).transpose()?,
         assignee: q.assignee.map(AgentId),
+        tag: q.tag.as_deref().map(normalise_tag).transpose()?,
+        search: q.q.filter(|text| !text.trim().is_empty()),
         limit,
         offset,
     };
@@ -110,7 +122,10 @@ async fn list(
     ))
 }
 
-async fn categories(State(app): State<AppState>, _caller: Access<need::TicketsRead>) -> Result<Json<Value>, ApiError> {
+async fn categories(
+    State(app): State<AppState>,
+    _caller: Access<need::TicketsRead>,
+) -> Result<Json<Value>, ApiError> {
     let list = app.chat.store().ticket_categories().await?;
     Ok(Json(json!({ "categories": list })))
 }
@@ -124,6 +139,8 @@ async fn detail(
     let tickets = Tickets::new(&app.chat);
     let ticket = tickets.get(id).await?;
     let history = tickets.history(id).await?;
+    let tags = tickets.tags(id).await?;
+    let rating = app.chat.store().ticket_rating(id).await?;
     let transcript = match ticket.conversation_id {
         Some(conv) => Some(transcript(&app, conv).await?),
         None => None,
@@ -131,6 +148,8 @@ async fn detail(
     Ok(Json(json!({
         "ticket": view(ticket),
         "history": history,
+        "tags": tags,
+        "rating": rating,
         "transcript": transcript,
     })))
 }
@@ -229,7 +248,8 @@ async fn note(
     Ok((StatusCode::CREATED, Json(view(t))))
 }
 
-/// Stored in the history; delivering it to the visitor's widget is a later step.
+/// Stored in the history and sent to the customer's open widgets (and shown at their next
+/// visit).
 async fn reply(
     State(app): State<AppState>,
     caller: Access<need::TicketsWrite>,
@@ -317,4 +337,61 @@ async fn set_business_hours(
         .set_business_hours(&site, &hours)
         .await?;
     Ok(Json(hours.to_stored()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TagsJson {
+    tags: Vec<String>,
+}
+
+/// Replaces the ticket's tags: `{"tags": ["rückruf", "wartung"]}` → the stored (lower-case,
+/// sorted, unique) list.
+async fn set_tags(
+    State(app): State<AppState>,
+    caller: Access<need::TicketsWrite>,
+    Path(id): Path<i64>,
+    payload: Result<Json<TagsJson>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let req = body(payload)?;
+    let tags = Tickets::new(&app.chat)
+        .set_tags(id, caller.agent.id, &req.tags)
+        .await?;
+    Ok(Json(json!({ "tags": tags })))
+}
+
+/// The category → level/strategy rules; categories without one are L1, manual.
+async fn rules(
+    State(app): State<AppState>,
+    _caller: Access<need::TicketsRead>,
+) -> Result<Json<Value>, ApiError> {
+    let rules = Tickets::new(&app.chat).assignment_rules().await?;
+    Ok(Json(json!({ "rules": rules })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleJson {
+    support_level: String,
+    strategy: String,
+}
+
+/// Admins only: `{"support_level": "L2", "strategy": "round_robin"}` for one category.
+async fn set_rule(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(category): Path<String>,
+    payload: Result<Json<RuleJson>, JsonRejection>,
+) -> Result<Json<AssignmentRule>, ApiError> {
+    caller.require_admin()?;
+    let req = body(payload)?;
+    let rule = AssignmentRule {
+        category,
+        support_level: level(&req.support_level)?,
+        strategy: AssignmentStrategy::parse(&req.strategy).ok_or_else(invalid("strategy"))?,
+    };
+    Tickets::new(&app.chat)
+        .set_assignment_rule(rule.clone())
+        .await?;
+    Ok(Json(rule))
 }

@@ -1,9 +1,10 @@
 //! Conversations becoming tickets. Idempotent per conversation: the store's unique
 //! `conversation_id` makes a retried conversion return the ticket the first one created.
 
+use super::assignment::rule_for;
 use super::{hours_of, sla, TicketError, TicketResult, Tickets};
 use crate::clock::now_ms;
-use crate::conversations::ChatError;
+use crate::conversations::{Chat, ChatError};
 use switchboard_shared::{
     AgentId, ConversationId, ConversationStatus, ErrorCode, Side, SupportLevel,
 };
@@ -71,10 +72,11 @@ async fn create(store: &SharedStore, d: Draft<'_>) -> StoreResult<(TicketRecord,
 /// message is its description; later ones only extend the linked transcript. `None` when
 /// the conversation is not (or no longer) awaiting a ticket, e.g. assigned meanwhile.
 pub async fn offline_message_ticket(
-    store: &SharedStore,
+    chat: &Chat,
     conv: ConversationId,
     message: &str,
 ) -> StoreResult<Option<TicketRecord>> {
+    let store = chat.store();
     if let Some(existing) = store.ticket_for_conversation(conv).await? {
         return Ok(Some(existing));
     }
@@ -91,17 +93,32 @@ pub async fn offline_message_ticket(
         .into_iter()
         .next()
         .ok_or_else(|| StoreError::Corrupt("no ticket categories configured".into()))?;
+    let rule = rule_for(store, &category).await?;
     let draft = Draft {
         conv: &rec,
         channel: TicketChannel::OfflineForm,
         text: message,
         priority: TicketPriority::Medium,
         category,
-        level: SupportLevel::L1,
+        level: rule.support_level,
         assignee: None,
         first_response_at: None,
     };
-    Ok(Some(create(store, draft).await?.0))
+    let (ticket, created) = create(store, draft).await?;
+    chat.events().ticket_created(&ticket);
+    if !created {
+        return Ok(Some(ticket));
+    }
+    // The ticket exists whatever happens next; a failed assignment leaves it unassigned
+    // in the list, where an agent picks it up by hand.
+    let ticket = match Tickets::new(chat).auto_assign(ticket.clone()).await {
+        Ok(assigned) => assigned,
+        Err(e) => {
+            tracing::warn!(ticket = ticket.id, error = %e, "automatic assignment failed");
+            ticket
+        }
+    };
+    Ok(Some(ticket))
 }
 
 /// What an agent fills in to convert a live chat.
@@ -148,6 +165,7 @@ impl Tickets {
                 create(store, draft).await?
             }
         };
+        self.chat.events().ticket_created(&ticket);
         // Asked again: the chat may have been transferred while the ticket was written, and
         // then it is no longer this agent's to end. (`end_conversation` does not know the
         // actor; a transfer in the instant between this check and the end remains possible.)

@@ -6,9 +6,16 @@
 //!   idempotent per conversation.
 //! - [`workflow`]: changes to a ticket (status, priority, category, assignee, escalation,
 //!   notes, replies), each written with its history entry.
+//! - [`assignment`]: category rules → support level and an agent (round robin, least
+//!   loaded) for new and escalated tickets.
+//! - [`tags`]: labels to find tickets again.
+//! - [`customer`]: what the visitor sees of their tickets in the widget, and their CSAT.
 
+pub mod assignment;
 pub mod conversion;
+pub mod customer;
 pub mod sla;
+pub mod tags;
 pub mod workflow;
 
 use crate::conversations::{Chat, ChatError};

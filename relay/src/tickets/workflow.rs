@@ -87,10 +87,10 @@ pub fn next_level(level: SupportLevel) -> TicketResult<SupportLevel> {
 
 impl Tickets {
     /// Reads, applies `decide`, writes; again from the read if another change won.
-    async fn modify(
+    pub(super) async fn modify(
         &self,
         id: i64,
-        by: AgentId,
+        by: Option<AgentId>,
         decide: impl Fn(&TicketRecord, &mut TicketChange, i64, &BusinessHours) -> TicketResult<()>,
     ) -> TicketResult<TicketRecord> {
         let store = self.chat.store();
@@ -99,7 +99,7 @@ impl Tickets {
             let t = self.get(id).await?;
             let hours = hours_of(store, &t.site_id).await?;
             let now = now_ms();
-            let mut change = TicketChange::from_record(&t, Some(by), now);
+            let mut change = TicketChange::from_record(&t, by, now);
             decide(&t, &mut change, now, &hours)?;
             if change.events.is_empty() {
                 return Ok(t);
@@ -111,7 +111,10 @@ impl Tickets {
                 change.resolution_due_at,
             );
             match store.change_ticket(change).await {
-                Ok(rec) => return Ok(rec),
+                Ok(rec) => {
+                    self.chat.events().ticket_changed(&t, &rec);
+                    return Ok(rec);
+                }
                 Err(StoreError::Conflict(what)) => last = Some(what),
                 Err(e) => return Err(e.into()),
             }
@@ -138,41 +141,47 @@ impl Tickets {
                 ));
             }
         }
-        self.modify(id, by, |t, c, now, hours| {
-            if let Some(category) = &update.category {
-                if *category != c.category {
-                    c.events.push(TicketEventKind::CategoryChanged {
-                        from: c.category.clone(),
-                        to: category.clone(),
-                    });
-                    c.category = category.clone();
+        let rec = self
+            .modify(id, Some(by), |t, c, now, hours| {
+                if let Some(category) = &update.category {
+                    if *category != c.category {
+                        c.events.push(TicketEventKind::CategoryChanged {
+                            from: c.category.clone(),
+                            to: category.clone(),
+                        });
+                        c.category = category.clone();
+                    }
                 }
-            }
-            if let Some(priority) = update.priority {
-                if priority != c.priority {
-                    c.events.push(TicketEventKind::PriorityChanged {
-                        from: c.priority,
-                        to: priority,
-                    });
-                    c.priority = priority;
-                    recompute_due(t, c, hours);
+                if let Some(priority) = update.priority {
+                    if priority != c.priority {
+                        c.events.push(TicketEventKind::PriorityChanged {
+                            from: c.priority,
+                            to: priority,
+                        });
+                        c.priority = priority;
+                        recompute_due(t, c, hours);
+                    }
                 }
-            }
-            if let Some(assignee) = update.assignee {
-                if assignee != c.assignee {
-                    c.events.push(TicketEventKind::Assigned {
-                        from: c.assignee,
-                        to: assignee,
-                    });
-                    c.assignee = assignee;
+                if let Some(assignee) = update.assignee {
+                    if assignee != c.assignee {
+                        c.events.push(TicketEventKind::Assigned {
+                            from: c.assignee,
+                            to: assignee,
+                        });
+                        c.assignee = assignee;
+                    }
                 }
-            }
-            if let Some(status) = update.status {
-                set_status(t, c, status, now, hours)?;
-            }
-            Ok(())
-        })
-        .await
+                if let Some(status) = update.status {
+                    set_status(t, c, status, now, hours)?;
+                }
+                Ok(())
+            })
+            .await?;
+        // The customer sees the status (and is asked for a rating once it is resolved).
+        if update.status.is_some() {
+            self.notify_customer(&rec).await;
+        }
+        Ok(rec)
     }
 
     /// One level up (L1 → L2 → L3), with the reason in the history.
@@ -182,40 +191,46 @@ impl Tickets {
         by: AgentId,
         reason: String,
     ) -> TicketResult<TicketRecord> {
-        self.modify(id, by, |_, c, _, _| {
-            let to = next_level(c.support_level)?;
-            c.events.push(TicketEventKind::Escalated {
-                from: c.support_level,
-                to,
-                reason: reason.clone(),
-            });
-            c.support_level = to;
-            Ok(())
-        })
-        .await
+        let rec = self
+            .modify(id, Some(by), |_, c, _, _| {
+                let to = next_level(c.support_level)?;
+                c.events.push(TicketEventKind::Escalated {
+                    from: c.support_level,
+                    to,
+                    reason: reason.clone(),
+                });
+                c.support_level = to;
+                Ok(())
+            })
+            .await?;
+        // The new level's agents take over as the category's rule says.
+        self.reassign_after_escalation(rec).await
     }
 
     /// An internal note: in the history, for agents only.
     pub async fn note(&self, id: i64, by: AgentId, body: String) -> TicketResult<TicketRecord> {
-        self.modify(id, by, |_, c, _, _| {
+        self.modify(id, Some(by), |_, c, _, _| {
             c.events.push(TicketEventKind::Note { body: body.clone() });
             Ok(())
         })
         .await
     }
 
-    /// A public reply to the customer. The first one meets the first-response target and
-    /// opens a new ticket.
+    /// A public reply to the customer, delivered to their open widgets. The first one meets
+    /// the first-response target and opens a new ticket.
     pub async fn reply(&self, id: i64, by: AgentId, body: String) -> TicketResult<TicketRecord> {
-        self.modify(id, by, |t, c, now, hours| {
-            c.events.push(TicketEventKind::Reply { body: body.clone() });
-            c.first_response_at.get_or_insert(now);
-            if c.status == TicketStatus::New {
-                set_status(t, c, TicketStatus::Open, now, hours)?;
-            }
-            Ok(())
-        })
-        .await
+        let rec = self
+            .modify(id, Some(by), |t, c, now, hours| {
+                c.events.push(TicketEventKind::Reply { body: body.clone() });
+                c.first_response_at.get_or_insert(now);
+                if c.status == TicketStatus::New {
+                    set_status(t, c, TicketStatus::Open, now, hours)?;
+                }
+                Ok(())
+            })
+            .await?;
+        self.notify_customer(&rec).await;
+        Ok(rec)
     }
 
     pub async fn history(&self, id: i64) -> TicketResult<Vec<TicketEvent>> {

@@ -42,6 +42,8 @@ pub struct ConnContext {
     pub ip: IpAddr,
     /// Development mode: localhost origins are allowed.
     pub dev: bool,
+    /// The upgrade request's User-Agent (cut to a sane length), shown to agents.
+    pub user_agent: Option<String>,
 }
 
 /// Per-conversation delivery state of this connection.

@@ -33,6 +33,9 @@ fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
         .max_frame_size(MAX_FRAME_BYTES)
 }
 
+/// Longer User-Agent strings are cut: they are shown, not parsed, by the relay.
+const MAX_USER_AGENT_CHARS: usize = 300;
+
 /// The client's context, or `None` when its address is over the connection rate limit.
 fn context(app: &AppState, addr: SocketAddr, headers: &HeaderMap) -> Option<ConnContext> {
     if !app.ip_limiter.allow(addr.ip()) {
@@ -43,8 +46,14 @@ fn context(app: &AppState, addr: SocketAddr, headers: &HeaderMap) -> Option<Conn
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    // Only for display; a client may send anything here, so it is cut, never parsed.
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
     Some(ConnContext {
         origin,
+        user_agent,
         ip: addr.ip(),
         dev: app.dev,
     })

@@ -4,6 +4,7 @@
 use super::connection::{Conn, Endpoint};
 use crate::conversations::{ChatError, ChatResult, VisitorIdentity};
 use crate::fanout::{Delivery, Party};
+use crate::tickets::{TicketError, Tickets};
 use switchboard_shared::limits::MAX_URL_CHARS;
 use switchboard_shared::text::{parse_field, MessageBody};
 use switchboard_shared::{
@@ -15,6 +16,8 @@ use tokio::sync::mpsc;
 pub struct VisitorEndpoint {
     visitor: VisitorIdentity,
     locale: Option<String>,
+    /// The User-Agent of this connection's upgrade, stored with conversations it starts.
+    browser: Option<String>,
 }
 
 /// Is `origin` allowed to embed `allowed`'s site? Exact match, or any localhost origin in
@@ -40,6 +43,7 @@ fn info_from(
     customer_number: Option<&str>,
     page_url: Option<&str>,
     locale: Option<String>,
+    browser: Option<String>,
 ) -> Result<VisitorInfo, ErrorCode> {
     if page_url.is_some_and(|u| u.chars().count() > MAX_URL_CHARS) {
         return Err(ErrorCode::FieldTooLong);
@@ -50,7 +54,22 @@ fn info_from(
         customer_number: parse_field(customer_number)?,
         page_url: page_url.map(str::to_string),
         locale,
+        browser,
     })
+}
+
+/// What the widget needs of a site: its name, pre-chat fields and appearance.
+fn site_settings(site: &switchboard_store::SiteRecord) -> SiteSettings {
+    let o = &site.options;
+    SiteSettings {
+        name: site.name.clone(),
+        prechat: site.prechat,
+        accent: o.accent.clone(),
+        position: Some(o.position),
+        greeting: o.greeting.clone(),
+        offline_behaviour: Some(o.offline_behaviour),
+        queue_offer_message_after_secs: Some(o.queue_offer_message_after_secs),
+    }
 }
 
 impl VisitorEndpoint {
@@ -123,10 +142,7 @@ impl Endpoint for VisitorEndpoint {
             token: visitor.new_token.clone(),
             conversation: conversation.as_ref().map(|c| conn.chat.view(c)),
             agents_online: conn.chat.agents_online(),
-            site: SiteSettings {
-                name: site.name.clone(),
-                prechat: site.prechat,
-            },
+            site: site_settings(&site),
         };
         let gone = || ChatError::Refused(ErrorCode::Internal);
         conn.send(&welcome).await.map_err(|_| gone())?;
@@ -145,7 +161,25 @@ impl Endpoint for VisitorEndpoint {
                 }
             }
         }
-        Ok((VisitorEndpoint { visitor, locale }, rx))
+        // Replies to their tickets wait for them here (the list is pushed again on change).
+        let tickets = Tickets::new(&conn.chat)
+            .for_visitor(visitor.id)
+            .await
+            .map_err(|_| gone())?;
+        if !tickets.is_empty() {
+            conn.send(&ServerFrame::Tickets { tickets })
+                .await
+                .map_err(|_| gone())?;
+        }
+        let browser = conn.ctx.user_agent.clone();
+        Ok((
+            VisitorEndpoint {
+                visitor,
+                locale,
+                browser,
+            },
+            rx,
+        ))
     }
 
     async fn handle(&mut self, conn: &mut Conn, cmd: VisitorCommand) -> ChatResult<()> {
@@ -163,6 +197,7 @@ impl Endpoint for VisitorEndpoint {
                     customer_number.as_deref(),
                     page_url.as_deref(),
                     self.locale.clone(),
+                    self.browser.clone(),
                 )?;
                 let conv = conn.chat.start_conversation(&self.visitor, info).await?;
                 // Follow at once (the hub's Follow also arrives; following twice is harmless).
@@ -200,6 +235,7 @@ impl Endpoint for VisitorEndpoint {
                     customer_number.as_deref(),
                     None,
                     self.locale.clone(),
+                    self.browser.clone(),
                 )?;
                 let (conv, seq, duplicate) = conn
                     .chat
@@ -245,6 +281,32 @@ impl Endpoint for VisitorEndpoint {
                 };
                 let conv = Self::current(conn).ok_or(ErrorCode::NoConversation)?;
                 conn.chat.rate(self.visitor.id, conv, score, comment).await
+            }
+            VisitorCommand::RateTicket {
+                ticket_id,
+                score,
+                comment,
+            } => {
+                if !(1..=5).contains(&score) {
+                    return Err(ErrorCode::InvalidField.into());
+                }
+                let comment = match comment.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+                    Some(c) => Some(MessageBody::parse(c)?.into_string()),
+                    None => None,
+                };
+                // Not theirs, not resolved, rated before: one answer, as for chats.
+                Tickets::new(&conn.chat)
+                    .rate(self.visitor.id, ticket_id, score, comment)
+                    .await
+                    .map_err(|e| match e {
+                        TicketError::NotFound | TicketError::Invalid(_) => {
+                            ChatError::Refused(ErrorCode::NotRatable)
+                        }
+                        other => {
+                            tracing::warn!(error = %other, "ticket rating failed");
+                            ChatError::Refused(ErrorCode::Internal)
+                        }
+                    })
             }
             VisitorCommand::Ping => {
                 conn.send(&ServerFrame::Pong)

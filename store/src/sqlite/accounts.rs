@@ -4,11 +4,11 @@
 use super::constraint;
 use super::rows::{self, AGENT_COLUMNS};
 use crate::{
-    AgentPatch, AgentRecord, NewAgent, SiteRecord, StoreError, StoreResult, VisitorId,
+    AgentPatch, AgentRecord, NewAgent, SiteOptions, SiteRecord, StoreError, StoreResult, VisitorId,
     VisitorRecord,
 };
 use sqlx::{Row, SqliteConnection, SqlitePool};
-use switchboard_shared::AgentId;
+use switchboard_shared::{AgentId, OfflineBehaviour, WidgetPosition};
 
 pub(super) async fn create_agent(pool: &SqlitePool, new: NewAgent) -> StoreResult<AgentRecord> {
     let now = now_ms();
@@ -161,22 +161,71 @@ pub(super) async fn revoke_agent_sessions(
     Ok(())
 }
 
-/// Replaces the site's name and its whole origin list in one transaction.
+/// Creates a site, or replaces an existing one's name, pre-chat fields and whole origin
+/// list in one transaction (what `switchboard site add` and the demo seed manage). An
+/// existing site keeps its options: they are the admins', edited in the console.
 pub(super) async fn upsert_site(pool: &SqlitePool, site: SiteRecord) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
     // The first statement writes, so the write lock is taken (with busy_timeout) up front.
+    let o = &site.options;
     sqlx::query(
-        "INSERT INTO sites (id, name, prechat) VALUES (?, ?, ?) \
+        "INSERT INTO sites (id, name, prechat, accent, widget_position, greeting, \
+            offline_behaviour, queue_offer_message_after_secs, unresolved_to_ticket) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, prechat = excluded.prechat",
     )
     .bind(&site.id)
     .bind(&site.name)
-    .bind(serde_json::to_string(&site.prechat).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+    .bind(prechat_json(&site)?)
+    .bind(&o.accent)
+    .bind(o.position.as_str())
+    .bind(&o.greeting)
+    .bind(o.offline_behaviour.as_str())
+    .bind(i64::from(o.queue_offer_message_after_secs))
+    .bind(o.unresolved_to_ticket)
     .execute(&mut *tx)
     .await?;
+    replace_origins(&mut tx, &site).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Replaces everything of an existing site in one transaction; `NotFound` if it is unknown.
+pub(super) async fn update_site(pool: &SqlitePool, site: SiteRecord) -> StoreResult<()> {
+    let mut tx = pool.begin().await?;
+    let o = &site.options;
+    let updated = sqlx::query(
+        "UPDATE sites SET name = ?, prechat = ?, accent = ?, widget_position = ?, greeting = ?, \
+            offline_behaviour = ?, queue_offer_message_after_secs = ?, unresolved_to_ticket = ? \
+         WHERE id = ?",
+    )
+    .bind(&site.name)
+    .bind(prechat_json(&site)?)
+    .bind(&o.accent)
+    .bind(o.position.as_str())
+    .bind(&o.greeting)
+    .bind(o.offline_behaviour.as_str())
+    .bind(i64::from(o.queue_offer_message_after_secs))
+    .bind(o.unresolved_to_ticket)
+    .bind(&site.id)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    replace_origins(&mut tx, &site).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn prechat_json(site: &SiteRecord) -> StoreResult<String> {
+    serde_json::to_string(&site.prechat).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+async fn replace_origins(conn: &mut SqliteConnection, site: &SiteRecord) -> StoreResult<()> {
     sqlx::query("DELETE FROM site_origins WHERE site_id = ?")
         .bind(&site.id)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     for (position, origin) in (0_i64..).zip(&site.allowed_origins) {
         sqlx::query(
@@ -186,16 +235,16 @@ pub(super) async fn upsert_site(pool: &SqlitePool, site: SiteRecord) -> StoreRes
         .bind(&site.id)
         .bind(position)
         .bind(origin)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
-/// One statement, so the name and the origins come from the same snapshot.
-const SITES_WITH_ORIGINS: &str = "SELECT s.id, s.name, s.prechat, o.origin FROM sites s \
-     LEFT JOIN site_origins o ON o.site_id = s.id";
+/// One statement, so the site and its origins come from the same snapshot.
+const SITES_WITH_ORIGINS: &str = "SELECT s.id, s.name, s.prechat, s.accent, s.widget_position, \
+     s.greeting, s.offline_behaviour, s.queue_offer_message_after_secs, s.unresolved_to_ticket, \
+     o.origin FROM sites s LEFT JOIN site_origins o ON o.site_id = s.id";
 
 pub(super) async fn site(pool: &SqlitePool, id: &str) -> StoreResult<Option<SiteRecord>> {
     let rows = sqlx::query(&format!(
@@ -227,6 +276,7 @@ fn group_sites(rows: &[sqlx::sqlite::SqliteRow]) -> StoreResult<Vec<SiteRecord>>
                 allowed_origins: vec![],
                 prechat: serde_json::from_str(&row.try_get::<String, _>("prechat")?)
                     .map_err(|e| StoreError::Corrupt(format!("site prechat: {e}")))?,
+                options: site_options(row)?,
             });
         }
         if let (Some(site), Some(origin)) = (sites.last_mut(), origin) {
@@ -234,6 +284,23 @@ fn group_sites(rows: &[sqlx::sqlite::SqliteRow]) -> StoreResult<Vec<SiteRecord>>
         }
     }
     Ok(sites)
+}
+
+fn site_options(row: &sqlx::sqlite::SqliteRow) -> StoreResult<SiteOptions> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("site {what}"));
+    let position: String = row.try_get("widget_position")?;
+    let offline: String = row.try_get("offline_behaviour")?;
+    let offer: i64 = row.try_get("queue_offer_message_after_secs")?;
+    Ok(SiteOptions {
+        accent: row.try_get("accent")?,
+        position: WidgetPosition::parse(&position).ok_or_else(|| corrupt("widget_position"))?,
+        greeting: row.try_get("greeting")?,
+        offline_behaviour: OfflineBehaviour::parse(&offline)
+            .ok_or_else(|| corrupt("offline_behaviour"))?,
+        queue_offer_message_after_secs: u32::try_from(offer)
+            .map_err(|_| corrupt("queue_offer_message_after_secs"))?,
+        unresolved_to_ticket: row.try_get("unresolved_to_ticket")?,
+    })
 }
 
 pub(super) async fn create_visitor(

@@ -17,8 +17,8 @@ pub(super) async fn create(
     let row = sqlx::query(&format!(
         "INSERT INTO conversations (site_id, visitor_id, status, \
             visitor_name, visitor_email, visitor_customer_number, visitor_page_url, \
-            visitor_locale, queue_rank, created_at, queued_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {CONVERSATION_COLUMNS}"
+            visitor_locale, visitor_browser, queue_rank, created_at, queued_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {CONVERSATION_COLUMNS}"
     ))
     .bind(&new.site_id)
     .bind(new.visitor_id.0)
@@ -28,6 +28,7 @@ pub(super) async fn create(
     .bind(&new.info.customer_number)
     .bind(&new.info.page_url)
     .bind(&new.info.locale)
+    .bind(&new.info.browser)
     .bind(new.queue_rank)
     .bind(new.at)
     .bind(queued_at)

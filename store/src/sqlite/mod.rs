@@ -24,11 +24,15 @@ mod console;
 mod conversations;
 mod reports;
 mod rows;
+mod ticket_meta;
 mod tickets;
+mod webhooks;
 mod writer;
 
 #[cfg(test)]
 mod reports_tests;
+#[cfg(test)]
+mod sites_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -47,7 +51,7 @@ use sqlx::ConnectOptions;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use switchboard_shared::{AgentId, ConversationId, Seq, Side};
+use switchboard_shared::{AgentId, ConversationId, Seq, Side, SupportLevel};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use writer::{Job, Receipt};
@@ -235,6 +239,9 @@ impl Store for SqliteStore {
     async fn list_sites(&self) -> StoreResult<Vec<SiteRecord>> {
         accounts::list_sites(&self.read).await
     }
+    async fn update_site(&self, site: SiteRecord) -> StoreResult<()> {
+        accounts::update_site(&self.write, site).await
+    }
 
     async fn create_visitor(
         &self,
@@ -386,6 +393,41 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         tickets::set_site_hours(&self.write, site, &hours).await
     }
+    async fn rate_ticket(&self, rating: crate::tickets::TicketRating) -> StoreResult<()> {
+        ticket_meta::rate(&self.write, &rating).await
+    }
+    async fn ticket_rating(
+        &self,
+        ticket: i64,
+    ) -> StoreResult<Option<crate::tickets::TicketRating>> {
+        ticket_meta::rating(&self.read, ticket).await
+    }
+    async fn set_ticket_tags(&self, ticket: i64, tags: Vec<String>) -> StoreResult<()> {
+        ticket_meta::set_tags(&self.write, ticket, &tags).await
+    }
+    async fn ticket_tags(&self, ticket: i64) -> StoreResult<Vec<String>> {
+        ticket_meta::tags(&self.read, ticket).await
+    }
+    async fn assignment_rules(&self) -> StoreResult<Vec<crate::tickets::AssignmentRule>> {
+        ticket_meta::rules(&self.read).await
+    }
+    async fn set_assignment_rule(&self, rule: crate::tickets::AssignmentRule) -> StoreResult<()> {
+        ticket_meta::set_rule(&self.write, &rule).await
+    }
+    async fn pick_ticket_assignee(
+        &self,
+        level: SupportLevel,
+        strategy: crate::tickets::AssignmentStrategy,
+    ) -> StoreResult<Option<AgentId>> {
+        ticket_meta::pick_assignee(&self.read, level, strategy).await
+    }
+    async fn tickets_of_visitor(
+        &self,
+        visitor: VisitorId,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::tickets::TicketRecord>> {
+        ticket_meta::of_visitor(&self.read, visitor, limit).await
+    }
 
     /// Stops taking writes (later calls get [`StoreError::Closed`]), waits until the writer
     /// has committed and answered everything already queued or being queued, then closes
@@ -432,5 +474,54 @@ impl Store for SqliteStore {
     }
     async fn revoke_api_token(&self, id: i64, now: i64) -> StoreResult<()> {
         api_tokens::revoke(&self.write, id, now).await
+    }
+
+    // --- webhooks
+    async fn create_webhook(
+        &self,
+        new: crate::webhooks::NewWebhook,
+    ) -> StoreResult<crate::webhooks::WebhookRecord> {
+        webhooks::create(&self.write, new).await
+    }
+    async fn list_webhooks(&self) -> StoreResult<Vec<crate::webhooks::WebhookRecord>> {
+        webhooks::list(&self.read).await
+    }
+    async fn webhook(&self, id: i64) -> StoreResult<Option<crate::webhooks::WebhookRecord>> {
+        webhooks::get(&self.read, id).await
+    }
+    async fn delete_webhook(&self, id: i64, now: i64) -> StoreResult<()> {
+        webhooks::delete(&self.write, id, now).await
+    }
+    async fn enqueue_webhook_event(
+        &self,
+        event: crate::webhooks::NewWebhookEvent,
+    ) -> StoreResult<usize> {
+        webhooks::enqueue(&self.write, event).await
+    }
+    async fn claim_webhook_deliveries(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::webhooks::DueDelivery>> {
+        webhooks::claim(&self.write, now, lease_until, limit).await
+    }
+    async fn next_webhook_due(&self) -> StoreResult<Option<i64>> {
+        webhooks::next_due(&self.read).await
+    }
+    async fn record_webhook_attempt(
+        &self,
+        delivery: i64,
+        attempt: crate::webhooks::AttemptRecord,
+        outcome: crate::webhooks::AttemptOutcome,
+    ) -> StoreResult<()> {
+        webhooks::record_attempt(&self.write, delivery, attempt, outcome).await
+    }
+    async fn webhook_deliveries(
+        &self,
+        webhook: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::webhooks::DeliveryRecord>> {
+        webhooks::deliveries(&self.read, webhook, limit).await
     }
 }

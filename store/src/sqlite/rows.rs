@@ -20,7 +20,7 @@ pub(crate) const AGENT_COLUMNS: &str =
 /// Columns of `conversations`, in the order [`conversation`] reads them.
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, status, agent_id, \
     visitor_name, visitor_email, visitor_customer_number, visitor_page_url, visitor_locale, \
-    last_seq, queue_rank, created_at, queued_at, assigned_at, ended_at, \
+    visitor_browser, last_seq, queue_rank, created_at, queued_at, assigned_at, ended_at, \
     visitor_delivered, visitor_read, agent_delivered, agent_read";
 
 pub(crate) fn status_str(status: ConversationStatus) -> &'static str {
@@ -114,6 +114,7 @@ pub(crate) fn conversation(row: &SqliteRow) -> StoreResult<ConversationRecord> {
             customer_number: row.try_get("visitor_customer_number")?,
             page_url: row.try_get("visitor_page_url")?,
             locale: row.try_get("visitor_locale")?,
+            browser: row.try_get("visitor_browser")?,
         },
         last_seq: seq("last_seq")?,
         queue_rank: row.try_get("queue_rank")?,

@@ -63,6 +63,7 @@ impl Fixture {
             name: "Acme".into(),
             allowed_origins: vec!["https://acme.example".into()],
             prechat: Default::default(),
+            options: Default::default(),
         };
         store.upsert_site(site).await.unwrap();
         let visitor = store
@@ -641,6 +642,7 @@ async fn sites_and_visitors_round_trip() {
             email: switchboard_shared::FieldRule::Optional,
             customer_number: switchboard_shared::FieldRule::Off,
         },
+        options: Default::default(),
     };
     f.store.upsert_site(site.clone()).await.unwrap();
     assert_eq!(f.store.site("beta").await.unwrap(), Some(site.clone()));
@@ -812,6 +814,7 @@ async fn open_takes_a_url_or_a_path_and_creates_missing_directories() {
             name: "X".into(),
             allowed_origins: vec![],
             prechat: Default::default(),
+            options: Default::default(),
         })
         .await
         .unwrap();

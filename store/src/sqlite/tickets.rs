@@ -17,11 +17,18 @@ const TICKET_COLUMNS: &str = "id, conversation_id, site_id, customer_name, custo
     support_level, created_at, updated_at, first_response_at, resolved_at, \
     first_response_due_at, resolution_due_at, pending_since, paused_ms, sla_due_at, version";
 
+/// The same columns of a query that calls the tickets table `t`.
+pub(super) const TICKET_COLUMNS_T: &str = "t.id, t.conversation_id, t.site_id, \
+    t.customer_name, t.customer_contact, t.customer_number, t.channel, t.subject, \
+    t.description, t.priority, t.category, t.status, t.assignee_id, t.support_level, \
+    t.created_at, t.updated_at, t.first_response_at, t.resolved_at, t.first_response_due_at, \
+    t.resolution_due_at, t.pending_since, t.paused_ms, t.sla_due_at, t.version";
+
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("unknown ticket {what} {value:?}"))
 }
 
-fn ticket(row: &SqliteRow) -> StoreResult<TicketRecord> {
+pub(super) fn ticket(row: &SqliteRow) -> StoreResult<TicketRecord> {
     let channel: String = row.try_get("channel")?;
     let priority: String = row.try_get("priority")?;
     let status: String = row.try_get("status")?;
@@ -169,6 +176,10 @@ pub(super) async fn list(pool: &SqlitePool, f: TicketFilter) -> StoreResult<Vec<
          WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR priority = ?2) \
            AND (?3 IS NULL OR category = ?3) AND (?4 IS NULL OR support_level = ?4) \
            AND (?5 IS NULL OR assignee_id = ?5) \
+           AND (?8 IS NULL OR id IN (SELECT ticket_id FROM ticket_tags WHERE tag = ?8)) \
+           AND (?9 IS NULL OR subject LIKE ?9 ESCAPE '\\' OR description LIKE ?9 ESCAPE '\\' \
+                OR customer_name LIKE ?9 ESCAPE '\\' OR customer_contact LIKE ?9 ESCAPE '\\' \
+                OR customer_number LIKE ?9 ESCAPE '\\') \
          ORDER BY sla_due_at IS NULL, sla_due_at, id LIMIT ?6 OFFSET ?7"
     ))
     .bind(f.status.map(TicketStatus::as_str))
@@ -178,9 +189,26 @@ pub(super) async fn list(pool: &SqlitePool, f: TicketFilter) -> StoreResult<Vec<
     .bind(f.assignee.map(|a| a.0))
     .bind(i64::from(f.limit))
     .bind(i64::from(f.offset))
+    .bind(f.tag)
+    .bind(f.search.as_deref().map(like_pattern))
     .fetch_all(pool)
     .await?;
     rows.iter().map(ticket).collect()
+}
+
+/// `%text%` for LIKE, with the wildcards in `text` taken literally. SQLite's LIKE ignores
+/// ASCII case only, which covers the search box's usual input.
+fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
 }
 
 /// Writes the change if nobody changed the ticket since it was read (`Conflict` otherwise).

@@ -22,6 +22,7 @@ async fn store() -> (TempDir, SqliteStore, ConversationId) {
         name: "Acme".into(),
         allowed_origins: vec![],
         prechat: Default::default(),
+        options: Default::default(),
     };
     store.upsert_site(site).await.expect("site");
     let visitor = store
@@ -191,5 +192,201 @@ async fn two_conversions_of_one_conversation_at_once_create_one_ticket() {
     assert_eq!(a.id, b.id);
     assert!(a_created ^ b_created, "exactly one call created it");
     assert_eq!(store.ticket_events(a.id).await.unwrap().len(), 1);
+    store.close().await;
+}
+
+async fn agent(
+    store: &SqliteStore,
+    email: &str,
+    level: SupportLevel,
+) -> switchboard_shared::AgentId {
+    store
+        .create_agent(crate::NewAgent {
+            email: email.into(),
+            display_name: email.into(),
+            password_hash: "x".into(),
+            role: crate::Role::Agent,
+            max_concurrent_chats: 3,
+            support_level: level,
+        })
+        .await
+        .expect("agent")
+        .id
+}
+
+/// Assigns `ticket` to `to` the way the workflow does: a change with an `assigned` entry.
+async fn assign(store: &SqliteStore, ticket: i64, to: switchboard_shared::AgentId) {
+    let t = store.ticket(ticket).await.unwrap().unwrap();
+    let mut c = TicketChange::from_record(&t, None, 10);
+    c.events.push(TicketEventKind::Assigned {
+        from: c.assignee,
+        to: Some(to),
+    });
+    c.assignee = Some(to);
+    store.change_ticket(c).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_ticket_is_rated_once_and_the_rating_names_the_agent() {
+    let (_dir, store, conv) = store().await;
+    let anna = agent(&store, "anna@x", SupportLevel::L1).await;
+    let (t, _) = store
+        .create_ticket(new_ticket(Some(conv), 100))
+        .await
+        .unwrap();
+    let rating = crate::tickets::TicketRating {
+        ticket_id: t.id,
+        agent_id: Some(anna),
+        score: 4,
+        comment: Some("schnell".into()),
+        rated_at: 50,
+    };
+    store.rate_ticket(rating.clone()).await.unwrap();
+    let again = store
+        .rate_ticket(crate::tickets::TicketRating {
+            score: 1,
+            ..rating.clone()
+        })
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(store.ticket_rating(t.id).await.unwrap(), Some(rating));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn tags_replace_and_filter_and_search_finds_text_case_insensitively_and_literally() {
+    let (_dir, store, _) = store().await;
+    let (a, _) = store.create_ticket(new_ticket(None, 100)).await.unwrap();
+    let mut other = new_ticket(None, 200);
+    other.subject = "Rechnung 100% falsch".into();
+    other.customer_number = Some("K-4711".into());
+    let (b, _) = store.create_ticket(other).await.unwrap();
+    store
+        .set_ticket_tags(a.id, vec!["rueckruf".into(), "wartung".into()])
+        .await
+        .unwrap();
+    store
+        .set_ticket_tags(a.id, vec!["wartung".into()])
+        .await
+        .unwrap();
+    assert_eq!(store.ticket_tags(a.id).await.unwrap(), vec!["wartung"]);
+    let find = |tag: Option<&str>, search: Option<&str>| {
+        let f = TicketFilter {
+            tag: tag.map(String::from),
+            search: search.map(String::from),
+            limit: 10,
+            ..Default::default()
+        };
+        let store = &store;
+        async move {
+            let list = store.list_tickets(f).await.unwrap();
+            list.iter().map(|t| t.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(find(Some("wartung"), None).await, vec![a.id]);
+    assert!(find(Some("rueckruf"), None).await.is_empty());
+    assert_eq!(find(None, Some("RECHNUNG")).await, vec![b.id]);
+    assert_eq!(find(None, Some("k-4711")).await, vec![b.id]);
+    assert_eq!(find(None, Some("100%")).await, vec![b.id]);
+    // `%` is literal: "0%f" is not in any text.
+    assert!(find(None, Some("0%f")).await.is_empty());
+    assert_eq!(find(None, Some("zurück")).await, vec![a.id, b.id]);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn rules_round_trip_and_the_assignee_is_picked_by_strategy_among_the_level() {
+    use crate::tickets::{AssignmentRule, AssignmentStrategy};
+    let (_dir, store, _) = store().await;
+    let l1 = agent(&store, "l1@x", SupportLevel::L1).await;
+    let a = agent(&store, "a@x", SupportLevel::L2).await;
+    let b = agent(&store, "b@x", SupportLevel::L2).await;
+    let rule = AssignmentRule {
+        category: "billing_question".into(),
+        support_level: SupportLevel::L2,
+        strategy: AssignmentStrategy::RoundRobin,
+    };
+    store.set_assignment_rule(rule.clone()).await.unwrap();
+    assert_eq!(store.assignment_rules().await.unwrap(), vec![rule]);
+    let unknown = store
+        .set_assignment_rule(AssignmentRule {
+            category: "no_such".into(),
+            support_level: SupportLevel::L1,
+            strategy: AssignmentStrategy::Manual,
+        })
+        .await;
+    assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
+
+    let pick = |s| store.pick_ticket_assignee(SupportLevel::L2, s);
+    assert_eq!(pick(AssignmentStrategy::Manual).await.unwrap(), None);
+    // Round robin: never assigned first (ties by id), then whoever waited longest.
+    assert_eq!(pick(AssignmentStrategy::RoundRobin).await.unwrap(), Some(a));
+    let (t1, _) = store.create_ticket(new_ticket(None, 1)).await.unwrap();
+    assign(&store, t1.id, a).await;
+    assert_eq!(pick(AssignmentStrategy::RoundRobin).await.unwrap(), Some(b));
+    let (t2, _) = store.create_ticket(new_ticket(None, 2)).await.unwrap();
+    assign(&store, t2.id, b).await;
+    assert_eq!(pick(AssignmentStrategy::RoundRobin).await.unwrap(), Some(a));
+    // Least loaded: a has one open ticket, b two → a; once a's is resolved, still a (0 < 2).
+    let (t3, _) = store.create_ticket(new_ticket(None, 3)).await.unwrap();
+    assign(&store, t3.id, b).await;
+    assert_eq!(
+        pick(AssignmentStrategy::LeastLoaded).await.unwrap(),
+        Some(a)
+    );
+    let (t4, _) = store.create_ticket(new_ticket(None, 4)).await.unwrap();
+    assign(&store, t4.id, a).await;
+    assign(&store, t4.id, a).await; // no-op entry, same agent
+    let (t5, _) = store.create_ticket(new_ticket(None, 5)).await.unwrap();
+    assign(&store, t5.id, a).await;
+    assert_eq!(
+        pick(AssignmentStrategy::LeastLoaded).await.unwrap(),
+        Some(b)
+    );
+    // L1 agents are never picked for L2, and disabled agents never.
+    assert_ne!(
+        pick(AssignmentStrategy::LeastLoaded).await.unwrap(),
+        Some(l1)
+    );
+    store
+        .update_agent(
+            b,
+            crate::AgentPatch {
+                disabled: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        pick(AssignmentStrategy::LeastLoaded).await.unwrap(),
+        Some(a)
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_visitor_sees_only_their_own_tickets_newest_first() {
+    let (_dir, store, conv) = store().await;
+    let (mine, _) = store
+        .create_ticket(new_ticket(Some(conv), 1))
+        .await
+        .unwrap();
+    let (_unlinked, _) = store.create_ticket(new_ticket(None, 2)).await.unwrap();
+    let owner = store.conversation(conv).await.unwrap().unwrap().visitor_id;
+    let ids: Vec<i64> = store
+        .tickets_of_visitor(owner, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(ids, vec![mine.id]);
+    let stranger = store.create_visitor("acme", [9; 32], 1).await.unwrap();
+    assert!(store
+        .tickets_of_visitor(stranger.id, 10)
+        .await
+        .unwrap()
+        .is_empty());
     store.close().await;
 }

@@ -190,6 +190,7 @@ fn site_settings(v: &Json) -> Option<SiteSettings> {
     Some(SiteSettings {
         name: str_of(v, "name")?,
         prechat,
+        ..Default::default()
     })
 }
 
@@ -215,6 +216,7 @@ fn conversation_view(v: &Json) -> Option<ConversationView> {
             customer_number: opt(info, "customer_number", string)?,
             page_url: opt(info, "page_url", string)?,
             locale: opt(info, "locale", string)?,
+            ..Default::default()
         },
         agent: opt(v, "agent", agent_ref)?,
         last_seq: v.get("last_seq")?.as_u64()?,
@@ -323,6 +325,7 @@ mod tests {
                         email: FieldRule::Optional,
                         customer_number: FieldRule::Off,
                     },
+                    ..Default::default()
                 },
             },
             ServerFrame::VisitorWelcome {

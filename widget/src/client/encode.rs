@@ -52,6 +52,14 @@ pub fn encode(cmd: &VisitorCommand) -> String {
         VisitorCommand::Rate { score, comment } => w("rate")
             .int("score", *score)
             .opt_str("comment", comment.as_deref()),
+        VisitorCommand::RateTicket {
+            ticket_id,
+            score,
+            comment,
+        } => w("rate_ticket")
+            .id("ticket_id", *ticket_id)
+            .int("score", *score)
+            .opt_str("comment", comment.as_deref()),
         VisitorCommand::Ping => w("ping"),
     }
     .finish()
@@ -110,6 +118,11 @@ mod tests {
             VisitorCommand::Rate {
                 score: 1,
                 comment: None,
+            },
+            VisitorCommand::RateTicket {
+                ticket_id: 7,
+                score: 4,
+                comment: s("danke"),
             },
             VisitorCommand::Ping,
         ];

@@ -29,6 +29,7 @@ fn welcome(conversation: Option<ConversationView>, agents_online: u32) -> Server
         site: SiteSettings {
             name: "Acme".into(),
             prechat: PrechatFields::default(),
+            ..Default::default()
         },
     }
 }
