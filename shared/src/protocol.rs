@@ -845,7 +845,13 @@ mod tests {
         );
         // An old relay's settings (no appearance fields) still decode.
         let old: SiteSettings = serde_json::from_value(json!({"name":"Acme"})).unwrap();
-        assert_eq!(old, SiteSettings { name: "Acme".into(), ..Default::default() });
+        assert_eq!(
+            old,
+            SiteSettings {
+                name: "Acme".into(),
+                ..Default::default()
+            }
+        );
         let info: VisitorInfo = serde_json::from_value(json!({"name":"Jo"})).unwrap();
         assert_eq!(info.browser, None);
     }

@@ -89,7 +89,8 @@ enum Outcome {
     /// A receipt or a visitor touch: nothing to report but success.
     Done,
     Visitor(VisitorRecord),
-    Conversation(ConversationRecord),
+    /// Boxed: a record is several times the size of the other outcomes.
+    Conversation(Box<ConversationRecord>),
     Failed(StoreError),
 }
 
@@ -201,7 +202,9 @@ impl Job {
                 send(reply, Ok(()))
             }
             (Job::CreateVisitor { reply, .. }, Outcome::Visitor(v)) => send(reply, Ok(v)),
-            (Job::CreateConversation { reply, .. }, Outcome::Conversation(c)) => send(reply, Ok(c)),
+            (Job::CreateConversation { reply, .. }, Outcome::Conversation(c)) => {
+                send(reply, Ok(*c))
+            }
             (job, Outcome::Failed(e)) => job.fail(e),
             (job, _) => job.fail(mixed_up()),
         }
@@ -257,7 +260,7 @@ async fn run_batch(conn: &mut SqliteConnection, jobs: &[Job]) -> Result<Vec<Outc
                 }),
             Job::CreateConversation { new, .. } => conversations::create(conn, new)
                 .await
-                .map(Outcome::Conversation),
+                .map(|c| Outcome::Conversation(Box::new(c))),
         };
         match outcome {
             Ok(outcome) => outcomes.push(outcome),
