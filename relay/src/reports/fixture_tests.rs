@@ -9,7 +9,7 @@
 //! | C1 | 0 | 10 | 40 | 610 | Anna (L1) | rated 5 |
 //! | C2 | 100 | 160 | 220 | 1360 | Ben (L2) | Anna → Ben transfer, rated 3 |
 //! | C3 | 200 | 230 | 290 | 530 | Ben | converted to ticket T4 |
-//! | C4 | 300 | – | – | 900 | – | nobody answered; rated 2 |
+//! | C4 | 300 | 320 | – | 900 | – | Anna's link dropped: requeued at 400, visitor gave up; rated 2 |
 //!
 //! | ticket | channel | prio | category | level | assignee | created | 1st resp | resolved | rating |
 //! |---|---|---|---|---|---|---|---|---|---|
@@ -124,7 +124,11 @@ pub fn world() -> (Vec<ChatFact>, Vec<TicketFact>) {
             Some(3),
         ),
         chat(3, Some(BEN), 200, Some(230), Some(290), 530, 0, true, None),
-        chat(4, None, 300, None, None, 900, 0, false, Some(2)),
+        ChatFact {
+            first_joined_at: Some(T0 + 320 * S),
+            requeues: 1,
+            ..chat(4, None, 300, None, None, 900, 0, false, Some(2))
+        },
     ];
     let t1 = {
         let mut t = ticket(1, TicketPriority::Medium, "technical_problem", 1000);
@@ -287,8 +291,9 @@ fn overall_kpis_match_the_hand_computed_values() {
     // Resolution: T1 5 h, T2 30 h, T5 6 h. Mean 41/3 h = 13.667 h = 49 200 000 ms;
     // median 6 h = 21 600 000 ms.
     assert_eq!(k.resolution_time, d(3, 49_200_000, 21_600_000));
-    // FCR chats: C1, C2, C3 were answered and ended; only C1 without transfer or ticket: 1/3.
-    assert_eq!(k.first_contact_resolution.chats, r(3, 1, 0.3333));
+    // FCR chats: C1–C4 were taken by an agent and ended; only C1 without transfer,
+    // requeue (C4) or ticket (C3): 1/4.
+    assert_eq!(k.first_contact_resolution.chats, r(4, 1, 0.25));
     // FCR tickets: offline and resolved T1, T2, T5; T2 escalated + 2 replies, T5 reopened: 1/3.
     assert_eq!(k.first_contact_resolution.tickets, r(3, 1, 0.3333));
     // CSAT chats 5, 3, 2: mean 10/3 = 3.3333; 4–5: one (5) of 3.
@@ -362,11 +367,12 @@ fn per_agent_kpis_count_each_item_for_the_agent_it_belongs_to() {
         (None, None)
     );
     let k = &nobody.kpis;
-    // C4 (never answered) and T3 (unassigned).
+    // C4 (requeued, no agent at the end, never answered) and T3 (unassigned).
     assert_eq!((k.volume.chats, k.volume.tickets), (1, 1));
     assert_eq!(k.first_response.chats, NO_DURATIONS);
+    // Ended in the queue: no handle time; taken once, so FCR-eligible, and missed.
     assert_eq!(k.handle_time, NO_DURATIONS);
-    assert_eq!(k.first_contact_resolution.chats, no_rate());
+    assert_eq!(k.first_contact_resolution.chats, r(1, 0, 0.0));
     assert_eq!(k.csat.chats, c(1, 2.0, 0, 0.0));
     assert_eq!(k.sla.first_response, r(1, 0, 0.0));
     assert_eq!(k.sla.resolution, no_rate());

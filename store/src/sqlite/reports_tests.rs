@@ -319,7 +319,39 @@ async fn build(w: &World) {
     let c3 = w
         .chat(w.acme, "acme", 200, Some((BEN, 230, 290)), 530)
         .await;
-    let c4 = w.chat(w.acme, "acme", 300, None, 900).await;
+    // C4: Anna took it at 320 s, her connection did not come back: requeued at 400 s; the
+    // visitor gave up waiting at 900 s. Nobody holds it at the end.
+    let c4 = w.conversation(w.acme, "acme", T0 + 300 * S).await;
+    w.event(c4, T0 + 300 * S, EventKind::Started, Default::default())
+        .await;
+    let taken = ConversationUpdate {
+        status: Some(ConversationStatus::Active),
+        agent_id: Some(Some(ANNA)),
+        assigned_at: Some(Some(T0 + 320 * S)),
+        ..Default::default()
+    };
+    let joined = EventKind::AgentJoined {
+        agent: agent_ref(ANNA),
+    };
+    w.event(c4, T0 + 320 * S, joined, taken).await;
+    let back = ConversationUpdate {
+        status: Some(ConversationStatus::Queued),
+        agent_id: Some(None),
+        assigned_at: Some(None),
+        queued_at: Some(Some(T0 + 400 * S)),
+        ..Default::default()
+    };
+    let requeued = EventKind::Requeued {
+        from: agent_ref(ANNA),
+    };
+    w.event(c4, T0 + 400 * S, requeued, back).await;
+    let end = ConversationUpdate {
+        status: Some(ConversationStatus::Ended),
+        ended_at: Some(Some(T0 + 900 * S)),
+        ..Default::default()
+    };
+    let by_visitor = EventKind::Ended { by: Side::Visitor };
+    w.event(c4, T0 + 900 * S, by_visitor, end).await;
     w.rate_chat(c4, 950, 2).await;
 
     // An offline message: a conversation without `started`, not a chat; it becomes T1.
@@ -521,7 +553,11 @@ async fn chats_in_the_range_come_back_as_the_fixtures_facts() {
             Some(3),
         ),
         chat(3, Some(BEN), 200, Some(230), Some(290), 530, 0, true, None),
-        chat(4, None, 300, None, None, 900, 0, false, Some(2)),
+        ChatFact {
+            first_joined_at: Some(T0 + 320 * S),
+            requeues: 1,
+            ..chat(4, None, 300, None, None, 900, 0, false, Some(2))
+        },
     ];
     assert_eq!(chats, expected);
 }
