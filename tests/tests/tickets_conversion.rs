@@ -1,12 +1,13 @@
 //! How conversations become tickets: an offline message, a queued visitor who leaves a
-//! message instead, and an agent converting a live chat. Each path is idempotent.
+//! message instead, an agent converting a live chat, and (by a site setting) an unresolved
+//! chat. Each path is idempotent.
 
 use anyhow::{ensure, Result};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use switchboard_e2e::api::leave_message;
 use switchboard_e2e::{AgentClient, Relay, VisitorClient};
-use switchboard_shared::{EventKind, RemovalReason, Side, VisitorCommand};
+use switchboard_shared::{EventKind, RemovalReason, ServerFrame, Side, VisitorCommand};
 
 fn offline_form(v: &mut VisitorClient, body: &str) -> VisitorCommand {
     VisitorCommand::LeaveMessage {
@@ -241,6 +242,108 @@ async fn converting_a_chat_frees_the_agents_slot_for_the_next_visitor_in_the_que
             "the queued visitor gets the freed slot"
         );
         second.expect_agent_joined().await?;
+        Ok(())
+    }
+    .await;
+    relay.finish(outcome)
+}
+
+/// Ends the visitor's chat and waits until the relay has finished handling the end (a
+/// connection's frames are handled in order, so the `pong` comes after any ticket).
+async fn end_and_settle(v: &mut VisitorClient) -> Result<()> {
+    v.end().await?;
+    v.send_cmd(&VisitorCommand::Ping).await?;
+    v.expect("pong", |f| matches!(f, ServerFrame::Pong)).await?;
+    Ok(())
+}
+
+async fn unresolved_to_ticket(relay: &Relay, admin: &str, on: bool) -> Result<()> {
+    let (status, body) = relay
+        .call(
+            Method::PATCH,
+            "/api/v1/sites/acme",
+            Some(admin),
+            Some(json!({"unresolved_to_ticket": on})),
+        )
+        .await?;
+    ensure!(status == StatusCode::OK, "{status} {body}");
+    Ok(())
+}
+
+/// Path 4: with the site's `unresolved_to_ticket` on, a visitor who gives up in the queue
+/// and a chat no agent ever answered become tickets; an answered chat does not, and with
+/// the setting off nothing does.
+#[tokio::test]
+async fn unresolved_chats_become_tickets_only_when_the_site_says_so() -> Result<()> {
+    let relay = Relay::spawn().await?;
+    let outcome: Result<()> = async {
+        let boss = relay.add_admin("Boss", 0).await?;
+        let admin = relay.login(&boss).await?.token;
+        let anna = relay.add_agent("Anna", 1).await?;
+        let (mut a, _) = AgentClient::connect(&relay, &anna).await?;
+
+        // Setting off: a visitor who leaves the queue leaves no ticket.
+        let mut first = VisitorClient::started(&relay, "first").await?;
+        first.expect_agent_joined().await?;
+        let busy = a.expect_assigned().await?.id;
+        let mut quitter = VisitorClient::started(&relay, "quitter").await?;
+        quitter.expect_queue_position().await?;
+        quitter.send("Hallo, ist jemand da?").await?;
+        end_and_settle(&mut quitter).await?;
+        let (status, _) = relay.ticket_of(&admin, quitter.conversation_id()?).await?;
+        ensure!(status == StatusCode::NOT_FOUND, "setting off: {status}");
+
+        unresolved_to_ticket(&relay, &admin, true).await?;
+
+        // Gave up in the queue after writing: a ticket with their words.
+        let mut waiting = VisitorClient::started(&relay, "waiting").await?;
+        waiting.expect_queue_position().await?;
+        waiting.send("Mein Feuerlöscher zeigt 0 bar.").await?;
+        waiting.send("Ich melde mich später.").await?;
+        end_and_settle(&mut waiting).await?;
+        let (status, ticket) = relay.ticket_of(&admin, waiting.conversation_id()?).await?;
+        ensure!(status == StatusCode::OK, "{status} {ticket}");
+        ensure!(
+            ticket["channel"] == "live_chat"
+                && ticket["status"] == "new"
+                && ticket["subject"] == "Mein Feuerlöscher zeigt 0 bar."
+                && ticket["description"]
+                    == "Mein Feuerlöscher zeigt 0 bar.\nIch melde mich später."
+                && ticket["first_response_at"].is_null(),
+            "{ticket}"
+        );
+
+        // Gave up in the queue without a word: nothing to answer, no ticket.
+        let mut silent = VisitorClient::started(&relay, "silent").await?;
+        silent.expect_queue_position().await?;
+        end_and_settle(&mut silent).await?;
+        let (status, _) = relay.ticket_of(&admin, silent.conversation_id()?).await?;
+        ensure!(status == StatusCode::NOT_FOUND, "silent visitor: {status}");
+
+        // An answered chat ends resolved: no ticket.
+        a.send(busy, "Wie kann ich helfen?").await?;
+        first.send("Danke, alles klar.").await?;
+        end_and_settle(&mut first).await?;
+        a.expect_removed(busy).await?;
+        let (status, _) = relay.ticket_of(&admin, busy).await?;
+        ensure!(status == StatusCode::NOT_FOUND, "answered chat: {status}");
+
+        // A chat the agent never answered: a ticket.
+        let mut ignored = VisitorClient::started(&relay, "ignored").await?;
+        ignored.expect_agent_joined().await?;
+        let conv = a.expect_assigned().await?.id;
+        ignored.send("Brauche ein Angebot für 20 Löscher.").await?;
+        end_and_settle(&mut ignored).await?;
+        a.expect_removed(conv).await?;
+        let (status, ticket) = relay.ticket_of(&admin, conv).await?;
+        ensure!(
+            status == StatusCode::OK,
+            "unanswered chat: {status} {ticket}"
+        );
+        ensure!(
+            ticket["description"] == "Brauche ein Angebot für 20 Löscher.",
+            "{ticket}"
+        );
         Ok(())
     }
     .await;

@@ -228,6 +228,7 @@ impl Chat {
         self.append(conv, EventKind::Ended { by }, update).await?;
         self.events().conversation_ended(conv);
         let finished = self.router().finish(conv);
+        let ended_in_queue = finished.as_ref().is_some_and(|l| l.agent.is_none());
         if let Some(live) = finished {
             if let Some(agent) = live.agent {
                 if let Some(at) = live.assigned_at {
@@ -238,6 +239,13 @@ impl Chat {
         }
         drop(guard);
         self.rebalance().await;
+        // The chat has ended whatever happens here: a ticket that cannot be written is
+        // logged, not turned into a failed end.
+        if let Err(e) =
+            crate::tickets::conversion::unresolved_chat_ticket(self, conv, ended_in_queue).await
+        {
+            tracing::warn!(%conv, error = %e, "unresolved chat not turned into a ticket");
+        }
         Ok(())
     }
 

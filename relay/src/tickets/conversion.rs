@@ -6,7 +6,7 @@ use super::{hours_of, sla, TicketError, TicketResult, Tickets};
 use crate::clock::now_ms;
 use crate::conversations::{Chat, ChatError};
 use switchboard_shared::{
-    AgentId, ConversationId, ConversationStatus, ErrorCode, Side, SupportLevel,
+    AgentId, Author, ConversationId, ConversationStatus, ErrorCode, EventKind, Side, SupportLevel,
 };
 use switchboard_store::tickets::{NewTicket, TicketChannel, TicketPriority, TicketRecord};
 use switchboard_store::{ConversationRecord, SharedStore, StoreError, StoreResult};
@@ -118,6 +118,85 @@ pub async fn offline_message_ticket(
             ticket
         }
     };
+    Ok(Some(ticket))
+}
+
+/// Transcript pages read when looking at an ended chat.
+const PAGE: u32 = 500;
+
+/// Path 4: a chat that ended unresolved becomes a ticket when its site says so
+/// (`unresolved_to_ticket`). Unresolved: it ended while still queued (the visitor left before
+/// any agent was free), or no agent ever wrote in it. Only chats in which the visitor wrote
+/// something count (there is nothing to answer otherwise); their messages are the
+/// description. `None` when the setting is off or the chat was answered.
+pub async fn unresolved_chat_ticket(
+    chat: &Chat,
+    conv: ConversationId,
+    ended_in_queue: bool,
+) -> StoreResult<Option<TicketRecord>> {
+    let store = chat.store();
+    let Some(rec) = store.conversation(conv).await? else {
+        return Ok(None);
+    };
+    let wanted = store
+        .site(&rec.site_id)
+        .await?
+        .is_some_and(|site| site.options.unresolved_to_ticket);
+    if !wanted {
+        return Ok(None);
+    }
+    let mut visitor_lines = Vec::new();
+    let mut answered = false;
+    let mut after = 0;
+    loop {
+        let page = store.events_after(conv, after, PAGE).await?;
+        let n = page.len();
+        for ev in page {
+            after = ev.seq;
+            if let EventKind::Message { author, body, .. } = ev.event {
+                match author {
+                    Author::Visitor => visitor_lines.push(body),
+                    Author::Agent { .. } => answered = true,
+                }
+            }
+        }
+        if n < PAGE as usize {
+            break;
+        }
+    }
+    if (answered && !ended_in_queue) || visitor_lines.is_empty() {
+        return Ok(None);
+    }
+    let text = visitor_lines.join("\n");
+    let category = store
+        .ticket_categories()
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| StoreError::Corrupt("no ticket categories configured".into()))?;
+    let rule = rule_for(store, &category).await?;
+    let draft = Draft {
+        conv: &rec,
+        channel: TicketChannel::LiveChat,
+        text: &text,
+        priority: TicketPriority::Medium,
+        category,
+        level: rule.support_level,
+        assignee: None,
+        first_response_at: None,
+    };
+    let (ticket, created) = create(store, draft).await?;
+    if !created {
+        return Ok(Some(ticket));
+    }
+    let ticket = match Tickets::new(chat).auto_assign(ticket.clone()).await {
+        Ok(assigned) => assigned,
+        Err(e) => {
+            tracing::warn!(ticket = ticket.id, error = %e, "automatic assignment failed");
+            ticket
+        }
+    };
+    tracing::info!(%conv, ticket = ticket.id, "unresolved chat became a ticket");
     Ok(Some(ticket))
 }
 
