@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
 use switchboard_e2e::api::leave_message;
 use switchboard_e2e::{AgentClient, AgentInfo, Relay, VisitorClient};
-use switchboard_shared::{EventKind, RemovalReason, VisitorCommand};
+use switchboard_shared::{EventKind, RemovalReason, ServerFrame, VisitorCommand};
 
 const DAY: i64 = 86_400_000;
 
@@ -48,7 +48,8 @@ async fn ok(relay: &Relay, method: Method, path: &str, token: &str, body: Value)
 }
 
 /// Two live chats with Anna (one ended and rated 4, one converted to a ticket) and one
-/// offline message that Anna answers and resolves. Returns Anna's agent id.
+/// offline message that Anna answers and resolves, rated 2 by its customer. Returns Anna's
+/// agent id.
 async fn build_world(relay: &Relay, anna_info: &AgentInfo, anna_token: &str) -> Result<i64> {
     // The offline message first, while nobody is online.
     let mut offline = VisitorClient::connect(relay, "Jonas").await?;
@@ -119,6 +120,19 @@ async fn build_world(relay: &Relay, anna_info: &AgentInfo, anna_token: &str) -> 
         json!({"status": "resolved", "assignee": anna_id}),
     )
     .await?;
+    // The customer rates the resolved ticket 2 in the widget; it counts for Anna.
+    let rate = VisitorCommand::RateTicket {
+        ticket_id: offline_ticket,
+        score: 2,
+        comment: None,
+    };
+    offline.send_cmd(&rate).await?;
+    offline
+        .expect("the rated ticket", |f| {
+            matches!(f, ServerFrame::Tickets { tickets }
+                if tickets.iter().any(|t| t.rating == Some(2)))
+        })
+        .await?;
     Ok(anna_id)
 }
 
@@ -192,6 +206,16 @@ async fn the_kpi_report_counts_real_chats_and_tickets_and_exports_the_same_numbe
         );
         ensure!(
             k["csat"]["chats"] == json!({"count": 1, "average": 4.0, "satisfied": 1, "rate": 1.0})
+        );
+        // The ticket rating 2: not satisfied. Together: (4 + 2) / 2 = 3.0, one of two.
+        ensure!(
+            k["csat"]["tickets"]
+                == json!({"count": 1, "average": 2.0, "satisfied": 0, "rate": 0.0}),
+            "{}",
+            k["csat"]
+        );
+        ensure!(
+            k["csat"]["all"] == json!({"count": 2, "average": 3.0, "satisfied": 1, "rate": 0.5})
         );
         // Both first responses came before any due time; only the offline ticket resolved.
         ensure!(
