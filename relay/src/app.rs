@@ -115,6 +115,7 @@ impl Application {
             hub,
             cfg,
             shutdown.clone(),
+            crate::webhooks::Events::start(store.clone(), args.webhooks(), shutdown.clone())?,
         );
         let state = AppState {
             chat,
@@ -187,6 +188,7 @@ impl Application {
             tracing::warn!("some connections did not close within 10 s");
         }
         self.state.chat.wait_idle().await;
+        self.state.chat.events().stopped().await;
         self.store.close().await;
         tracing::info!("stopped");
         Ok(())

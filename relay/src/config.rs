@@ -91,6 +91,16 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_IP_CONNECTIONS_PER_MINUTE",
           default_value_t = switchboard_shared::limits::CONNECTIONS_PER_IP_PER_MINUTE)]
     pub ip_connections_per_minute: u32,
+    /// Attempts per webhook delivery (the first included) before it is marked failed.
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_ATTEMPTS", default_value_t = 5)]
+    pub webhook_attempts: u32,
+    /// Wait before the first webhook retry, in milliseconds; each further retry waits four
+    /// times longer (±20 % jitter): 1 s, 4 s, 16 s, 64 s by default.
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_RETRY_MS", default_value_t = 1_000)]
+    pub webhook_retry_ms: u64,
+    /// Time limit of one webhook request, in milliseconds.
+    #[arg(long, env = "SWITCHBOARD_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
     /// Log format on stderr.
     #[arg(
         long,
@@ -156,4 +166,15 @@ pub enum SiteCommand {
         #[arg(long, default_value = "")]
         prechat: String,
     },
+}
+
+impl ServeArgs {
+    /// The webhook delivery settings.
+    pub fn webhooks(&self) -> crate::webhooks::WebhookConfig {
+        crate::webhooks::WebhookConfig {
+            attempts: self.webhook_attempts.max(1),
+            retry_base: std::time::Duration::from_millis(self.webhook_retry_ms),
+            timeout: std::time::Duration::from_millis(self.webhook_timeout_ms.max(1)),
+        }
+    }
 }

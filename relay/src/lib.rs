@@ -9,7 +9,8 @@
 //!   API, health, the one error-to-response mapping).
 //! - Domain: [`conversations`] (the service: lifecycle, messages, agents, visitors,
 //!   publishing), [`routing`] (pure decisions: router, queue, capacity) and [`tickets`]
-//!   (chats that become tickets: conversion, workflow, SLA).
+//!   (chats that become tickets: conversion, workflow, SLA); [`webhooks`] tells other
+//!   systems what happened (signed POSTs from a durable outbox).
 //! - Bottom: [`fanout`] (who is connected / who follows what) and the `switchboard-store`
 //!   crate (the `Store` trait and SQLite with group commit).
 //! - Around them: [`config`] (flags + env), [`app`] (assembly, serve, shutdown), [`cli`]
@@ -29,4 +30,5 @@ pub mod ratelimit;
 pub mod reports;
 pub mod routing;
 pub mod tickets;
+pub mod webhooks;
 pub mod ws;

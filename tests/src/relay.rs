@@ -25,6 +25,8 @@ pub struct RelayOptions {
     pub agent_grace_ms: Option<u64>,
     pub visitor_resume_secs: Option<u64>,
     pub dev: bool,
+    /// More `serve` flags, e.g. `--webhook-retry-ms 100`.
+    pub extra_args: Vec<String>,
 }
 
 /// An agent account created through the CLI.
@@ -203,6 +205,7 @@ impl Relay {
         if self.opts.dev {
             cmd.arg("--dev");
         }
+        cmd.args(&self.opts.extra_args);
         let mut child = cmd.spawn().context("spawning switchboard serve")?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();

@@ -87,6 +87,8 @@ struct Inner {
     tasks: TaskTracker,
     /// Password hashing and checking, on its own thread.
     passwords: crate::auth::PasswordWorker,
+    /// Where conversation (and, through `Tickets`, ticket) events go out as webhooks.
+    events: crate::webhooks::Events,
     /// Serialises the start of conversations (see `start_conversation`).
     intake: tokio::sync::Mutex<()>,
     /// What the last queue announcement said, to send only changes.
@@ -105,6 +107,7 @@ impl Chat {
         hub: Hub,
         cfg: ChatConfig,
         shutdown: CancellationToken,
+        events: crate::webhooks::Events,
     ) -> Self {
         let chat = Chat {
             inner: Arc::new(Inner {
@@ -115,6 +118,7 @@ impl Chat {
                 shutdown,
                 tasks: TaskTracker::new(),
                 passwords,
+                events,
                 intake: tokio::sync::Mutex::new(()),
                 announced: Mutex::default(),
                 queue_dirty: tokio::sync::Notify::new(),
@@ -134,6 +138,10 @@ impl Chat {
 
     pub fn store(&self) -> &SharedStore {
         &self.inner.store
+    }
+
+    pub fn events(&self) -> &crate::webhooks::Events {
+        &self.inner.events
     }
 
     pub fn hub(&self) -> &Hub {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod reports;
 pub mod sites;
 pub mod tickets;
+pub mod webhooks;
 
 use crate::app::AppState;
 use axum::routing::get;
@@ -35,6 +36,7 @@ fn api() -> Router<AppState> {
         .merge(sites::router())
         .merge(reports::router())
         .merge(api_tokens::router())
+        .merge(webhooks::router())
 }
 
 /// Liveness: the process serves requests and the database answers.
