@@ -46,6 +46,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct VisitorId(pub i64);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -223,6 +224,7 @@ pub enum Appended {
 
 /// A prepared answer an agent inserts by typing `/shortcut`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CannedResponse {
     pub id: i64,
     pub shortcut: String,
@@ -241,6 +243,7 @@ pub struct NewCanned {
 
 /// An internal note on a conversation: agents only, never sent to the visitor.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Note {
     pub id: i64,
     pub conversation_id: ConversationId,

@@ -10,6 +10,7 @@ macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -44,6 +45,7 @@ text_enum!(
 );
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketRecord {
     pub id: i64,
     pub conversation_id: Option<ConversationId>,
@@ -105,6 +107,7 @@ pub struct NewTicket {
 
 /// One entry of a ticket's history, stored as JSON beside its `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TicketEventKind {
     Created {
@@ -162,6 +165,7 @@ impl TicketEventKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketEvent {
     pub id: i64,
     pub ticket_id: i64,
@@ -238,6 +242,7 @@ pub struct TicketFilter {
 /// A site's business hours as stored: IANA zone and, Monday first, seven optional
 /// `[opens, closes]` windows in minutes after local midnight.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SiteHours {
     pub timezone: String,
     pub week: Vec<Option<[u32; 2]>>,
@@ -246,6 +251,7 @@ pub struct SiteHours {
 /// The customer's verdict on a resolved ticket (CSAT 1–5), stored against the agent who
 /// held the ticket when it was rated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketRating {
     pub ticket_id: i64,
     pub agent_id: Option<AgentId>,
@@ -265,6 +271,7 @@ text_enum!(
 
 /// Which level handles a category and how its tickets are assigned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssignmentRule {
     pub category: String,
     pub support_level: SupportLevel,

@@ -7,8 +7,11 @@ use crate::app::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch};
-use axum::{Json, Router};
+use super::openapi::ErrorBody;
+use axum::Json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use switchboard_shared::{AgentId, Presence, SupportLevel};
@@ -19,13 +22,13 @@ const MAX_CAP: u32 = 100;
 /// Shortest password accepted.
 const MIN_PASSWORD: usize = 8;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/agents", get(list).post(create))
-        .route("/agents/{id}", patch(update))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(update))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AgentJson {
     id: AgentId,
     name: String,
@@ -51,7 +54,12 @@ impl From<&AgentRecord> for AgentJson {
 }
 
 /// Every agent with live presence and load.
-async fn list(State(app): State<AppState>, _caller: Access<need::AgentsRead>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/agents", tag = "agents",
+    responses((status = 200, description = "`{agents: [agent + presence, active, max]}` (scope agents:read)", body = serde_json::Value), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+async fn list(
+    State(app): State<AppState>,
+    _caller: Access<need::AgentsRead>,
+) -> Result<Json<Value>, ApiError> {
     let live: std::collections::HashMap<AgentId, _> = app
         .chat
         .roster()
@@ -102,7 +110,7 @@ async fn password_hash(app: &AppState, password: Option<&str>) -> Result<Option<
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewAgentJson {
     email: String,
@@ -117,6 +125,8 @@ struct NewAgentJson {
 }
 
 /// Admins create agent accounts.
+#[utoipa::path(post, path = "/agents", tag = "agents", request_body = NewAgentJson,
+    responses((status = 201, description = "created (admins only)", body = AgentJson), (status = 409, description = "the e-mail is taken", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn create(
     State(app): State<AppState>,
     caller: Caller,
@@ -142,7 +152,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(AgentJson::from(&rec))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AgentUpdate {
     max_concurrent_chats: Option<u32>,
@@ -154,6 +164,8 @@ struct AgentUpdate {
 }
 
 /// Admins change an agent's account; caps and disabling take effect at once.
+#[utoipa::path(patch, path = "/agents/{id}", tag = "agents", params(("id" = i64, Path, description = "agent id")), request_body = AgentUpdate,
+    responses((status = 200, description = "changed (admins only); caps and disabling apply at once", body = AgentJson), (status = 404, description = "no such agent", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn update(
     State(app): State<AppState>,
     caller: Caller,

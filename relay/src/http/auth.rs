@@ -14,8 +14,10 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::marker::PhantomData;
@@ -28,10 +30,10 @@ use switchboard_store::{AgentRecord, Role};
 /// scanners can recognise a leaked one.
 pub const API_TOKEN_PREFIX: &str = "sbk_";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
 }
 
 /// What an API token may do. Agent sessions have every scope their role allows.
@@ -242,12 +244,16 @@ pub fn short_text(field: &str, value: &str) -> Result<String, ApiError> {
     Ok(v.to_string())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LoginRequest {
     email: String,
     password: String,
 }
 
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, security(()),
+    responses((status = 200, description = "`{token, expires_at, agent}`: a session token for `Authorization: Bearer`", body = serde_json::Value),
+        (status = 401, description = "wrong e-mail or password, or a disabled account", body = super::openapi::ErrorBody),
+        (status = 429, description = "too many attempts")))]
 async fn login(
     State(app): State<AppState>,
     payload: Result<Json<LoginRequest>, JsonRejection>,
@@ -268,6 +274,8 @@ async fn login(
     })))
 }
 
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    responses((status = 204, description = "the session is revoked; its consoles close"), (status = 401, description = "no valid session", body = super::openapi::ErrorBody)))]
 async fn logout(State(app): State<AppState>, caller: Caller) -> Result<StatusCode, ApiError> {
     app.chat.logout(&caller.token).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -8,20 +8,23 @@ use crate::clock::now_ms;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
-use axum::{Json, Router};
+use super::openapi::ErrorBody;
+use axum::Json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_shared::text::MessageBody;
 use switchboard_store::{CannedResponse, NewCanned};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/canned-responses", get(list).post(create))
-        .route("/canned-responses/{id}", put(replace).delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(replace, remove))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CannedJson {
     shortcut: String,
@@ -51,11 +54,15 @@ fn validate(req: CannedJson) -> Result<NewCanned, ApiError> {
     })
 }
 
+#[utoipa::path(get, path = "/canned-responses", tag = "canned responses",
+    responses((status = 200, description = "`{canned: [canned response]}` (agent sessions)", body = serde_json::Value), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn list(State(app): State<AppState>, _caller: Caller) -> Result<Json<Value>, ApiError> {
     let all = app.chat.store().list_canned().await?;
     Ok(Json(json!({ "canned_responses": all })))
 }
 
+#[utoipa::path(post, path = "/canned-responses", tag = "canned responses", request_body = CannedJson,
+    responses((status = 201, description = "created (admins only)", body = CannedResponse), (status = 409, description = "the shortcut is taken", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn create(
     State(app): State<AppState>,
     caller: Caller,
@@ -67,6 +74,8 @@ async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(put, path = "/canned-responses/{id}", tag = "canned responses", params(("id" = i64, Path, description = "canned response id")), request_body = CannedJson,
+    responses((status = 200, description = "replaced (admins only)", body = CannedResponse), (status = 404, description = "no such canned response", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn replace(
     State(app): State<AppState>,
     caller: Caller,
@@ -80,6 +89,8 @@ async fn replace(
     ))
 }
 
+#[utoipa::path(delete, path = "/canned-responses/{id}", tag = "canned responses", params(("id" = i64, Path, description = "canned response id")),
+    responses((status = 204, description = "deleted (admins only)"), (status = 404, description = "no such canned response", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn remove(
     State(app): State<AppState>,
     caller: Caller,

@@ -8,8 +8,11 @@ use crate::clock::now_ms;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use super::openapi::ErrorBody;
+use axum::Json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_shared::text::MessageBody;
@@ -21,10 +24,10 @@ const EARLIER: u32 = 20;
 /// Events read from the store per query while building a transcript.
 const PAGE: u32 = 1000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/conversations/{id}", get(transcript))
-        .route("/conversations/{id}/notes", post(add_note))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(transcript))
+        .routes(routes!(add_note))
 }
 
 /// The conversation, if the caller may see it: one answer (404) for "missing" and "not
@@ -42,6 +45,9 @@ async fn visible(app: &AppState, caller: &Caller, id: i64) -> Result<Conversatio
         .ok_or(ApiError::NotFound)
 }
 
+#[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "conversation id")),
+    responses((status = 200, description = "`{conversation, events, notes, earlier}`: the transcript (as WebSocket `event` frames), visitor details, internal notes and the visitor's earlier conversations; for the agent holding it or an admin (scope conversations:read)", body = serde_json::Value),
+        (status = 404, description = "missing or not the caller's", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn transcript(
     State(app): State<AppState>,
     caller: Access<need::ConversationsRead>,
@@ -81,10 +87,12 @@ async fn transcript(
         "events": events,
         "notes": notes,
         "earlier": earlier,
+        // How far the holding agent has read: a reloaded console counts unread from here.
+        "agent_read": rec.agent_read,
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NoteJson {
     body: String,
@@ -92,6 +100,8 @@ struct NoteJson {
 
 /// An internal note: stored beside the conversation, never in its event stream, so no
 /// visitor connection can ever be sent one.
+#[utoipa::path(post, path = "/conversations/{id}/notes", tag = "conversations", params(("id" = i64, Path, description = "conversation id")), request_body = NoteJson,
+    responses((status = 201, description = "an internal note; the visitor never sees it", body = Note), (status = 404, description = "missing or not the caller's", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn add_note(
     State(app): State<AppState>,
     caller: Caller,

@@ -15,14 +15,17 @@ use crate::tickets::{TicketView, Tickets};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
-use serde::{Deserialize, Deserializer};
-use serde_json::{json, Value};
+use super::openapi::ErrorBody;
+use axum::Json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use serde::{Deserialize, Deserializer, Serialize};
 use switchboard_shared::text::MessageBody;
 use switchboard_shared::{AgentId, ConversationId, ServerFrame, SupportLevel};
 use switchboard_store::tickets::{
-    AssignmentRule, AssignmentStrategy, SiteHours, TicketFilter, TicketPriority, TicketStatus,
+    AssignmentRule, AssignmentStrategy, SiteHours, TicketEvent, TicketFilter, TicketPriority,
+    TicketRating, TicketStatus,
 };
 
 /// Page size when the client names none, and the most it may ask for.
@@ -31,25 +34,19 @@ const MAX_LIMIT: u32 = 200;
 /// Events read from the store per query while building a transcript.
 const PAGE: u32 = 1000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tickets", get(list))
-        .route("/tickets/categories", get(categories))
-        .route("/tickets/{id}", get(detail).patch(update))
-        .route("/tickets/{id}/escalate", post(escalate))
-        .route("/tickets/{id}/notes", post(note))
-        .route("/tickets/{id}/replies", post(reply))
-        .route("/tickets/{id}/tags", put(set_tags))
-        .route("/tickets/assignment-rules", get(rules))
-        .route("/tickets/assignment-rules/{category}", put(set_rule))
-        .route(
-            "/conversations/{id}/ticket",
-            get(of_conversation).post(convert),
-        )
-        .route(
-            "/sites/{site}/business-hours",
-            get(business_hours).put(set_business_hours),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(categories))
+        .routes(routes!(detail, update))
+        .routes(routes!(escalate))
+        .routes(routes!(note))
+        .routes(routes!(reply))
+        .routes(routes!(set_tags))
+        .routes(routes!(rules))
+        .routes(routes!(set_rule))
+        .routes(routes!(of_conversation, convert))
+        .routes(routes!(business_hours, set_business_hours))
 }
 
 fn invalid(field: &str) -> impl FnOnce() -> ApiError + '_ {
@@ -77,7 +74,8 @@ fn view(t: switchboard_store::tickets::TicketRecord) -> TicketView {
     TicketView::new(t, now_ms())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     status: Option<String>,
@@ -95,11 +93,13 @@ struct ListQuery {
 
 /// Sorted by the next SLA due time (overdue first), tickets without a running target last.
 /// `next_offset` is set when there may be more.
+#[utoipa::path(get, path = "/tickets", tag = "tickets", params(ListQuery),
+    responses((status = 200, description = "one page of tickets (scope tickets:read)", body = TicketList), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
 async fn list(
     State(app): State<AppState>,
     _caller: Access<need::TicketsRead>,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketList>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let offset = q.offset.unwrap_or(0);
@@ -117,25 +117,58 @@ async fn list(
     let tickets = Tickets::new(&app.chat).list(filter).await?;
     let next_offset = (tickets.len() == limit as usize).then(|| offset.saturating_add(limit));
     let tickets: Vec<TicketView> = tickets.into_iter().map(view).collect();
-    Ok(Json(
-        json!({ "tickets": tickets, "next_offset": next_offset }),
-    ))
+    Ok(Json(TicketList {
+        tickets,
+        next_offset,
+    }))
 }
 
+/// One page of the ticket list.
+#[derive(Serialize, ToSchema)]
+struct TicketList {
+    tickets: Vec<TicketView>,
+    /// The offset of the next page; `null` on the last one.
+    next_offset: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Categories {
+    /// In display order.
+    categories: Vec<String>,
+}
+
+/// A ticket and everything around it.
+#[derive(Serialize, ToSchema)]
+struct TicketDetail {
+    ticket: TicketView,
+    /// Every change, note and reply, oldest first.
+    history: Vec<TicketEvent>,
+    tags: Vec<String>,
+    /// The customer's CSAT rating, once given.
+    rating: Option<TicketRating>,
+    /// The linked conversation's events (as the WebSocket `event` frames), if it was a chat.
+    #[schema(value_type = Option<Vec<Object>>)]
+    transcript: Option<Vec<ServerFrame>>,
+}
+
+#[utoipa::path(get, path = "/tickets/categories", tag = "tickets",
+    responses((status = 200, description = "the configured categories", body = Categories), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
 async fn categories(
     State(app): State<AppState>,
     _caller: Access<need::TicketsRead>,
-) -> Result<Json<Value>, ApiError> {
-    let list = app.chat.store().ticket_categories().await?;
-    Ok(Json(json!({ "categories": list })))
+) -> Result<Json<Categories>, ApiError> {
+    let categories = app.chat.store().ticket_categories().await?;
+    Ok(Json(Categories { categories }))
 }
 
 /// The ticket with its history and, when it was a conversation, that transcript's events.
+#[utoipa::path(get, path = "/tickets/{id}", tag = "tickets", params(("id" = i64, Path, description = "ticket number")),
+    responses((status = 200, description = "the ticket (scope tickets:read)", body = TicketDetail), (status = 404, description = "no such ticket", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
 async fn detail(
     State(app): State<AppState>,
     _caller: Access<need::TicketsRead>,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketDetail>, ApiError> {
     let tickets = Tickets::new(&app.chat);
     let ticket = tickets.get(id).await?;
     let history = tickets.history(id).await?;
@@ -145,13 +178,13 @@ async fn detail(
         Some(conv) => Some(transcript(&app, conv).await?),
         None => None,
     };
-    Ok(Json(json!({
-        "ticket": view(ticket),
-        "history": history,
-        "tags": tags,
-        "rating": rating,
-        "transcript": transcript,
-    })))
+    Ok(Json(TicketDetail {
+        ticket: view(ticket),
+        history,
+        tags,
+        rating,
+        transcript,
+    }))
 }
 
 async fn transcript(app: &AppState, conv: ConversationId) -> Result<Vec<ServerFrame>, ApiError> {
@@ -181,16 +214,20 @@ fn explicit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::E
     Option::<i64>::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateJson {
     status: Option<String>,
     priority: Option<String>,
     category: Option<String>,
+    /// An agent id, or `null` to unassign.
     #[serde(default, deserialize_with = "explicit")]
+    #[schema(value_type = Option<i64>)]
     assignee: Option<Option<i64>>,
 }
 
+#[utoipa::path(patch, path = "/tickets/{id}", tag = "tickets", params(("id" = i64, Path, description = "ticket number")), request_body = UpdateJson,
+    responses((status = 200, description = "the changed ticket; a priority change recomputes the due times (scope tickets:write)", body = TicketView), (status = 404, description = "no such ticket", body = ErrorBody), (status = 409, description = "the ticket kept changing; retry", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
 async fn update(
     State(app): State<AppState>,
     caller: Access<need::TicketsWrite>,
@@ -210,12 +247,14 @@ async fn update(
     Ok(Json(view(t)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EscalateJson {
     reason: String,
 }
 
+#[utoipa::path(post, path = "/tickets/{id}/escalate", tag = "tickets", params(("id" = i64, Path, description = "ticket number")), request_body = EscalateJson,
+    responses((status = 200, description = "one level up (L1 → L2 → L3), reassigned by the category's rule (scope tickets:write)", body = TicketView), (status = 404, description = "no such ticket", body = ErrorBody), (status = 409, description = "the ticket kept changing; retry", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
 async fn escalate(
     State(app): State<AppState>,
     caller: Access<need::TicketsWrite>,
@@ -229,12 +268,14 @@ async fn escalate(
     Ok(Json(view(t)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BodyJson {
     body: String,
 }
 
+#[utoipa::path(post, path = "/tickets/{id}/notes", tag = "tickets", params(("id" = i64, Path, description = "ticket number")), request_body = BodyJson,
+    responses((status = 201, description = "an internal note in the history (scope tickets:write)", body = TicketView), (status = 404, description = "no such ticket", body = ErrorBody), (status = 409, description = "the ticket kept changing; retry", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
 async fn note(
     State(app): State<AppState>,
     caller: Access<need::TicketsWrite>,
@@ -250,6 +291,8 @@ async fn note(
 
 /// Stored in the history and sent to the customer's open widgets (and shown at their next
 /// visit).
+#[utoipa::path(post, path = "/tickets/{id}/replies", tag = "tickets", params(("id" = i64, Path, description = "ticket number")), request_body = BodyJson,
+    responses((status = 201, description = "a public reply, sent to the customer's widget (scope tickets:write)", body = TicketView), (status = 404, description = "no such ticket", body = ErrorBody), (status = 409, description = "the ticket kept changing; retry", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
 async fn reply(
     State(app): State<AppState>,
     caller: Access<need::TicketsWrite>,
@@ -263,7 +306,7 @@ async fn reply(
     Ok((StatusCode::CREATED, Json(view(t))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ConvertJson {
     category: String,
@@ -274,6 +317,10 @@ struct ConvertJson {
 
 /// The agent holding the chat converts it: 201 with the new ticket, the chat ends for
 /// them; a retry answers 200 with the same ticket.
+#[utoipa::path(post, path = "/conversations/{id}/ticket", tag = "tickets", params(("id" = i64, Path, description = "conversation id")), request_body = ConvertJson,
+    responses((status = 201, description = "the new ticket; the chat ends (agent sessions only)", body = TicketView),
+        (status = 200, description = "the ticket an earlier call created", body = TicketView),
+        (status = 404, description = "not a chat the caller holds", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
 async fn convert(
     State(app): State<AppState>,
     caller: Caller,
@@ -298,6 +345,8 @@ async fn convert(
     Ok((status, Json(view(t))))
 }
 
+#[utoipa::path(get, path = "/conversations/{id}/ticket", tag = "tickets", params(("id" = i64, Path, description = "conversation id")),
+    responses((status = 200, description = "the ticket the conversation became (scope tickets:read)", body = TicketView), (status = 404, description = "it became none", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
 async fn of_conversation(
     State(app): State<AppState>,
     _caller: Access<need::TicketsRead>,
@@ -309,6 +358,8 @@ async fn of_conversation(
     Ok(Json(view(t)))
 }
 
+#[utoipa::path(get, path = "/sites/{site}/business-hours", tag = "sites", params(("site" = String, Path, description = "site id")),
+    responses((status = 200, description = "the site's business hours (the defaults when none are set)", body = SiteHours), (status = 404, description = "no such site", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
 async fn business_hours(
     State(app): State<AppState>,
     _caller: Access<need::TicketsRead>,
@@ -324,6 +375,8 @@ async fn business_hours(
 /// Admins only: `{"timezone": "Europe/Berlin", "week": [[480, 1020], …, null]}`, seven
 /// entries Monday first, minutes after local midnight. Applies to due times computed from
 /// now on.
+#[utoipa::path(put, path = "/sites/{site}/business-hours", tag = "sites", params(("site" = String, Path, description = "site id")), request_body = SiteHours,
+    responses((status = 200, description = "stored (admins only)", body = SiteHours), (status = 404, description = "no such site", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
 async fn set_business_hours(
     State(app): State<AppState>,
     caller: Caller,
@@ -339,7 +392,7 @@ async fn set_business_hours(
     Ok(Json(hours.to_stored()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TagsJson {
     tags: Vec<String>,
@@ -347,29 +400,38 @@ struct TagsJson {
 
 /// Replaces the ticket's tags: `{"tags": ["rückruf", "wartung"]}` → the stored (lower-case,
 /// sorted, unique) list.
+#[utoipa::path(put, path = "/tickets/{id}/tags", tag = "tickets", params(("id" = i64, Path, description = "ticket number")), request_body = TagsJson,
+    responses((status = 200, description = "the stored tags (scope tickets:write)", body = TagsJson), (status = 404, description = "no such ticket", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
 async fn set_tags(
     State(app): State<AppState>,
     caller: Access<need::TicketsWrite>,
     Path(id): Path<i64>,
     payload: Result<Json<TagsJson>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TagsJson>, ApiError> {
     let req = body(payload)?;
     let tags = Tickets::new(&app.chat)
         .set_tags(id, caller.agent.id, &req.tags)
         .await?;
-    Ok(Json(json!({ "tags": tags })))
+    Ok(Json(TagsJson { tags }))
 }
 
 /// The category → level/strategy rules; categories without one are L1, manual.
+#[utoipa::path(get, path = "/tickets/assignment-rules", tag = "tickets",
+    responses((status = 200, description = "the rules (scope tickets:read)", body = Rules), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
 async fn rules(
     State(app): State<AppState>,
     _caller: Access<need::TicketsRead>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Rules>, ApiError> {
     let rules = Tickets::new(&app.chat).assignment_rules().await?;
-    Ok(Json(json!({ "rules": rules })))
+    Ok(Json(Rules { rules }))
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, ToSchema)]
+struct Rules {
+    rules: Vec<AssignmentRule>,
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RuleJson {
     support_level: String,
@@ -377,6 +439,9 @@ struct RuleJson {
 }
 
 /// Admins only: `{"support_level": "L2", "strategy": "round_robin"}` for one category.
+#[utoipa::path(put, path = "/tickets/assignment-rules/{category}", tag = "tickets",
+    params(("category" = String, Path, description = "a configured category")), request_body = RuleJson,
+    responses((status = 200, description = "stored (admins only)", body = AssignmentRule), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
 async fn set_rule(
     State(app): State<AppState>,
     caller: Caller,

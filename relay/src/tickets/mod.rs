@@ -60,14 +60,14 @@ pub struct Tickets {
 }
 
 /// One SLA target as clients see it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct TargetView {
     pub due_at: i64,
     pub met_at: Option<i64>,
     pub breached: bool,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SlaView {
     pub first_response: TargetView,
     pub resolution: TargetView,
@@ -78,7 +78,7 @@ pub struct SlaView {
 }
 
 /// A ticket with its SLA state at the time of the request.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TicketView {
     #[serde(flatten)]
     pub ticket: TicketRecord,
