@@ -186,6 +186,7 @@ pub async fn unresolved_chat_ticket(
         first_response_at: None,
     };
     let (ticket, created) = create(store, draft).await?;
+    chat.events().ticket_created(&ticket);
     if !created {
         return Ok(Some(ticket));
     }

@@ -57,8 +57,7 @@ impl Worker {
         let mut sending: JoinSet<Sent> = JoinSet::new();
         let mut open = true;
         loop {
-            self.start_due(&mut sending).await;
-            let wait = self.until_next_due(sending.len()).await;
+            let wait = self.start_due(&mut sending).await;
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
@@ -136,44 +135,44 @@ impl Worker {
         }
     }
 
-    /// Leases what is due (as much as there is room for) and starts its requests.
-    async fn start_due(&self, sending: &mut JoinSet<Sent>) {
-        let room = MAX_IN_FLIGHT.saturating_sub(sending.len());
-        if room == 0 {
-            return;
-        }
-        let now = now_ms();
-        let lease = now + millis(self.cfg.timeout + LEASE_MARGIN);
-        let due = match self
-            .store
-            .claim_webhook_deliveries(now, lease, room as u32)
-            .await
-        {
-            Ok(due) => due,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read due webhook deliveries");
-                return;
+    /// Starts requests for what is due (as many as there is room for) and says how long to
+    /// sleep: until the next delivery is due, or, with every slot taken, until a request
+    /// finishes (which wakes the loop anyway). Looks with a read first, so an idle relay
+    /// (no webhooks, nothing due) never takes the database's write lock here.
+    async fn start_due(&self, sending: &mut JoinSet<Sent>) -> Duration {
+        loop {
+            let now = now_ms();
+            match self.store.next_webhook_due().await {
+                Ok(None) => return IDLE_WAKE,
+                Ok(Some(at)) if at > now => {
+                    let wait = u64::try_from(at - now).unwrap_or(0);
+                    return Duration::from_millis(wait).min(IDLE_WAKE);
+                }
+                Ok(Some(_)) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the next webhook due time");
+                    return Duration::from_secs(1);
+                }
             }
-        };
-        for d in due {
-            sending.spawn(send(self.client.clone(), d));
-        }
-    }
-
-    /// How long to sleep: until the next delivery is due, or (when every request slot is
-    /// taken) until a request finishes, which wakes the loop anyway.
-    async fn until_next_due(&self, in_flight: usize) -> Duration {
-        if in_flight >= MAX_IN_FLIGHT {
-            return IDLE_WAKE;
-        }
-        match self.store.next_webhook_due().await {
-            Ok(Some(at)) => {
-                Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0)).min(IDLE_WAKE)
+            let room = MAX_IN_FLIGHT.saturating_sub(sending.len());
+            if room == 0 {
+                return IDLE_WAKE;
             }
-            Ok(None) => IDLE_WAKE,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the next webhook due time");
-                Duration::from_secs(1)
+            let lease = now + millis(self.cfg.timeout + LEASE_MARGIN);
+            let due = match self
+                .store
+                .claim_webhook_deliveries(now, lease, room as u32)
+                .await
+            {
+                Ok(due) if !due.is_empty() => due,
+                Ok(_) => return Duration::from_secs(1),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot lease due webhook deliveries");
+                    return Duration::from_secs(1);
+                }
+            };
+            for d in due {
+                sending.spawn(send(self.client.clone(), d));
             }
         }
     }
