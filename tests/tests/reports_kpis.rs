@@ -369,6 +369,24 @@ async fn reports_are_for_admins_and_refuse_bad_ranges_and_unknown_sites() -> Res
         let csv = "/api/v1/reports/kpis.csv?from=2026-11-01&to=2026-12-01";
         ensure!(get(&relay, csv, Some(&agent)).await?.0 == StatusCode::FORBIDDEN);
         ensure!(get(&relay, path, Some(&admin)).await?.0 == StatusCode::OK);
+        // Integrations: a token with `reports:read` reads them, one without is refused.
+        for (scope, expected) in [
+            ("reports:read", StatusCode::OK),
+            ("tickets:read", StatusCode::FORBIDDEN),
+        ] {
+            let (status, made) = relay
+                .call(
+                    Method::POST,
+                    "/api/v1/api-tokens",
+                    Some(&admin),
+                    Some(json!({"name": "BI export", "scopes": [scope]})),
+                )
+                .await?;
+            ensure!(status == StatusCode::CREATED, "{status} {made}");
+            let secret = made["token"].as_str().unwrap_or_default().to_string();
+            let (status, body) = get(&relay, csv, Some(&secret)).await?;
+            ensure!(status == expected, "{scope}: {status} {body}");
+        }
 
         for bad in [
             "from=2026-12-01&to=2026-11-01",     // backwards

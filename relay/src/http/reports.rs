@@ -2,8 +2,9 @@
 //! only: the per-agent numbers are performance data about colleagues (see
 //! `docs/REPORTS.md`).
 
-use super::auth::Caller;
+use super::auth::{need, Access, Caller, Via};
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::reports::{self, range, Report};
@@ -11,22 +12,28 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use switchboard_store::reports::ReportRange;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/reports/kpis", get(kpis_json))
-        .route("/reports/kpis.csv", get(kpis_csv))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(kpis_json))
+        .routes(routes!(kpis_csv))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct KpiQuery {
+    /// Start (included): `YYYY-MM-DD` (midnight UTC) or Unix milliseconds.
     from: String,
+    /// End (excluded), same forms; at most 367 days after `from`.
     to: String,
+    /// Only this site; all sites when absent.
     site: Option<String>,
 }
 
@@ -36,7 +43,11 @@ async fn build(
     caller: &Caller,
     query: Result<Query<KpiQuery>, QueryRejection>,
 ) -> Result<Report, ApiError> {
-    caller.require_admin()?;
+    // Per-agent figures are about colleagues: admins' sessions, or an integration's token
+    // that was given `reports:read` (checked by the extractor).
+    if caller.via == Via::Session {
+        caller.require_admin()?;
+    }
     let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
     let (from, to) = range::parse(&q.from, &q.to)?;
     let store = app.chat.store();
@@ -48,17 +59,21 @@ async fn build(
     Ok(reports::report(store.as_ref(), range, now_ms()).await?)
 }
 
+#[utoipa::path(get, path = "/reports/kpis", tag = "reports", params(KpiQuery),
+    responses((status = 200, description = "every KPI overall, per agent and per support level (docs/REPORTS.md)", body = Report), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not an admin session or a token without reports:read", body = ErrorBody), (status = 404, description = "no such site", body = ErrorBody), (status = 422, description = "a bad range (the message says why)", body = ErrorBody)))]
 async fn kpis_json(
     State(app): State<AppState>,
-    caller: Caller,
+    caller: Access<need::ReportsRead>,
     query: Result<Query<KpiQuery>, QueryRejection>,
 ) -> Result<Json<Report>, ApiError> {
     Ok(Json(build(&app, &caller, query).await?))
 }
 
+#[utoipa::path(get, path = "/reports/kpis.csv", tag = "reports", params(KpiQuery),
+    responses((status = 200, description = "the same report as CSV: group, agent_id, agent_name, support_level, metric, value", content_type = "text/csv", body = String), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not an admin session or a token without reports:read", body = ErrorBody), (status = 404, description = "no such site", body = ErrorBody), (status = 422, description = "a bad range (the message says why)", body = ErrorBody)))]
 async fn kpis_csv(
     State(app): State<AppState>,
-    caller: Caller,
+    caller: Access<need::ReportsRead>,
     query: Result<Query<KpiQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let report = build(&app, &caller, query).await?;

@@ -9,7 +9,7 @@ use switchboard_store::reports::{ChatFact, TicketFact};
 use switchboard_store::tickets::{TicketChannel, TicketPriority};
 
 /// A set of durations: how many, their mean and median, in whole milliseconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Durations {
     pub count: u32,
     pub mean_ms: Option<i64>,
@@ -47,7 +47,7 @@ impl Durations {
 
 /// A share: of `eligible` items, how many `met` the condition; `rate` in 0..=1, rounded
 /// to four decimals, `null` when nothing was eligible.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Rate {
     pub eligible: u32,
     pub met: u32,
@@ -78,7 +78,7 @@ fn ratio(part: u32, whole: u32) -> Option<f64> {
 }
 
 /// CSAT: how many ratings, their mean score (1–5), and the share of 4s and 5s.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Csat {
     pub count: u32,
     pub average: Option<f64>,
@@ -103,13 +103,13 @@ impl Csat {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ByKind<T> {
     pub chats: T,
     pub tickets: T,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CsatSet {
     pub chats: Csat,
     pub tickets: Csat,
@@ -117,7 +117,7 @@ pub struct CsatSet {
     pub all: Csat,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Sla {
     pub first_response: Rate,
     pub resolution: Rate,
@@ -125,7 +125,7 @@ pub struct Sla {
 
 /// Counts of items created in the range. Every channel and priority is listed (zero
 /// included), every configured category too, plus any other category found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Volume {
     pub chats: u32,
     pub tickets: u32,
@@ -135,7 +135,7 @@ pub struct Volume {
 }
 
 /// Every KPI of one group of items (all of them, one agent's, one level's).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Kpis {
     pub volume: Volume,
     pub first_response: ByKind<Durations>,

@@ -18,7 +18,7 @@ use switchboard_store::reports::{ChatFact, ReportRange, TicketFact};
 use switchboard_store::{AgentRecord, Store, StoreResult};
 
 /// What the report covers, echoed back so an exported file explains itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RangeView {
     pub from: i64,
     pub to: i64,
@@ -27,7 +27,7 @@ pub struct RangeView {
     pub time_zone: &'static str,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AgentKpis {
     /// `null`: items no agent is attributed to (unanswered chats, unassigned tickets).
     pub agent_id: Option<AgentId>,
@@ -36,7 +36,7 @@ pub struct AgentKpis {
     pub kpis: Kpis,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LevelKpis {
     /// `null`: chats without an agent.
     pub support_level: Option<SupportLevel>,
@@ -44,7 +44,7 @@ pub struct LevelKpis {
 }
 
 /// The whole answer of `GET /api/v1/reports/kpis`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Report {
     pub range: RangeView,
     /// The clock SLA targets still running were judged against.
