@@ -60,6 +60,9 @@ pub struct Details {
     pub notes: Vec<Note>,
     #[serde(default)]
     pub earlier: Vec<Earlier>,
+    /// How far the holding agent has read (their stored `read` receipt).
+    #[serde(default)]
+    pub agent_read: switchboard_shared::Seq,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -70,11 +73,13 @@ pub struct Canned {
     pub body: String,
 }
 
-/// A failed request: the HTTP status (0 when the network failed) and the relay's code.
+/// A failed request: the HTTP status (0 when the network failed), the relay's code and
+/// its message (which says what is wrong with a refused field).
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: u16,
     pub code: String,
+    pub message: String,
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -83,6 +88,7 @@ fn net_error() -> ApiError {
     ApiError {
         status: 0,
         code: "network".into(),
+        message: String::new(),
     }
 }
 
@@ -122,13 +128,12 @@ async fn call(
     if res.ok() {
         Ok(text)
     } else {
-        let code = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let err = serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default();
+        let field = |f: &str| err["error"][f].as_str().unwrap_or_default().to_owned();
         Err(ApiError {
             status: res.status(),
-            code,
+            code: field("code"),
+            message: field("message"),
         })
     }
 }
@@ -137,6 +142,7 @@ fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|_| ApiError {
         status: 0,
         code: "bad_json".into(),
+        message: String::new(),
     })
 }
 
@@ -241,4 +247,52 @@ pub struct TicketRef {
 pub async fn convert_to_ticket(token: &str, id: i64, body: serde_json::Value) -> Result<TicketRef> {
     let path = format!("/api/v1/conversations/{id}/ticket");
     parse(&call("POST", &path, Some(token), Some(body.to_string())).await?)
+}
+
+/// A site as `GET /api/v1/sites` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Site {
+    pub id: String,
+    pub name: String,
+    pub allowed_origins: Vec<String>,
+    pub prechat: switchboard_shared::PrechatFields,
+    pub accent: Option<String>,
+    pub position: switchboard_shared::WidgetPosition,
+    pub greeting: Option<String>,
+    pub offline_behaviour: switchboard_shared::OfflineBehaviour,
+    pub queue_offer_message_after_secs: u32,
+    pub unresolved_to_ticket: bool,
+}
+
+pub async fn sites(token: &str) -> Result<Vec<Site>> {
+    #[derive(Deserialize)]
+    struct List {
+        sites: Vec<Site>,
+    }
+    Ok(parse::<List>(&call("GET", "/api/v1/sites", Some(token), None).await?)?.sites)
+}
+
+/// Admins: changes the given fields of a site; answers the stored site.
+pub async fn patch_site(token: &str, id: &str, body: serde_json::Value) -> Result<Site> {
+    let path = format!("/api/v1/sites/{id}");
+    parse(&call("PATCH", &path, Some(token), Some(body.to_string())).await?)
+}
+
+/// A site's business hours: an IANA zone and seven `[opens, closes]` (minutes after local
+/// midnight) or `None` (closed), Monday first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hours {
+    pub timezone: String,
+    pub week: Vec<Option<[u32; 2]>>,
+}
+
+pub async fn business_hours(token: &str, site: &str) -> Result<Hours> {
+    let path = format!("/api/v1/sites/{site}/business-hours");
+    parse(&call("GET", &path, Some(token), None).await?)
+}
+
+pub async fn set_business_hours(token: &str, site: &str, hours: &Hours) -> Result<Hours> {
+    let path = format!("/api/v1/sites/{site}/business-hours");
+    let body = serde_json::to_string(hours).map_err(|_| net_error())?;
+    parse(&call("PUT", &path, Some(token), Some(body)).await?)
 }

@@ -190,12 +190,15 @@ impl App {
             });
             if has_focus() && self.active.get_untracked() == Some(id) {
                 self.mark_read(id);
-            } else if !has_focus() {
+            } else if !has_focus() && !fx.replayed {
                 let name = self
                     .console
                     .with_untracked(|c| c.chat(id).and_then(|c| c.view.visitor.name.clone()));
                 self.notify(self.lang.get_untracked().t().new_message, name, &body);
             }
+        }
+        for id in fx.fresh {
+            self.sync_read(id);
         }
         if let Some(id) = fx.assigned {
             if self.active.get_untracked().is_none() {
@@ -244,13 +247,31 @@ impl App {
         }
     }
 
+    /// A chat this console did not hold (after a reload): how far the agent had read is
+    /// stored by the relay, so replayed messages they had read do not count as unread.
+    fn sync_read(self, id: ConversationId) {
+        let Some(token) = self.token() else { return };
+        spawn_local(async move {
+            if let Ok(d) = api::details(&token, id.0).await {
+                self.console.update(|c| {
+                    if let Some(chat) = c.chat_mut(id) {
+                        chat.set_read_by_me(d.agent_read);
+                    }
+                });
+                if has_focus() && self.active.get_untracked() == Some(id) {
+                    self.mark_read(id);
+                }
+            }
+        });
+    }
+
     /// Everything in this chat is shown to the agent: unread 0, `read` receipt.
     pub fn mark_read(self, id: ConversationId) {
         let mut seq = None;
         self.console.update(|c| {
             if let Some(chat) = c.chat_mut(id) {
                 if chat.unread > 0 {
-                    chat.unread = 0;
+                    chat.mark_all_read();
                     seq = Some(chat.last_seq);
                 }
             }

@@ -54,7 +54,13 @@ pub struct Chat {
     pub delivered: Seq,
     pub read: Seq,
     pub visitor_typing: bool,
+    /// Visitor messages after `read_by_me`.
     pub unread: u32,
+    /// How far this agent has read, as the relay stored it (`read` receipts) or as shown.
+    pub read_by_me: Seq,
+    /// Events up to here existed before this console held the chat (a reload replays them):
+    /// they are history, not news, so they raise no notification.
+    pub replayed_until: Seq,
     /// True once an `ended` event arrived (the pane stays until the agent closes it).
     pub ended: bool,
 }
@@ -62,6 +68,7 @@ pub struct Chat {
 impl Chat {
     pub fn new(view: ConversationView) -> Self {
         Chat {
+            replayed_until: view.last_seq,
             view,
             lines: Vec::new(),
             last_seq: 0,
@@ -69,6 +76,7 @@ impl Chat {
             read: 0,
             visitor_typing: false,
             unread: 0,
+            read_by_me: 0,
             ended: false,
         }
     }
@@ -85,6 +93,24 @@ impl Chat {
             Some(s) if s <= self.delivered => "delivered",
             Some(_) => "sent",
         }
+    }
+
+    /// The relay says this agent has read up to `seq`: only visitor messages after it stay
+    /// unread.
+    pub fn set_read_by_me(&mut self, seq: Seq) {
+        self.read_by_me = self.read_by_me.max(seq);
+        let read = self.read_by_me;
+        self.unread = self
+            .lines
+            .iter()
+            .filter(|l| l.who == Who::Visitor && l.seq.is_some_and(|s| s > read))
+            .count() as u32;
+    }
+
+    /// Everything shown is read.
+    pub fn mark_all_read(&mut self) {
+        self.read_by_me = self.last_seq;
+        self.unread = 0;
     }
 
     /// Adds a pending own message (shown until its event arrives).
@@ -105,6 +131,11 @@ impl Chat {
 pub struct Effects {
     /// A visitor message arrived in this chat (ack it; maybe notify).
     pub visitor_message: Option<(ConversationId, Seq, String)>,
+    /// That message is a replay of one stored before this console held the chat.
+    pub replayed: bool,
+    /// Chats this console did not hold before the welcome (after a reload: all of them);
+    /// their read state comes from the relay.
+    pub fresh: Vec<ConversationId>,
     /// A chat was assigned to us.
     pub assigned: Option<ConversationId>,
     /// The relay confirmed a message: drop it from the outbox.
@@ -165,7 +196,10 @@ impl Console {
                 for view in conversations {
                     match self.chat_mut(view.id) {
                         Some(c) => c.view = view,
-                        None => self.chats.push(Chat::new(view)),
+                        None => {
+                            fx.fresh.push(view.id);
+                            self.chats.push(Chat::new(view));
+                        }
                     }
                 }
                 self.me = Some(agent);
@@ -221,8 +255,11 @@ impl Console {
                     } => match author {
                         Author::Visitor => {
                             chat.visitor_typing = false;
-                            chat.unread += 1;
+                            if seq > chat.read_by_me {
+                                chat.unread += 1;
+                            }
                             fx.visitor_message = Some((conversation_id, seq, body.clone()));
+                            fx.replayed = seq <= chat.replayed_until;
                             (Who::Visitor, None, LineText::Body(body), None)
                         }
                         Author::Agent { id, name } => {
@@ -401,6 +438,44 @@ mod tests {
         assert_eq!(c.chat(ConversationId(2)).unwrap().unread, 1);
         assert!(c.chat(ConversationId(1)).unwrap().lines.is_empty());
         assert_eq!(c.resume_points()[1].last_seq, 1);
+    }
+
+    #[test]
+    fn replayed_messages_the_agent_has_read_are_not_unread_and_are_no_news() {
+        // A reload: the welcome names a chat with 3 stored events, then the relay replays.
+        let mut c = Console::default();
+        let mut v = view(1);
+        v.last_seq = 3;
+        let fx = c.apply(ServerFrame::AgentWelcome {
+            protocol: 1,
+            agent: AgentRef {
+                id: AgentId(1),
+                name: "Anna".into(),
+            },
+            load: Load {
+                presence: Presence::Online,
+                active: 1,
+                max: 2,
+            },
+            conversations: vec![v],
+            queue: vec![],
+        });
+        assert_eq!(fx.fresh, vec![ConversationId(1)]);
+        let msg = |seq: u64, body: &str| {
+            frame(&format!(
+                r#"{{"type":"event","conversation_id":1,"seq":{seq},"at":5,"event":{{"kind":"message","author":{{"role":"visitor"}},"body":"{body}"}}}}"#
+            ))
+        };
+        assert!(c.apply(msg(2, "eins")).replayed);
+        assert!(c.apply(msg(3, "zwei")).replayed);
+        // The relay's stored read receipt: the agent had read seq 2.
+        c.chat_mut(ConversationId(1)).unwrap().set_read_by_me(2);
+        assert_eq!(c.chat(ConversationId(1)).unwrap().unread, 1);
+        let fx = c.apply(msg(4, "drei"));
+        assert!(!fx.replayed, "a message after the welcome is news");
+        assert_eq!(c.chat(ConversationId(1)).unwrap().unread, 2);
+        c.chat_mut(ConversationId(1)).unwrap().mark_all_read();
+        assert_eq!(c.chat(ConversationId(1)).unwrap().unread, 0);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! For admins: every agent with cap, role, support level and disabled flag editable, a
-//! form to create one, and the canned responses.
+//! form to create one, the canned responses, and the sites ([`super::sites`]).
 
 use super::t;
 use crate::api::{self, AgentRow};
@@ -76,6 +76,7 @@ pub fn Admin() -> impl IntoView {
             </table>
             <NewAgent on_done=reload status=status />
             <CannedAdmin status=status />
+            <super::sites::SitesAdmin />
         </main>
     }
 }

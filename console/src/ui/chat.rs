@@ -57,6 +57,15 @@ pub fn ChatPane(id: ConversationId) -> impl IntoView {
                     {move || visitor(|v| v.page_url.clone()).map(|p| view! {
                         <small class="cs-page" data-testid="cs-visitor-page">{t().page} ": " {p}</small>
                     })}
+                    {move || visitor(|v| v.browser.clone()).map(|ua| {
+                        let shown = crate::useragent::summary(&ua).unwrap_or_else(|| ua.clone());
+                        let since = app.console.with(|c| c.chat(id).map_or(0, |c| c.view.created_at));
+                        view! {
+                            <small class="cs-browser" data-testid="cs-visitor-browser" title=ua>
+                                {t().browser} ": " {shown} " · " {t().arrived} " " {date(since)}
+                            </small>
+                        }
+                    })}
                 </div>
                 <div class="cs-actions">
                     <Show when=move || !ended()>

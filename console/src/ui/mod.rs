@@ -5,6 +5,7 @@ mod admin;
 mod chat;
 mod convert;
 mod login;
+mod sites;
 mod topbar;
 
 use crate::app::{use_app, App};
