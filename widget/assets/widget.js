@@ -2,6 +2,9 @@
  * the WebAssembly widget only when the visitor shows intent (hover, focus, click) or has an
  * ongoing conversation. It must never break the host page: every failure ends in the
  * launcher's offline state, never in an uncaught error.
+ * Colour and corner: data-* attributes, else the site's settings as the widget last reported
+ * them ("look", remembered here so the next page draws the launcher right at once), else ours.
+ * A site that hides the widget while nobody is online loads it at once to find out.
  * The __SB_*__ names are replaced by the build with content-hashed file names. */
 (function () {
   var w = window, d = document, s = d.currentScript;
@@ -9,11 +12,12 @@
   var ds = s.dataset, site = ds.site || "default", pre = "switchboard:" + site + ":";
   var base = new URL(".", s.src).href, assets = base + "assets/";
   var de = /^de/i.test(ds.locale || navigator.language || "");
-  var accent = /^#[0-9a-f]{3,8}$/i.test(ds.accent || "") ? ds.accent : "#c8102e";
-  var left = ds.position === "left";
   var pending = (w.Switchboard && w.Switchboard.q) || [], on = {}, handle, loading, isOpen;
   var cfg = { site: site, relay: (ds.relay || base).replace(/\/$/, ""), locale: ds.locale || null,
-    accent: accent, position: left ? "left" : "right", greeting: ds.greeting || null, open: false };
+    accent: col(ds.accent) || null, position: /^(left|right)$/.test(ds.position) ? ds.position : null,
+    greeting: ds.greeting || null, open: false };
+  var look = (store("look") || "").split(" ");
+  function col(c) { return /^#[0-9a-f]{3,8}$/i.test(c) && c; }
 
   function store(k, v) {
     try { return v === undefined ? localStorage.getItem(pre + k) : v === null ? localStorage.removeItem(pre + k) : localStorage.setItem(pre + k, v); } catch (e) { return null; }
@@ -23,28 +27,34 @@
 
   var host = d.createElement("switchboard-chat");
   var root = host.attachShadow({ mode: "open" });
-  var side = left ? "left" : "right";
-  root.innerHTML =
-    "<style>:host{all:initial!important;position:fixed!important;bottom:0!important;" + side + ":0!important;" +
+  function paint() {
+    var side = (cfg.position || look[1]) === "left" ? "left" : "right";
+    root.firstChild.textContent =
+    ":host{all:initial!important;position:fixed!important;bottom:0!important;" + side + ":0!important;" +
     "width:0!important;height:0!important;z-index:2147483647!important;display:block!important}" +
     ".l{all:initial;position:fixed;bottom:20px;" + side + ":20px;width:56px;height:56px;border-radius:50%;" +
-    "background:" + accent + ";cursor:pointer;display:flex;align-items:center;justify-content:center;" +
+    "background:" + (cfg.accent || col(look[0]) || "#c8102e") + ";cursor:pointer;display:flex;align-items:center;justify-content:center;" +
     "box-shadow:0 4px 14px rgba(0,0,0,.3)}.l:focus-visible{outline:3px solid #1a73e8;outline-offset:3px}" +
     ".l.off{background:#777}.b{all:initial;position:absolute;top:-4px;" + side + ":-4px;min-width:20px;height:20px;" +
     "border-radius:10px;background:#fff;color:#000;font:bold 12px/20px sans-serif;text-align:center}" +
     ".n{all:initial;position:fixed;bottom:84px;" + side + ":20px;max-width:260px;padding:10px 12px;background:#fff;" +
-    "color:#222;font:14px/1.4 sans-serif;border-radius:8px;box-shadow:0 4px 14px rgba(0,0,0,.3)}[hidden]{display:none!important}</style>" +
+    "color:#222;font:14px/1.4 sans-serif;border-radius:8px;box-shadow:0 4px 14px rgba(0,0,0,.3)}[hidden]{display:none!important}";
+  }
+  root.innerHTML = "<style></style>" +
     "<button class=l type=button data-testid=sb-launcher aria-expanded=false aria-label='" + t[0] + "'>" +
     "<svg width=28 height=28 viewBox='0 0 24 24' aria-hidden=true><path fill=#fff d='M4 4h16v12H7l-3 3z'/></svg>" +
     "<span class=b data-testid=sb-badge hidden></span></button>" +
     "<div class=n role=status data-testid=sb-offline-note hidden>" + t[1] + "</div><div id=p></div>";
   var btn = root.querySelector(".l"), badge = root.querySelector(".b"), note = root.querySelector(".n");
+  paint();
+  btn.hidden = look[2] === "hide";
 
   function emit(name, detail) {
     if (name === "unread") { badge.textContent = detail; badge.hidden = !detail; }
     if (name === "open" || name === "close") { isOpen = name === "open"; btn.setAttribute("aria-expanded", isOpen); }
     if (name === "close") btn.focus();
-    if (name === "status") btn.classList.toggle("off", !(detail && detail.online));
+    if (name === "status") { btn.classList.toggle("off", !detail.online); btn.hidden = detail.hidden; }
+    if (name === "look") { store("look", detail); look = detail.split(" "); paint(); }
     if (name === "message") store("last", String(Date.now()));
     (on[name] || []).forEach(function (f) { try { f(detail); } catch (e) { setTimeout(function () { throw e; }); } });
   }
@@ -88,6 +98,7 @@
   btn.addEventListener("click", api.toggle);
   ["pointerenter", "focus", "touchstart"].forEach(function (e) { btn.addEventListener(e, load, { passive: true }); });
   (d.body || d.documentElement).appendChild(host);
-  // A conversation in the last day: load now, so replies and the unread badge arrive.
-  if (Date.now() - (+store("last") || 0) < 864e5) load();
+  // A conversation in the last day or an open ticket: load now, so replies and the unread
+  // badge arrive.
+  if (btn.hidden || store("tickets") || Date.now() - (+store("last") || 0) < 864e5) load();
 })();

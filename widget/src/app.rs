@@ -25,6 +25,10 @@ use wasm_bindgen::JsCast;
 const TOKEN: &str = "token";
 const READ: &str = "read";
 const DISMISSED: &str = "dismissed";
+/// Ticket replies seen up to this reply id.
+const SEEN: &str = "seen";
+/// Set while a ticket is open (read by the loader).
+const TICKETS: &str = "tickets";
 const TICK: Duration = Duration::from_millis(500);
 
 /// The handle components use: the model to read, the controller to act. `Copy`, so event
@@ -197,6 +201,9 @@ impl Ctl {
                 }
                 Out::SaveReadMark(id, seq) => self.store.set(READ, &format!("{}:{seq}", id.0)),
                 Out::SaveDismissed(id) => self.store.set(DISMISSED, &id.0.to_string()),
+                Out::SaveSeenReply(id) => self.store.set(SEEN, &id.to_string()),
+                Out::SaveTicketsOpen(true) => self.store.set(TICKETS, "1"),
+                Out::SaveTicketsOpen(false) => self.store.remove(TICKETS),
             }
         }
     }
@@ -223,11 +230,13 @@ impl Ctl {
     fn emit_model(&self, e: Emit) {
         match e {
             Emit::Unread(n) => self.emit("unread", &JsValue::from(n)),
-            Emit::Status { online } => {
+            Emit::Status { online, hidden } => {
                 let d = js_sys::Object::new();
                 set(&d, "online", &JsValue::from_bool(online));
+                set(&d, "hidden", &JsValue::from_bool(hidden));
                 self.emit("status", &d);
             }
+            Emit::Look(look) => self.emit("look", &JsValue::from_str(&look)),
             Emit::Message(line) => {
                 let lang = self.lang.get_untracked();
                 let (body, author, name) = match line {
@@ -362,6 +371,22 @@ impl Ctl {
         }
     }
 
+    pub fn rate_ticket(&self, ticket_id: i64, score: u8, comment: &str) {
+        match self
+            .chat
+            .try_update(|m| m.rate_ticket(ticket_id, score, comment))
+        {
+            Some(Ok(outs)) => self.perform(outs),
+            Some(Err(code)) => self.show_error(code),
+            None => {}
+        }
+    }
+
+    pub fn leave_instead(&self) {
+        self.chat.update(Chat::leave_instead);
+        self.focus_first_input();
+    }
+
     pub fn new_chat(&self) {
         self.update(Chat::new_chat);
         self.focus_first_input();
@@ -387,7 +412,7 @@ impl Ctl {
 
     /// Forget the visitor: token, outbox and marks, then a fresh connection without token.
     pub fn reset(&self) {
-        for key in [TOKEN, outbox::KEY, READ, DISMISSED] {
+        for key in [TOKEN, outbox::KEY, READ, DISMISSED, SEEN, TICKETS] {
             self.store.remove(key);
         }
         let page_url = current_page_url();
@@ -419,6 +444,7 @@ fn fresh_chat(store: &Store) -> Chat {
         .and_then(|s| s.parse().ok())
         .map(ConversationId);
     let mut chat = Chat::new(token, outbox, read_mark, dismissed);
+    chat.seen_reply = store.get(SEEN).and_then(|s| s.parse().ok()).unwrap_or(0);
     chat.page_url = current_page_url();
     chat
 }

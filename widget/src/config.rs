@@ -19,7 +19,8 @@ pub struct Config {
     pub relay: String,
     pub locale: Option<String>,
     pub accent: Option<String>,
-    pub position: Position,
+    /// `None`: as the site's settings say (`data-position` wins over them).
+    pub position: Option<Position>,
     pub greeting: Option<String>,
     pub open: bool,
 }
@@ -47,9 +48,9 @@ impl Config {
             locale: opt_str("locale")?,
             accent: opt_str("accent")?,
             position: match optional("position").map(Json::as_str) {
-                None => Position::Right,
-                Some(Some("right")) => Position::Right,
-                Some(Some("left")) => Position::Left,
+                None => None,
+                Some(Some("right")) => Some(Position::Right),
+                Some(Some("left")) => Some(Position::Left),
                 Some(_) => return Err("config.position must be \"right\" or \"left\"".into()),
             },
             greeting: opt_str("greeting")?,
@@ -87,15 +88,9 @@ impl Config {
         }
     }
 
-    /// The accent colour if it is a plain CSS colour (`#c8102e`, `rgb(…)`, a name): it goes
-    /// into a `style` attribute, so nothing that could end the declaration is let through.
+    /// The accent colour if it is a plain CSS colour (see [`safe_colour`]).
     pub fn accent(&self) -> Option<&str> {
-        let a = self.accent.as_deref()?.trim();
-        let ok = !a.is_empty()
-            && a.len() <= 64
-            && a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "#(),.% ".contains(c));
-        ok.then_some(a)
+        safe_colour(self.accent.as_deref()?)
     }
 
     pub fn greeting(&self) -> Option<&str> {
@@ -104,6 +99,17 @@ impl Config {
             .map(str::trim)
             .filter(|g| !g.is_empty())
     }
+}
+
+/// `a` if it is a plain CSS colour (`#c8102e`, `rgb(…)`, a name): it goes into a `style`
+/// attribute, so nothing that could end the declaration is let through.
+pub fn safe_colour(a: &str) -> Option<&str> {
+    let a = a.trim();
+    let ok = !a.is_empty()
+        && a.len() <= 64
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "#(),.% ".contains(c));
+    ok.then_some(a)
 }
 
 #[cfg(test)]
@@ -135,7 +141,7 @@ mod tests {
         let c = config(
             r#"{"site":"acme","relay":"https://r.example","locale":null,"accent":null,"position":"left","greeting":null,"open":true}"#,
         );
-        assert_eq!(c.position, Position::Left);
+        assert_eq!(c.position, Some(Position::Left));
         assert!(c.open);
         assert_eq!(c.lang(Some("de-DE")), Lang::De);
         assert_eq!(c.lang(None), Lang::En);
@@ -145,10 +151,7 @@ mod tests {
         assert!(Config::parse(r#"{"site":"a","relay":"x","open":1}"#).is_err());
         assert!(Config::parse("[]").is_err());
         let c = config(r#"{"site":"a","relay":"x","unknown":[1]}"#);
-        assert_eq!(
-            (c.position, c.open, c.locale),
-            (Position::Right, false, None)
-        );
+        assert_eq!((c.position, c.open, c.locale), (None, false, None));
     }
 
     #[test]

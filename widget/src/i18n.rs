@@ -74,6 +74,10 @@ pub enum T {
     EndedByVisitor,
     EndedByAgent,
     MessagesLabel,
+    YourRequests,
+    OurTeam,
+    QueueOffer,
+    LeaveInstead,
 }
 
 pub fn t(lang: Lang, key: T) -> &'static str {
@@ -126,6 +130,13 @@ pub fn t(lang: Lang, key: T) -> &'static str {
         EndedByVisitor => ("Sie haben den Chat beendet.", "You ended the chat."),
         EndedByAgent => ("Der Chat wurde beendet.", "The chat has ended."),
         MessagesLabel => ("Chatverlauf", "Chat messages"),
+        YourRequests => ("Ihre Anfragen", "Your requests"),
+        OurTeam => ("Unser Team", "Our team"),
+        QueueOffer => (
+            "Gerade sind alle im Gespräch.",
+            "Everyone is busy right now.",
+        ),
+        LeaveInstead => ("Stattdessen Nachricht hinterlassen", "Leave a message instead"),
     };
     match lang {
         Lang::De => de,
@@ -178,6 +189,24 @@ pub fn note(lang: Lang, note: &Note) -> String {
         Note::Ended(Side::Visitor) => t(lang, T::EndedByVisitor).into(),
         Note::Ended(Side::Agent) => t(lang, T::EndedByAgent).into(),
     }
+}
+
+/// A ticket's status (`new`, `open`, `pending_customer`, `resolved`, `closed`) in words; a
+/// status this widget does not know is shown as sent.
+pub fn ticket_status(lang: Lang, status: &str) -> String {
+    let (de, en) = match status {
+        "new" => ("Eingegangen", "Received"),
+        "open" => ("In Bearbeitung", "In progress"),
+        "pending_customer" => ("Wartet auf Ihre Antwort", "Waiting for your answer"),
+        "resolved" => ("Gelöst", "Resolved"),
+        "closed" => ("Abgeschlossen", "Closed"),
+        other => return other.to_string(),
+    };
+    match lang {
+        Lang::De => de,
+        Lang::En => en,
+    }
+    .to_string()
 }
 
 pub fn counter(chars: usize, max: usize) -> String {

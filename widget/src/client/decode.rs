@@ -7,8 +7,8 @@
 use crate::json::Json;
 use switchboard_shared::{
     AgentId, AgentRef, Author, ClientMsgId, ConversationId, ConversationStatus, ConversationView,
-    ErrorCode, EventKind, FieldRule, PrechatFields, ServerFrame, Side, SiteSettings, VisitorInfo,
-    PROTOCOL_VERSION,
+    CustomerReply, CustomerTicket, ErrorCode, EventKind, FieldRule, OfflineBehaviour,
+    PrechatFields, ServerFrame, Side, SiteSettings, VisitorInfo, WidgetPosition, PROTOCOL_VERSION,
 };
 
 /// What a text frame turned out to be.
@@ -80,6 +80,9 @@ pub fn decode(text: &str) -> Option<Decoded> {
             code: error_code(v.get("code")?)?,
             message: str_of(&v, "message").unwrap_or_default(),
             client_id: v.get("client_id").and_then(client_id),
+        },
+        "tickets" => ServerFrame::Tickets {
+            tickets: list(v.get("tickets")?, ticket)?,
         },
         "pong" => ServerFrame::Pong,
         _ => return None,
@@ -187,10 +190,51 @@ fn site_settings(v: &Json) -> Option<SiteSettings> {
         },
         Some(_) => return None,
     };
+    // An appearance value this widget does not know (a newer relay) means the default,
+    // rather than losing the whole welcome.
     Some(SiteSettings {
         name: str_of(v, "name")?,
         prechat,
-        ..Default::default()
+        accent: str_of(v, "accent"),
+        position: v
+            .get("position")
+            .and_then(Json::as_str)
+            .and_then(WidgetPosition::parse),
+        greeting: str_of(v, "greeting"),
+        offline_behaviour: v
+            .get("offline_behaviour")
+            .and_then(Json::as_str)
+            .and_then(OfflineBehaviour::parse),
+        queue_offer_message_after_secs: u32_of(v, "queue_offer_message_after_secs"),
+    })
+}
+
+/// Every element must read, as serde reads a `Vec`.
+fn list<T>(v: &Json, read: impl Fn(&Json) -> Option<T>) -> Option<Vec<T>> {
+    v.as_array()?.iter().map(read).collect()
+}
+
+fn ticket(v: &Json) -> Option<CustomerTicket> {
+    Some(CustomerTicket {
+        id: v.get("id")?.as_i64()?,
+        subject: str_of(v, "subject")?,
+        status: str_of(v, "status")?,
+        created_at: v.get("created_at")?.as_i64()?,
+        replies: list(v.get("replies")?, reply)?,
+        rating: opt(v, "rating", |r| u8::try_from(r.as_u64()?).ok())?,
+        can_rate: match v.get("can_rate") {
+            None => false,
+            Some(b) => b.as_bool()?,
+        },
+    })
+}
+
+fn reply(v: &Json) -> Option<CustomerReply> {
+    Some(CustomerReply {
+        id: v.get("id")?.as_i64()?,
+        at: v.get("at")?.as_i64()?,
+        author: opt(v, "author", string)?,
+        body: str_of(v, "body")?,
     })
 }
 
@@ -410,6 +454,57 @@ mod tests {
                 position: 1,
                 estimated_wait_secs: None,
             },
+            ServerFrame::VisitorWelcome {
+                protocol: 1,
+                token: None,
+                conversation: None,
+                agents_online: 1,
+                site: SiteSettings {
+                    name: "Acme".into(),
+                    accent: Some("#c0392b".into()),
+                    position: Some(WidgetPosition::Left),
+                    greeting: Some("Moin!".into()),
+                    offline_behaviour: Some(OfflineBehaviour::Hide),
+                    queue_offer_message_after_secs: Some(45),
+                    ..Default::default()
+                },
+            },
+            ServerFrame::Tickets {
+                tickets: vec![
+                    CustomerTicket {
+                        id: 7,
+                        subject: "Wartung \"Brandmelder\"".into(),
+                        status: "resolved".into(),
+                        created_at: 1_700_000_000_000,
+                        replies: vec![
+                            CustomerReply {
+                                id: 3,
+                                at: 1_700_000_100_000,
+                                author: Some("Anna".into()),
+                                body: "Erledigt.\nGruß".into(),
+                            },
+                            CustomerReply {
+                                id: 9,
+                                at: 1_700_000_200_000,
+                                author: None,
+                                body: "Noch etwas".into(),
+                            },
+                        ],
+                        rating: None,
+                        can_rate: true,
+                    },
+                    CustomerTicket {
+                        id: 2,
+                        subject: "Alt".into(),
+                        status: "closed".into(),
+                        created_at: 5,
+                        replies: vec![],
+                        rating: Some(4),
+                        can_rate: false,
+                    },
+                ],
+            },
+            ServerFrame::Tickets { tickets: vec![] },
             ServerFrame::Availability { agents_online: 0 },
             ServerFrame::error(ErrorCode::BodyTooLong, Some(cid("w-2"))),
             ServerFrame::error(ErrorCode::InvalidToken, None),
@@ -433,6 +528,8 @@ mod tests {
             r#"{"type":"visitor_welcome","protocol":1,"conversation":null,"agents_online":0,"site":{"name":"A"}}"#,
             r#"{"type":"visitor_welcome","protocol":1,"conversation":{"id":1,"site":"s","status":"awaiting_ticket","visitor":{"email":null},"last_seq":0,"created_at":-5,"extra":1},"agents_online":3,"site":{"name":"A","prechat":{"email":"required"}}}"#,
             r#"{"type":"visitor_welcome","protocol":1,"conversation":{"id":1,"site":"s","status":"queued","visitor":{},"agent":null,"last_seq":2,"created_at":5},"agents_online":3,"site":{"name":"A","prechat":{}}}"#,
+            r#"{"type":"visitor_welcome","protocol":1,"conversation":null,"agents_online":0,"site":{"name":"A","accent":null,"position":"right","greeting":null,"offline_behaviour":"form","queue_offer_message_after_secs":0}}"#,
+            r#"{"type":"tickets","tickets":[{"id":1,"subject":"s","status":"new","created_at":0,"replies":[{"id":1,"at":2,"author":null,"body":"b","x":1}],"rating":null}]}"#,
         ] {
             let derived: ServerFrame = serde_json::from_str(s).unwrap();
             assert_eq!(decode(s), Some(Decoded::Frame(derived)), "{s}");
@@ -448,6 +545,8 @@ mod tests {
             r#"{"type":"load","presence":"online","active":1,"max":3}"#,
             r#"{"type":"event","seq":"x"}"#,
             r#"{"type":"sent","client_id":"has space","conversation_id":1,"seq":1,"duplicate":false}"#,
+            r#"{"type":"tickets","tickets":[{"id":1,"subject":"s","status":"new","created_at":0}]}"#,
+            r#"{"type":"tickets","tickets":[{"id":1,"subject":"s","status":"new","created_at":0,"replies":[],"rating":300}]}"#,
         ] {
             assert_eq!(decode(s), None, "{s}");
         }

@@ -10,6 +10,10 @@
 //!   `client_id`, so a resend never shows it twice;
 //! - the outbox is resent in order after every welcome; a `start_conversation` goes first
 //!   when the outbox holds messages but no chat is open.
+//!
+//! Tickets (offline messages, converted chats) arrive as a whole list in `tickets` frames;
+//! team replies newer than the persisted "seen up to" reply id count as unread until the
+//! panel is open.
 
 pub mod form;
 mod message;
@@ -22,8 +26,8 @@ use crate::client::outbox::{Outbox, OutboxEntry};
 use switchboard_shared::limits::MAX_FRAME_BYTES;
 use switchboard_shared::text::{parse_field, MessageBody};
 use switchboard_shared::{
-    Author, ClientMsgId, ConversationId, ConversationStatus, ErrorCode, EventKind, Seq,
-    ServerFrame, Side, SiteSettings, VisitorCommand, PROTOCOL_VERSION,
+    Author, ClientMsgId, ConversationId, ConversationStatus, CustomerTicket, ErrorCode, EventKind,
+    OfflineBehaviour, Seq, ServerFrame, Side, SiteSettings, VisitorCommand, PROTOCOL_VERSION,
 };
 
 /// How long an agent's "typing" shows without a refresh.
@@ -36,6 +40,9 @@ pub const TYPING_IDLE_MS: f64 = 5_000.0;
 pub const RATE_LIMIT_RETRY_MS: f64 = 2_000.0;
 /// An error line disappears after this long.
 pub const ERROR_SHOWN_MS: f64 = 10_000.0;
+/// Offer "leave a message instead" after this long in the queue when the site does not say
+/// (the relay's default too).
+pub const QUEUE_OFFER_SECS: u32 = 120;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnState {
@@ -78,6 +85,11 @@ pub enum Out {
     /// Persist the conversation the visitor closed with "new chat", so a reload does not
     /// bring it back.
     SaveDismissed(ConversationId),
+    /// Persist "ticket replies seen up to this reply id" for the unread count.
+    SaveSeenReply(i64),
+    /// Persist whether a ticket is still open: the loader then loads the widget on the next
+    /// page at once, so a reply shows on the launcher's badge.
+    SaveTicketsOpen(bool),
 }
 
 /// Events for the loader (`emit(name, detail)`).
@@ -86,7 +98,12 @@ pub enum Emit {
     Unread(u32),
     Status {
         online: bool,
+        /// The site hides the widget now (nobody online, nothing open for this visitor).
+        hidden: bool,
     },
+    /// The site's accent, corner and offline behaviour as `"<accent|-> <left|right>
+    /// <form|hide>"`: the loader remembers it, so the next page draws the launcher right.
+    Look(String),
     /// A new message event; the caller renders system notes in the current language.
     Message(Line),
 }
@@ -177,6 +194,16 @@ pub struct Chat {
     pub agent_read: Seq,
     pub rated: bool,
     pub offline_done: bool,
+    /// The visitor's tickets, newest first, as the last `tickets` frame listed them.
+    pub tickets: Vec<CustomerTicket>,
+    /// Ticket replies up to this id were shown (persisted).
+    pub seen_reply: i64,
+    /// Waiting long enough for the "leave a message instead" offer.
+    pub queue_offer: bool,
+    /// When (ms, this page's clock) the current conversation was first seen queued.
+    queued_since: Option<f64>,
+    /// The visitor took the offer: the offline form replaces the wait.
+    leave_instead: bool,
     pub error: Option<(ErrorCode, f64)>,
     pub outbox: Outbox,
     pub contact: Contact,
@@ -199,7 +226,7 @@ pub struct Chat {
     typing: OwnTyping,
     resend_at: Option<f64>,
     last_unread: u32,
-    last_status: Option<bool>,
+    last_status: Option<(bool, bool)>,
 }
 
 impl Chat {
@@ -226,6 +253,11 @@ impl Chat {
             agent_read: 0,
             rated: false,
             offline_done: false,
+            tickets: Vec::new(),
+            seen_reply: 0,
+            queue_offer: false,
+            queued_since: None,
+            leave_instead: false,
             error: None,
             outbox: Outbox::default(),
             contact: Contact::default(),
@@ -264,7 +296,9 @@ impl Chat {
                 // Waiting in a queue nobody serves: offer the offline form instead; the
                 // relay turns the queued chat into the offline message.
                 ConversationStatus::Queued if self.leave.is_some() => Screen::OfflineDone,
-                ConversationStatus::Queued if self.ever_welcomed && self.agents_online == 0 => {
+                ConversationStatus::Queued
+                    if self.leave_instead || (self.ever_welcomed && self.agents_online == 0) =>
+                {
                     Screen::Offline
                 }
                 ConversationStatus::Queued => Screen::Chat,
@@ -328,38 +362,70 @@ impl Chat {
         self.error.map(|(c, _)| c)
     }
 
-    /// Agent messages in this conversation the visitor has not seen.
+    /// Agent messages in this conversation and ticket replies the visitor has not seen.
     pub fn unread(&self) -> u32 {
         if self.open {
             return 0;
         }
-        let Some(c) = &self.conversation else {
-            return 0;
-        };
-        let mark = match self.read_mark {
-            Some((id, seq)) if id == c.id => seq,
+        let replies = self
+            .tickets
+            .iter()
+            .flat_map(|t| &t.replies)
+            .filter(|r| r.id > self.seen_reply)
+            .count();
+        let mark = match (&self.conversation, self.read_mark) {
+            (None, _) => Seq::MAX,
+            (Some(c), Some((id, seq))) if id == c.id => seq,
             _ => 0,
         };
-        let n = self
-            .messages
-            .iter()
-            .filter(|m| {
-                matches!(
-                    m.line,
-                    Line::Text {
-                        who: Who::Agent(_),
-                        ..
-                    }
-                )
-            })
-            .filter(|m| m.seq.is_some_and(|s| s > mark))
-            .count();
+        let n = replies
+            + self
+                .messages
+                .iter()
+                .filter(|m| {
+                    matches!(
+                        m.line,
+                        Line::Text {
+                            who: Who::Agent(_),
+                            ..
+                        }
+                    )
+                })
+                .filter(|m| m.seq.is_some_and(|s| s > mark))
+                .count();
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
     /// For the launcher: connected and somebody to talk to.
     pub fn status_online(&self) -> bool {
         self.welcomed && self.agents_online > 0
+    }
+
+    /// The site hides the widget while nobody is online, unless this visitor has something
+    /// going on (a chat, a message being left, tickets).
+    pub fn hidden(&self) -> bool {
+        self.site.offline_behaviour == Some(OfflineBehaviour::Hide)
+            && self.ever_welcomed
+            && self.agents_online == 0
+            && !self.conversation_open()
+            && self.tickets.is_empty()
+            && self.leave.is_none()
+            && !self.start_requested
+            && self.outbox.is_empty()
+    }
+
+    /// What the loader remembers of the site's look (see [`Emit::Look`]).
+    pub fn look(&self) -> String {
+        let s = &self.site;
+        format!(
+            "{} {} {}",
+            s.accent
+                .as_deref()
+                .filter(|a| !a.contains(' '))
+                .unwrap_or("-"),
+            s.position.unwrap_or_default().as_str(),
+            s.offline_behaviour.unwrap_or_default().as_str()
+        )
     }
 
     // ----------------------------------------------------------------------------------
@@ -446,12 +512,22 @@ impl Chat {
                 });
             }
             ServerFrame::Availability { agents_online } => self.agents_online = agents_online,
+            ServerFrame::Tickets { tickets } => {
+                self.tickets = tickets;
+                let open = self
+                    .tickets
+                    .iter()
+                    .any(|t| t.can_rate || !matches!(t.status.as_str(), "resolved" | "closed"));
+                out.push(Out::SaveTicketsOpen(open));
+                self.see_replies(&mut out);
+            }
             ServerFrame::Error {
                 code, client_id, ..
             } => self.error(code, client_id, now, &mut out),
             // Agent-only frames, pong, and frames about other conversations.
             _ => {}
         }
+        self.queue_clock(now);
         out.extend(self.notify());
         out
     }
@@ -481,6 +557,7 @@ impl Chat {
             out.push(Out::SaveToken(Some(t)));
         }
         self.site = site;
+        out.push(Out::Emit(Emit::Look(self.look())));
         self.agents_online = agents_online;
         self.welcomed = true;
         self.ever_welcomed = true;
@@ -822,6 +899,36 @@ impl Chat {
         Ok(vec![Out::Send(VisitorCommand::Rate { score, comment })])
     }
 
+    /// The 1–5 rating of a resolved ticket. Shown as given at once; the relay answers with
+    /// the updated list (or `not_ratable`, which changes nothing more).
+    pub fn rate_ticket(
+        &mut self,
+        ticket_id: i64,
+        score: u8,
+        comment: &str,
+    ) -> Result<Vec<Out>, ErrorCode> {
+        if !(1..=5).contains(&score) {
+            return Err(ErrorCode::InvalidField);
+        }
+        let comment = MessageBody::parse(comment.trim())
+            .ok()
+            .map(MessageBody::into_string);
+        if let Some(t) = self.tickets.iter_mut().find(|t| t.id == ticket_id) {
+            t.rating = Some(score);
+            t.can_rate = false;
+        }
+        Ok(vec![Out::Send(VisitorCommand::RateTicket {
+            ticket_id,
+            score,
+            comment,
+        })])
+    }
+
+    /// The visitor takes the "leave a message instead" offer while queued.
+    pub fn leave_instead(&mut self) {
+        self.leave_instead = true;
+    }
+
     /// "Start a new chat" after the end: forget the finished one on this page.
     pub fn new_chat(&mut self) -> Vec<Out> {
         let mut out = Vec::new();
@@ -843,6 +950,7 @@ impl Chat {
     pub fn set_open(&mut self, open: bool) -> Vec<Out> {
         self.open = open;
         let mut out = if open { Vec::new() } else { self.typing_stop() };
+        self.see_replies(&mut out);
         out.extend(self.flush_receipts());
         out.extend(self.notify());
         out
@@ -888,6 +996,7 @@ impl Chat {
             || self.error.is_some_and(|(_, at)| now - at >= ERROR_SHOWN_MS)
             || (self.welcomed && self.conversation.is_some() && self.last_seq > self.acked)
             || (self.welcomed && self.reading() && self.last_seq > self.read_sent)
+            || (!self.queue_offer && self.offer_at().is_some_and(|t| now >= t))
     }
 
     /// Runs every 500 ms: expiries, the rate-limit resend, and batched `ack`/`read`.
@@ -906,9 +1015,50 @@ impl Chat {
         if self.error.is_some_and(|(_, at)| now - at >= ERROR_SHOWN_MS) {
             self.error = None;
         }
+        self.queue_clock(now);
         out.extend(self.flush_receipts());
         out.extend(self.notify());
         out
+    }
+
+    /// When the "leave a message instead" offer is due for the conversation waiting now.
+    fn offer_at(&self) -> Option<f64> {
+        let secs = self
+            .site
+            .queue_offer_message_after_secs
+            .unwrap_or(QUEUE_OFFER_SECS);
+        Some(self.queued_since? + f64::from(secs) * 1000.0)
+    }
+
+    /// Starts or stops the queue clock with the conversation's status, and sets the offer.
+    fn queue_clock(&mut self, now: f64) {
+        let queued = self
+            .conversation
+            .as_ref()
+            .is_some_and(|c| c.status == ConversationStatus::Queued);
+        if !queued {
+            self.queued_since = None;
+        } else if self.queued_since.is_none() {
+            self.queued_since = Some(now);
+        }
+        self.queue_offer = self.offer_at().is_some_and(|t| now >= t);
+    }
+
+    /// While the panel is open every reply is on screen: remember the newest as seen.
+    fn see_replies(&mut self, out: &mut Vec<Out>) {
+        if !self.open {
+            return;
+        }
+        let newest = self
+            .tickets
+            .iter()
+            .flat_map(|t| &t.replies)
+            .map(|r| r.id)
+            .max();
+        if let Some(id) = newest.filter(|id| *id > self.seen_reply) {
+            self.seen_reply = id;
+            out.push(Out::SaveSeenReply(id));
+        }
     }
 
     fn reading(&self) -> bool {
@@ -949,10 +1099,10 @@ impl Chat {
             self.last_unread = unread;
             out.push(Out::Emit(Emit::Unread(unread)));
         }
-        let online = self.status_online();
-        if self.last_status != Some(online) {
-            self.last_status = Some(online);
-            out.push(Out::Emit(Emit::Status { online }));
+        let (online, hidden) = (self.status_online(), self.hidden());
+        if self.last_status != Some((online, hidden)) {
+            self.last_status = Some((online, hidden));
+            out.push(Out::Emit(Emit::Status { online, hidden }));
         }
         out
     }
@@ -998,6 +1148,9 @@ impl Chat {
         self.agent_delivered = 0;
         self.agent_read = 0;
         self.rated = false;
+        self.leave_instead = false;
+        self.queued_since = None;
+        self.queue_offer = false;
     }
 
     fn find_own(&self, id: &ClientMsgId) -> Option<usize> {

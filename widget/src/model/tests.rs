@@ -4,7 +4,7 @@ use super::form::{email_ok, validate, FieldErrors};
 use super::*;
 use crate::i18n::T;
 use switchboard_shared::{
-    AgentId, AgentRef, ConversationView, FieldRule, PrechatFields, VisitorInfo,
+    AgentId, AgentRef, ConversationView, CustomerTicket, FieldRule, PrechatFields, VisitorInfo,
 };
 
 const CONV: ConversationId = ConversationId(7);
@@ -126,7 +126,10 @@ fn first_hello_has_no_token_and_no_last_seq_so_the_relay_replays_everything() {
     let out = c.apply(welcome(None, 2), 0.0);
     assert!(out.contains(&Out::SaveToken(Some("tok".into()))));
     assert_eq!(c.token.as_deref(), Some("tok"));
-    assert!(out.contains(&Out::Emit(Emit::Status { online: true })));
+    assert!(out.contains(&Out::Emit(Emit::Status {
+        online: true,
+        hidden: false
+    })));
 }
 
 #[test]
@@ -334,7 +337,10 @@ fn nobody_online_shows_the_offline_form_and_leave_message_thanks() {
     let mut c = Chat::new(None, Outbox::default(), None, None);
     c.hello("acme", "de");
     let out = c.apply(welcome(None, 0), 0.0);
-    assert!(out.contains(&Out::Emit(Emit::Status { online: false })));
+    assert!(out.contains(&Out::Emit(Emit::Status {
+        online: false,
+        hidden: false
+    })));
     assert_eq!(c.screen(), Screen::Offline);
     let out = c
         .leave_message(cid("w-1"), "Bitte anrufen", Contact::default())
@@ -607,4 +613,261 @@ fn a_queued_visitor_is_offered_the_offline_form_when_the_last_agent_leaves() {
     assert_eq!(c.screen(), Screen::OfflineDone);
     c.apply(event(2, EventKind::LeftMessage), 0.0);
     assert_eq!(c.screen(), Screen::OfflineDone);
+}
+
+fn ticket(id: i64, status: &str, reply_ids: &[i64], can_rate: bool) -> CustomerTicket {
+    CustomerTicket {
+        id,
+        subject: "Wartung".into(),
+        status: status.into(),
+        created_at: 0,
+        replies: reply_ids
+            .iter()
+            .map(|&r| switchboard_shared::CustomerReply {
+                id: r,
+                at: 1,
+                author: Some("Anna".into()),
+                body: format!("Antwort {r}"),
+            })
+            .collect(),
+        rating: None,
+        can_rate,
+    }
+}
+
+fn site_welcome(site: SiteSettings, agents_online: u32) -> ServerFrame {
+    ServerFrame::VisitorWelcome {
+        protocol: 1,
+        token: Some("tok".into()),
+        conversation: None,
+        agents_online,
+        site,
+    }
+}
+
+#[test]
+fn ticket_replies_count_as_unread_until_the_panel_shows_them_and_stay_seen_after_a_reload() {
+    let mut c = Chat::new(None, Outbox::default(), None, None);
+    c.hello("acme", "de");
+    c.apply(welcome(None, 0), 0.0);
+    let out = c.apply(
+        ServerFrame::Tickets {
+            tickets: vec![
+                ticket(5, "open", &[11, 12], false),
+                ticket(2, "new", &[], false),
+            ],
+        },
+        0.0,
+    );
+    assert_eq!(c.unread(), 2);
+    assert!(out.contains(&Out::Emit(Emit::Unread(2))));
+    assert!(!out.iter().any(|o| matches!(o, Out::SaveSeenReply(_))));
+
+    let out = c.set_open(true);
+    assert!(out.contains(&Out::SaveSeenReply(12)));
+    assert!(out.contains(&Out::Emit(Emit::Unread(0))));
+    // A reply arriving while the panel is open is seen at once.
+    let out = c.apply(
+        ServerFrame::Tickets {
+            tickets: vec![ticket(5, "open", &[11, 12, 20], false)],
+        },
+        0.0,
+    );
+    assert!(out.contains(&Out::SaveSeenReply(20)));
+    c.set_open(false);
+    assert_eq!(c.unread(), 0);
+
+    // The next page view starts from the persisted mark: only the newer reply counts.
+    let mut next = Chat::new(Some("tok".into()), Outbox::default(), None, None);
+    next.seen_reply = 20;
+    next.hello("acme", "de");
+    next.apply(welcome(None, 0), 0.0);
+    next.apply(
+        ServerFrame::Tickets {
+            tickets: vec![ticket(5, "resolved", &[11, 12, 20, 21], true)],
+        },
+        0.0,
+    );
+    assert_eq!(next.unread(), 1);
+}
+
+#[test]
+fn ticket_replies_add_to_unread_chat_messages() {
+    let mut c = active_chat();
+    c.apply(agent_says(3, "Hallo"), 0.0);
+    c.apply(
+        ServerFrame::Tickets {
+            tickets: vec![ticket(5, "open", &[11], false)],
+        },
+        0.0,
+    );
+    assert_eq!(c.unread(), 2);
+}
+
+#[test]
+fn a_resolved_ticket_is_rated_once_with_score_and_comment() {
+    let mut c = Chat::new(None, Outbox::default(), None, None);
+    c.hello("acme", "de");
+    c.apply(welcome(None, 0), 0.0);
+    c.apply(
+        ServerFrame::Tickets {
+            tickets: vec![ticket(5, "resolved", &[11], true)],
+        },
+        0.0,
+    );
+    assert_eq!(c.rate_ticket(5, 0, ""), Err(ErrorCode::InvalidField));
+    assert_eq!(c.rate_ticket(5, 6, ""), Err(ErrorCode::InvalidField));
+    let out = c.rate_ticket(5, 4, "  Schnell geholfen ").unwrap();
+    assert_eq!(
+        sends(&out),
+        vec![VisitorCommand::RateTicket {
+            ticket_id: 5,
+            score: 4,
+            comment: Some("Schnell geholfen".into()),
+        }]
+    );
+    // Shown as rated at once; the relay's list confirms it.
+    assert_eq!(c.tickets[0].rating, Some(4));
+    assert!(!c.tickets[0].can_rate);
+    let out = c.rate_ticket(5, 3, "").unwrap();
+    assert_eq!(
+        sends(&out),
+        vec![VisitorCommand::RateTicket {
+            ticket_id: 5,
+            score: 3,
+            comment: None,
+        }]
+    );
+}
+
+#[test]
+fn a_site_that_hides_when_offline_hides_the_widget_until_an_agent_is_online_or_the_visitor_has_tickets(
+) {
+    let hide = SiteSettings {
+        name: "Acme".into(),
+        offline_behaviour: Some(switchboard_shared::OfflineBehaviour::Hide),
+        ..Default::default()
+    };
+    let mut c = Chat::new(None, Outbox::default(), None, None);
+    assert!(!c.hidden(), "nothing is hidden before the relay said so");
+    c.hello("acme", "de");
+    let out = c.apply(site_welcome(hide.clone(), 0), 0.0);
+    assert!(c.hidden());
+    assert!(out.contains(&Out::Emit(Emit::Status {
+        online: false,
+        hidden: true
+    })));
+    let out = c.apply(ServerFrame::Availability { agents_online: 1 }, 0.0);
+    assert!(!c.hidden());
+    assert!(out.contains(&Out::Emit(Emit::Status {
+        online: true,
+        hidden: false
+    })));
+    c.apply(ServerFrame::Availability { agents_online: 0 }, 0.0);
+    assert!(c.hidden());
+    c.apply(
+        ServerFrame::Tickets {
+            tickets: vec![ticket(5, "open", &[], false)],
+        },
+        0.0,
+    );
+    assert!(!c.hidden(), "a visitor with tickets still reaches them");
+
+    // An open conversation keeps the widget too; the default ("form") never hides.
+    let mut queued = Chat::new(None, Outbox::default(), None, None);
+    queued.hello("acme", "de");
+    queued.apply(
+        ServerFrame::VisitorWelcome {
+            protocol: 1,
+            token: None,
+            conversation: Some(view(CONV, ConversationStatus::Queued, 0)),
+            agents_online: 0,
+            site: hide,
+        },
+        0.0,
+    );
+    assert!(!queued.hidden());
+    let mut form = Chat::new(None, Outbox::default(), None, None);
+    form.hello("acme", "de");
+    form.apply(welcome(None, 0), 0.0);
+    assert!(!form.hidden());
+}
+
+#[test]
+fn the_welcome_tells_the_loader_the_sites_look() {
+    let mut c = Chat::new(None, Outbox::default(), None, None);
+    c.hello("acme", "de");
+    let out = c.apply(
+        site_welcome(
+            SiteSettings {
+                name: "Acme".into(),
+                accent: Some("#c0392b".into()),
+                position: Some(switchboard_shared::WidgetPosition::Left),
+                offline_behaviour: Some(switchboard_shared::OfflineBehaviour::Hide),
+                ..Default::default()
+            },
+            1,
+        ),
+        0.0,
+    );
+    assert!(out.contains(&Out::Emit(Emit::Look("#c0392b left hide".into()))));
+    let out = c.apply(welcome(None, 1), 0.0);
+    assert!(out.contains(&Out::Emit(Emit::Look("- right form".into()))));
+}
+
+#[test]
+fn a_queued_visitor_is_offered_to_leave_a_message_after_the_sites_waiting_time() {
+    let mut c = Chat::new(None, Outbox::default(), None, None);
+    c.hello("acme", "de");
+    c.apply(
+        site_welcome(
+            SiteSettings {
+                name: "Acme".into(),
+                queue_offer_message_after_secs: Some(30),
+                ..Default::default()
+            },
+            2,
+        ),
+        1_000.0,
+    );
+    c.compose("Ich warte", cid("w-1"), 1_000.0).unwrap();
+    c.apply(event(1, EventKind::Started), 2_000.0);
+    c.tick(2_000.0); // the ack
+    assert!(!c.queue_offer);
+    assert!(!c.tick_due(31_000.0));
+    assert!(c.tick_due(32_000.0));
+    c.tick(32_000.0);
+    assert!(c.queue_offer);
+    assert_eq!(c.screen(), Screen::Chat, "the offer shows beside the wait");
+    c.leave_instead();
+    assert_eq!(c.screen(), Screen::Offline);
+    c.leave_message(cid("w-2"), "Bitte melden", Contact::default())
+        .unwrap();
+    assert_eq!(c.screen(), Screen::OfflineDone);
+
+    // Once an agent takes the chat the offer is gone.
+    let mut taken = Chat::new(None, Outbox::default(), None, None);
+    taken.hello("acme", "de");
+    taken.apply(welcome(None, 1), 0.0);
+    taken.compose("Hallo", cid("w-1"), 0.0).unwrap();
+    taken.apply(event(1, EventKind::Started), 0.0);
+    taken.tick(QUEUE_OFFER_SECS as f64 * 1000.0);
+    assert!(taken.queue_offer, "the default waiting time applies");
+    taken.apply(event(2, EventKind::AgentJoined { agent: anna() }), 0.0);
+    assert!(!taken.queue_offer);
+    assert_eq!(taken.screen(), Screen::Chat);
+}
+
+#[test]
+fn the_loader_is_told_while_a_ticket_is_open_or_waits_for_a_rating() {
+    let mut c = Chat::new(None, Outbox::default(), None, None);
+    c.hello("acme", "de");
+    c.apply(welcome(None, 0), 0.0);
+    let frame = |t| ServerFrame::Tickets { tickets: vec![t] };
+    let out = c.apply(frame(ticket(5, "open", &[], false)), 0.0);
+    assert!(out.contains(&Out::SaveTicketsOpen(true)));
+    let out = c.apply(frame(ticket(5, "resolved", &[], true)), 0.0);
+    assert!(out.contains(&Out::SaveTicketsOpen(true)));
+    let out = c.apply(frame(ticket(5, "resolved", &[], false)), 0.0);
+    assert!(out.contains(&Out::SaveTicketsOpen(false)));
 }

@@ -1,4 +1,5 @@
 //! After the end: the rating (1–5 stars and a comment), its thank-you, and "new chat".
+//! The same rating form asks about a resolved ticket.
 
 use super::tr;
 use crate::app::use_widget;
@@ -24,20 +25,29 @@ pub fn AfterChat() -> impl IntoView {
     }
 }
 
+/// Rates the chat, or with `ticket` that ticket.
 #[component]
-fn Rating() -> impl IntoView {
+pub fn Rating(#[prop(optional, into)] ticket: Option<i64>) -> impl IntoView {
     let w = use_widget();
     let score = RwSignal::new(0u8);
     let comment = RwSignal::new(String::new());
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let s = score.get_untracked();
-        if s > 0 {
-            w.ctl().rate(s, &comment.get_untracked());
+        let c = comment.get_untracked();
+        match ticket {
+            _ if s == 0 => {}
+            Some(id) => w.ctl().rate_ticket(id, s, &c),
+            None => w.ctl().rate(s, &c),
         }
     };
+    let testid = if ticket.is_some() {
+        "sb-ticket-rating"
+    } else {
+        "sb-rating"
+    };
     view! {
-        <form class="sb-form sb-rating" data-testid="sb-rating" on:submit=on_submit>
+        <form class="sb-form sb-rating" data-testid=testid on:submit=on_submit>
             <fieldset class="sb-stars">
                 <legend>{tr(T::RateQuestion)}</legend>
                 {(1..=5u8).map(|n| view! { <Star n=n score=score/> }).collect_view()}

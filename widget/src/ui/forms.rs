@@ -177,3 +177,25 @@ pub fn OfflineDone() -> impl IntoView {
         </div>
     }
 }
+
+/// "Everyone is busy – leave a message instead", after the site's waiting time in the queue.
+#[component]
+pub fn QueueOffer() -> impl IntoView {
+    let w = use_widget();
+    let shown = Memo::new(move |_| w.chat.with(|c| c.queue_offer));
+    view! {
+        <Show when=move || shown.get()>
+            <div class="sb-offer" data-testid="sb-queue-offer" role="status">
+                <span>{tr(T::QueueOffer)}</span>
+                <button
+                    type="button"
+                    class="sb-secondary"
+                    data-testid="sb-leave-instead"
+                    on:click=move |_| w.ctl().leave_instead()
+                >
+                    {tr(T::LeaveInstead)}
+                </button>
+            </div>
+        </Show>
+    }
+}

@@ -44,12 +44,17 @@ pub fn MessageList() -> impl IntoView {
             }
         });
     });
+    // data-greeting, else the site's greeting from the relay, else ours.
+    let own = w.ctl().config.greeting().map(str::to_string);
+    let site = Memo::new(move |_| {
+        w.chat
+            .with(|c| c.site.greeting.clone())
+            .filter(|g| !g.trim().is_empty())
+    });
     let greeting = move || {
-        let lang = w.lang.get();
-        w.ctl()
-            .config
-            .greeting()
-            .map_or_else(|| t(lang, T::DefaultGreeting).to_string(), str::to_string)
+        own.clone()
+            .or_else(|| site.get())
+            .unwrap_or_else(|| t(w.lang.get(), T::DefaultGreeting).to_string())
     };
     view! {
         <div
@@ -128,7 +133,7 @@ fn DeliveryMark(state: OwnState) -> impl IntoView {
 }
 
 /// Text nodes and links; never HTML.
-fn message_text(body: &str) -> Vec<AnyView> {
+pub(super) fn message_text(body: &str) -> Vec<AnyView> {
     tokenize(body)
         .into_iter()
         .map(|tok| match tok {

@@ -5,14 +5,16 @@
 //! - [`messages`]: the message list, its rows and the typing indicator.
 //! - [`composer`]: the text box. [`forms`]: pre-chat and offline forms.
 //! - [`after`]: rating and "new chat" once the chat has ended.
+//! - [`tickets`]: "your requests", the team's replies and their rating.
 
 mod after;
 mod composer;
 mod forms;
 mod messages;
+mod tickets;
 
 use crate::app::{use_widget, Widget};
-use crate::config::Position;
+use crate::config::{safe_colour, Position};
 use crate::i18n::{self, t, T};
 use crate::model::{Chat, ConnState, QueueInfo, Screen};
 use leptos::prelude::*;
@@ -27,16 +29,29 @@ pub fn panel(w: Widget) -> impl IntoView {
 fn Panel() -> impl IntoView {
     let w = use_widget();
     let ctl = w.ctl();
-    let side = match ctl.config.position {
-        Position::Left => "sb-panel sb-left",
-        Position::Right => "sb-panel sb-right",
+    // The page's data-* attributes win over the site's settings from the relay.
+    let own_left = ctl.config.position.map(|p| p == Position::Left);
+    let own_accent = ctl.config.accent().map(str::to_string);
+    let look = Memo::new(move |_| {
+        w.chat.with(|c| {
+            let left = c.site.position == Some(switchboard_shared::WidgetPosition::Left);
+            let accent = c.site.accent.as_deref().and_then(safe_colour);
+            (left, accent.map(str::to_string))
+        })
+    });
+    let side = move || match own_left.unwrap_or_else(|| look.with(|l| l.0)) {
+        true => "sb-panel sb-left",
+        false => "sb-panel sb-right",
     };
-    let style = ctl
-        .config
-        .accent()
-        .map(|a| format!("--sb-accent: {a}"))
-        .unwrap_or_default();
+    let style = move || {
+        own_accent
+            .clone()
+            .or_else(|| look.with(|l| l.1.clone()))
+            .map(|a| format!("--sb-accent: {a}"))
+            .unwrap_or_default()
+    };
     let open = Memo::new(move |_| w.chat.with(|c| c.open));
+    let hidden = Memo::new(move |_| w.chat.with(Chat::hidden));
     let screen = Memo::new(move |_| w.chat.with(Chat::screen));
     // When what the panel shows changes while it is open (the first welcome turns
     // "connecting" into the pre-chat form), move focus to its first field.
@@ -61,11 +76,12 @@ fn Panel() -> impl IntoView {
             role="dialog"
             aria-label=tr(T::PanelLabel)
             lang=move || w.lang.get().code()
-            hidden=move || !open.get()
+            hidden=move || !open.get() || hidden.get()
             on:keydown=on_key
         >
             <Header/>
             <ConnNotice/>
+            <tickets::Tickets/>
             <messages::MessageList/>
             <messages::TypingIndicator/>
             <ErrorNotice/>
@@ -74,7 +90,7 @@ fn Panel() -> impl IntoView {
                 Screen::Prechat => view! { <forms::PrechatForm/> }.into_any(),
                 Screen::Offline => view! { <forms::OfflineForm/> }.into_any(),
                 Screen::OfflineDone => view! { <forms::OfflineDone/> }.into_any(),
-                Screen::Chat => view! { <composer::Composer/> }.into_any(),
+                Screen::Chat => view! { <forms::QueueOffer/><composer::Composer/> }.into_any(),
                 Screen::Ended => view! { <after::AfterChat/> }.into_any(),
             }}
         </div>
