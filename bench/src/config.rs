@@ -105,6 +105,11 @@ pub struct RunArgs {
     /// Highest frames/s any one connection may send (the relay allows 20/s).
     #[arg(long, default_value_t = 18.0)]
     pub max_conn_frames_per_sec: f64,
+    /// Fan-out rounds after the idle window: one agent toggles away/online, which changes
+    /// the agents-online count every visitor is told; each round measures how long the
+    /// relay takes to reach every idle visitor (0 = skip).
+    #[arg(long, default_value_t = 3)]
+    pub fanout_rounds: u32,
     /// Stop stepping up the rate once a step achieves less than this share of its target.
     #[arg(long, default_value_t = 0.9)]
     pub min_achieved: f64,
@@ -140,6 +145,7 @@ pub struct Plan {
     pub source_addrs: Vec<Ipv4Addr>,
     pub connect_concurrency: u32,
     pub start_rate: u32,
+    pub fanout_rounds: u32,
     pub max_conn_frames_per_sec: f64,
     pub min_achieved: f64,
     pub max_secs: u64,
@@ -197,6 +203,7 @@ impl Plan {
                 .collect(),
             connect_concurrency: a.connect_concurrency.unwrap_or(256).max(1),
             start_rate: a.start_rate.max(1),
+            fanout_rounds: a.fanout_rounds.min(20),
             max_conn_frames_per_sec: a.max_conn_frames_per_sec.min(FRAMES_PER_SECOND as f64),
             min_achieved: a.min_achieved,
             max_secs: a.max_secs.unwrap_or(max),

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use switchboard_shared::{
-    AgentCommand, Author, ClientMsgId, ConversationId, ErrorCode, EventKind, ServerFrame,
+    AgentCommand, Author, ClientMsgId, ConversationId, ErrorCode, EventKind, Presence, ServerFrame,
     VisitorCommand,
 };
 use tokio::sync::mpsc;
@@ -38,6 +38,10 @@ pub struct Shared {
     /// Visitors whose conversation an agent joined.
     pub joined: AtomicU32,
     pub epoch: Instant,
+    /// Availability frames since the last fan-out arm, and the first/last arrival (unix µs).
+    pub fanout_seen: AtomicU32,
+    pub fanout_first_us: AtomicU64,
+    pub fanout_last_us: AtomicU64,
 }
 
 impl Shared {
@@ -50,6 +54,9 @@ impl Shared {
             last_rx: AtomicU64::new(0),
             joined: AtomicU32::new(0),
             epoch: Instant::now(),
+            fanout_seen: AtomicU32::new(0),
+            fanout_first_us: AtomicU64::new(u64::MAX),
+            fanout_last_us: AtomicU64::new(0),
         }
     }
 
@@ -66,6 +73,8 @@ impl Shared {
 #[derive(Debug, Clone, Copy)]
 pub enum Ctl {
     Start,
+    /// An agent sets its presence (fan-out trigger).
+    Presence(Presence),
     Traffic {
         until: Instant,
         /// Messages per second into each of this connection's conversations.
@@ -74,7 +83,7 @@ pub enum Ctl {
     },
 }
 
-fn unix_micros() -> u64 {
+pub fn unix_micros() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
@@ -207,6 +216,12 @@ impl Outbox {
 
 /// Counts every frame by type, and `error` frames by code.
 fn common(shared: &Shared, frame: &ServerFrame) {
+    if let ServerFrame::Availability { .. } = frame {
+        let now = unix_micros();
+        shared.fanout_seen.fetch_add(1, Ordering::Relaxed);
+        shared.fanout_first_us.fetch_min(now, Ordering::Relaxed);
+        shared.fanout_last_us.fetch_max(now, Ordering::Relaxed);
+    }
     shared.count(|c| {
         *c.frames_in.entry(frame_name(frame).into()).or_default() += 1;
         if let ServerFrame::Error { code, .. } = frame {
@@ -277,6 +292,7 @@ pub async fn chatting_visitor(
                         return closed(&shared, "send_failed".into());
                     }
                 }
+                Some(Ctl::Presence(_)) => {} // agents only
                 Some(Ctl::Traffic { until, rate, typing_every }) => {
                     if conv.is_some() {
                         out.start(until, rate, typing_every, 1, seed);
@@ -344,6 +360,11 @@ pub async fn agent(
             c = ctl.recv() => match c {
                 None => return,
                 Some(Ctl::Start) => {}
+                Some(Ctl::Presence(presence)) => {
+                    if send_json(&mut ws, &AgentCommand::SetPresence { presence }).await.is_err() {
+                        return closed(&shared, "send_failed".into());
+                    }
+                }
                 Some(Ctl::Traffic { until, rate, typing_every }) => {
                     out.start(until, rate, typing_every, convs.len(), seed);
                 }

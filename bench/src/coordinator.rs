@@ -4,15 +4,17 @@
 //! everything stops and the results are merged.
 
 use crate::config::{Plan, RunArgs};
+use crate::conversation::unix_micros;
 use crate::ipc::{AgentCred, FromWorker, ToWorker, TrafficSpec, WorkerSpec};
 use crate::metrics::{add_pairs, new_histogram, Counters, MsgSet, ReceivedIndex};
 use crate::procfs::{self, Sample};
 use crate::relay_proc::{self, die_with_parent, Login, RelayProc};
-use crate::report::{Idle, Machine, MemPoint, Percentiles, StepResult, Summary};
+use crate::report::{FanoutRound, Idle, Machine, MemPoint, Percentiles, StepResult, Summary};
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::future::try_join_all;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
+use switchboard_shared::Presence;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
@@ -239,6 +241,45 @@ async fn phases(args: &RunArgs, plan: &Plan, s: &mut Summary) -> Result<()> {
     result
 }
 
+/// One fan-out round: arm every worker, have the first agent change presence (so the
+/// agents-online count changes), wait until every visitor got its availability frame.
+async fn fanout_round(workers: &mut [WorkerProc], presence: Presence) -> Result<FanoutRound> {
+    let short = Duration::from_secs(10);
+    ask_all(workers, |_| ToWorker::FanoutArm, short).await?;
+    let t0 = unix_micros();
+    ask_all(
+        &mut workers[..1],
+        |_| ToWorker::FanoutTrigger { presence },
+        short,
+    )
+    .await?;
+    let replies = ask_all(
+        workers,
+        |_| ToWorker::FanoutWait { timeout_ms: 5_000 },
+        Duration::from_secs(15),
+    )
+    .await?;
+    let mut r = FanoutRound::default();
+    let (mut first, mut last) = (u64::MAX, 0u64);
+    for reply in replies {
+        if let FromWorker::FanoutSeen {
+            visitors,
+            received,
+            first_us,
+            last_us,
+        } = reply
+        {
+            r.visitors += visitors;
+            r.received += received;
+            first = first.min(first_us);
+            last = last.max(last_us);
+        }
+    }
+    r.first_ms = first.saturating_sub(t0) as f64 / 1000.0;
+    r.last_ms = last.saturating_sub(t0) as f64 / 1000.0;
+    Ok(r)
+}
+
 async fn login_all(url: &str, logins: &[Login]) -> Result<Vec<AgentCred>> {
     let mut creds = Vec::with_capacity(logins.len());
     // The relay verifies an argon2 hash per login: two at a time keeps both cores busy.
@@ -348,6 +389,36 @@ async fn drive(
             relay_cpu_secs: cpu,
             relay_cpu_percent: 100.0 * cpu / secs,
         });
+    }
+
+    // 5b. Fan-out: one event to every idle visitor.
+    for round in 0..plan.fanout_rounds {
+        let presence = if round % 2 == 0 {
+            Presence::Away
+        } else {
+            Presence::Online
+        };
+        let r = fanout_round(workers, presence).await?;
+        eprintln!(
+            "bench: fan-out {}: {} of {} visitors in {:.1} ms",
+            round + 1,
+            r.received,
+            r.visitors,
+            r.last_ms
+        );
+        s.fanout.push(r);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    if plan.fanout_rounds % 2 == 1 {
+        // Leave the trigger agent online so it takes its share of conversations.
+        ask_all(
+            &mut workers[..1],
+            |_| ToWorker::FanoutTrigger {
+                presence: Presence::Online,
+            },
+            long,
+        )
+        .await?;
     }
 
     // 6. Conversations.

@@ -5,6 +5,7 @@ use crate::metrics::{Counters, StepReport};
 use crate::procfs::Limits;
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
+use switchboard_shared::Presence;
 
 /// Everything a worker needs to know, sent as its first stdin line.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,6 +47,17 @@ pub enum ToWorker {
     },
     /// Exchange messages for a while, then drain and report.
     Traffic(TrafficSpec),
+    /// Forget the availability frames seen so far (a fan-out round begins).
+    FanoutArm,
+    /// The worker's first agent sets this presence (changes the agents-online count).
+    FanoutTrigger {
+        presence: Presence,
+    },
+    /// Wait (at most `timeout_ms`) until every visitor of this worker got an availability
+    /// frame since the arm.
+    FanoutWait {
+        timeout_ms: u64,
+    },
     Quit,
 }
 
@@ -87,6 +99,16 @@ pub enum FromWorker {
     TrafficDone {
         report: Box<StepReport>,
         counters: Counters,
+    },
+    /// Reply to `FanoutArm` and `FanoutTrigger`.
+    Done,
+    FanoutSeen {
+        /// Visitors of this worker and how many got the frame.
+        visitors: u32,
+        received: u32,
+        /// Unix micros of the first and last arrival.
+        first_us: u64,
+        last_us: u64,
     },
     Failed {
         error: String,

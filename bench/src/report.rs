@@ -24,9 +24,21 @@ pub struct Summary {
     pub baseline_rss: Option<u64>,
     pub memory: Vec<MemPoint>,
     pub idle: Option<Idle>,
+    /// One event (an agents-online change) to every idle visitor, per round.
+    pub fanout: Vec<FanoutRound>,
     pub steps: Vec<StepResult>,
     pub counters: Counters,
     pub wall_secs: f64,
+}
+
+/// One fan-out round, timed from the coordinator's trigger command.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct FanoutRound {
+    pub visitors: u32,
+    pub received: u32,
+    /// First and last visitor's arrival after the trigger, ms.
+    pub first_ms: f64,
+    pub last_ms: f64,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -214,6 +226,16 @@ pub fn print(s: &Summary) {
         println!(
             "idle: {} visitors for {:.0}s: relay CPU {:.3}s ({:.2}% of one core)",
             i.visitors, i.secs, i.relay_cpu_secs, i.relay_cpu_percent
+        );
+    }
+    for (n, f) in s.fanout.iter().enumerate() {
+        println!(
+            "fan-out {}: {} of {} visitors got the event; first after {:.1} ms, last after {:.1} ms",
+            n + 1,
+            f.received,
+            f.visitors,
+            f.first_ms,
+            f.last_ms
         );
     }
     println!();

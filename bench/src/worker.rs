@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchboard_shared::{AgentCommand, ServerFrame, VisitorCommand, PROTOCOL_VERSION};
+use switchboard_shared::{AgentCommand, Presence, ServerFrame, VisitorCommand, PROTOCOL_VERSION};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
@@ -67,6 +67,9 @@ pub async fn run() -> Result<()> {
             ToWorker::ConnectVisitors { total } => w.connect_visitors(total).await,
             ToWorker::StartConversations { per_sec } => w.start_conversations(per_sec).await,
             ToWorker::Traffic(t) => w.traffic(t).await,
+            ToWorker::FanoutArm => Ok(w.fanout_arm()),
+            ToWorker::FanoutTrigger { presence } => w.fanout_trigger(presence).await,
+            ToWorker::FanoutWait { timeout_ms } => Ok(w.fanout_wait(timeout_ms).await),
             ToWorker::Quit => break,
         };
         let answer = answer.unwrap_or_else(|e| FromWorker::Failed {
@@ -254,6 +257,42 @@ impl Worker {
             failed: want - joined.min(want),
             counters: self.shared.counters(),
         })
+    }
+
+    fn fanout_arm(&mut self) -> FromWorker {
+        let s = &self.shared;
+        s.fanout_seen.store(0, Ordering::Relaxed);
+        s.fanout_first_us.store(u64::MAX, Ordering::Relaxed);
+        s.fanout_last_us.store(0, Ordering::Relaxed);
+        FromWorker::Done
+    }
+
+    async fn fanout_trigger(&mut self, presence: Presence) -> Result<FromWorker> {
+        let agent = self
+            .agents
+            .first()
+            .ok_or_else(|| anyhow!("this worker has no agent to trigger a fan-out"))?;
+        agent
+            .send(Ctl::Presence(presence))
+            .await
+            .map_err(|_| anyhow!("the trigger agent is gone"))?;
+        Ok(FromWorker::Done)
+    }
+
+    async fn fanout_wait(&mut self, timeout_ms: u64) -> FromWorker {
+        let deadline = Instant::now() + Duration::from_millis(timeout_ms);
+        let s = &self.shared;
+        while s.fanout_seen.load(Ordering::Relaxed) < self.visitors_held
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        FromWorker::FanoutSeen {
+            visitors: self.visitors_held,
+            received: s.fanout_seen.load(Ordering::Relaxed),
+            first_us: s.fanout_first_us.load(Ordering::Relaxed),
+            last_us: s.fanout_last_us.load(Ordering::Relaxed),
+        }
     }
 
     async fn traffic(&mut self, t: TrafficSpec) -> Result<FromWorker> {

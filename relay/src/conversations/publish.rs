@@ -12,6 +12,11 @@ use switchboard_store::{CommitListener, StoredEvent};
 /// How long queue changes are gathered before they are announced.
 pub const QUEUE_COALESCE: Duration = Duration::from_millis(25);
 
+/// Most entries a queue snapshot lists (the head of the queue). The snapshot goes to every
+/// agent on every change; uncapped, 1,000 waiting visitors made it ~100 KB every 25 ms per
+/// agent. Positions are absolute, so a console still shows where each listed visitor is.
+pub const QUEUE_SNAPSHOT_MAX: usize = 50;
+
 /// What was last announced, so only changes are sent.
 #[derive(Default)]
 pub(crate) struct Announced {
@@ -85,19 +90,16 @@ impl Chat {
     /// Sends what changed since the last announcement: each queued visitor's position and
     /// estimate, the queue to every agent, the agents-online count to visitors.
     fn announce_queue(&self) {
-        let (positions, entries, agents, online) = {
+        let (positions, entries, online) = {
             let r = self.router();
             let positions: Vec<_> = r
                 .queue_positions()
                 .into_iter()
                 .map(|(conv, visitor, pos)| (conv, visitor, pos, r.estimate_secs(pos)))
                 .collect();
-            (
-                positions,
-                r.queue_entries(),
-                r.connected_agents(),
-                r.agents_online(),
-            )
+            let mut entries = r.queue_entries();
+            entries.truncate(QUEUE_SNAPSHOT_MAX);
+            (positions, entries, r.agents_online())
         };
         let (moved, snapshot, availability) = {
             let mut last = self
@@ -132,15 +134,10 @@ impl Chat {
             hub.send_party(Party::Visitor(visitor), Outbound::Frame(frame));
         }
         if let Some(entries) = snapshot {
-            let frame = encode(&ServerFrame::QueueSnapshot { entries });
-            for agent in agents {
-                hub.send_party(Party::Agent(agent), Outbound::Frame(frame.clone()));
-            }
+            hub.broadcast_agents(encode(&ServerFrame::QueueSnapshot { entries }));
         }
         if let Some(agents_online) = availability {
-            hub.broadcast_visitors(Outbound::Frame(encode(&ServerFrame::Availability {
-                agents_online,
-            })));
+            hub.broadcast_visitors(encode(&ServerFrame::Availability { agents_online }));
         }
     }
 

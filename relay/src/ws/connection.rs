@@ -2,7 +2,8 @@
 //!
 //! 1. wait (bounded) for `hello`; the endpoint checks it, registers with the hub and sends
 //!    its welcome;
-//! 2. one task, one `select!` over: shutdown, the hub channel (events to forward), and the
+//! 2. one task, one `select!` over: shutdown, the hub channel (events to forward), the
+//!    audience's latest-state slot (availability or queue snapshot, newest only), and the
 //!    socket (frames to parse and hand to the endpoint);
 //! 3. after the loop, the endpoint cleans up (hub, grace period).
 //!
@@ -18,7 +19,7 @@
 
 use crate::conversations::encode;
 use crate::conversations::{Chat, ChatError};
-use crate::fanout::{ConnId, Delivery, Outbound};
+use crate::fanout::{ConnId, Delivery, Latest, Outbound};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::de::DeserializeOwned;
@@ -140,8 +141,14 @@ pub async fn serve<E: Endpoint>(socket: WebSocket, chat: Chat, ctx: ConnContext)
 
     // Phase 2: live.
     let session = endpoint.session_hash();
+    let mut latest = conn.conn_id.and_then(|id| conn.chat.hub().latest_for(id));
     loop {
         tokio::select! {
+            frame = newest(&mut latest) => {
+                if Box::pin(conn.send_text(frame)).await.is_err() {
+                    break;
+                }
+            }
             _ = shutdown.cancelled() => {
                 Box::pin(conn.close(close::GOING_AWAY, "relay shutting down")).await;
                 break;
@@ -186,6 +193,22 @@ pub async fn serve<E: Endpoint>(socket: WebSocket, chat: Chat, ctx: ConnContext)
         }
     }
     Box::pin(endpoint.closed(&mut conn)).await;
+}
+
+/// The next state frame for this connection's audience; pending forever without one.
+async fn newest(latest: &mut Option<Latest>) -> Utf8Bytes {
+    loop {
+        let Some(rx) = latest.as_mut() else {
+            return std::future::pending().await;
+        };
+        if rx.changed().await.is_err() {
+            *latest = None; // the hub is gone (shutdown)
+            continue;
+        }
+        if let Some(frame) = rx.borrow_and_update().clone() {
+            return frame;
+        }
+    }
 }
 
 /// Phase 1: waits (bounded) for a valid `hello`. Its own boxed future, so its timer and
