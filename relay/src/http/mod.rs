@@ -37,13 +37,13 @@ pub fn router() -> Router<AppState> {
 
 /// REST API v1: each feature module owns its routes and their documentation.
 fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::from(auth::router())
-        .merge(agents::router().into())
-        .merge(conversations::router().into())
-        .merge(canned::router().into())
-        .merge(tickets::router().into())
+    auth::router()
+        .merge(agents::router())
+        .merge(conversations::router())
+        .merge(canned::router())
+        .merge(tickets::router())
         .merge(sites::router().into())
-        .merge(reports::router().into())
+        .merge(reports::router())
         .merge(api_tokens::router().into())
         .merge(webhooks::router().into())
 }
