@@ -321,6 +321,7 @@ async fn each_of_the_five_events_arrives_signed_with_its_data() -> Result<()> {
             .await?;
         ensure!(status == StatusCode::CREATED, "{status} {ticket}");
         let ticket_id = ticket["id"].as_i64().ok_or_else(|| anyhow!("{ticket}"))?;
+        let resolving = Instant::now();
         let (status, resolved) = relay
             .call(
                 Method::PATCH,
@@ -332,6 +333,11 @@ async fn each_of_the_five_events_arrives_signed_with_its_data() -> Result<()> {
         ensure!(status == StatusCode::OK, "{status} {resolved}");
 
         let within = Duration::from_secs(10);
+        let hit = receiver.wait_for_type("ticket.resolved", within).await?;
+        eprintln!(
+            "PATCH sent → ticket.resolved received: {:?}",
+            hit.at - resolving
+        );
         for kind in ALL_EVENTS {
             let hit = receiver.wait_for_type(kind, within).await?;
             check_signature(&secret, &hit)?;
@@ -419,6 +425,7 @@ async fn a_receiver_answering_500_twice_gets_three_attempts_with_growing_gaps() 
         );
         let first_gap = hits[1].at - hits[0].at;
         let second_gap = hits[2].at - hits[1].at;
+        eprintln!("retry gaps with a 200 ms base: {first_gap:?}, {second_gap:?}");
         ensure!(
             first_gap >= Duration::from_millis(150),
             "first retry after {first_gap:?}"
