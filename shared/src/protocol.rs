@@ -430,6 +430,7 @@ pub struct VisitorInfo {
 
 /// Whether a pre-chat field is asked for, and whether it must be filled.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FieldRule {
     #[default]
@@ -439,6 +440,7 @@ pub enum FieldRule {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PrechatFields {
     #[serde(default)]
     pub name: FieldRule,
@@ -484,6 +486,7 @@ pub struct SiteSettings {
 
 /// The corner of the page the widget's launcher sits in.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WidgetPosition {
     Left,
@@ -511,6 +514,7 @@ impl WidgetPosition {
 /// When nobody is online (or outside business hours): show the offline message form, or
 /// hide the launcher.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OfflineBehaviour {
     #[default]

@@ -4,24 +4,27 @@
 
 use super::auth::{body, short_text, Caller, Scope, API_TOKEN_PREFIX};
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::app::AppState;
 use crate::clock::now_ms;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_store::webhooks::NewApiToken;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api-tokens", get(list).post(create))
-        .route("/api-tokens/{id}", delete(revoke))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateToken {
     name: String,
@@ -51,6 +54,8 @@ fn scopes(names: &[String]) -> Result<Vec<Scope>, ApiError> {
     Ok(out)
 }
 
+#[utoipa::path(post, path = "/api-tokens", tag = "api tokens", request_body = CreateToken,
+    responses((status = 201, description = "`{api_token, token}`: the secret (`sbk_…`) is shown only now (admin sessions)", body = serde_json::Value), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn create(
     State(app): State<AppState>,
     caller: Caller,
@@ -78,6 +83,8 @@ async fn create(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
+#[utoipa::path(get, path = "/api-tokens", tag = "api tokens",
+    responses((status = 200, description = "`{api_tokens: [token]}`, revoked ones too, never a secret (admin sessions)", body = serde_json::Value), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require_admin()?;
     let all = app.chat.store().list_api_tokens().await?;
@@ -85,6 +92,8 @@ async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>
 }
 
 /// Takes effect on the next request: every request looks the token up.
+#[utoipa::path(delete, path = "/api-tokens/{id}", tag = "api tokens", params(("id" = i64, Path, description = "API token id")),
+    responses((status = 204, description = "revoked at once (admin sessions)"), (status = 404, description = "no such token", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn revoke(
     State(app): State<AppState>,
     caller: Caller,

@@ -42,10 +42,10 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(conversations::router())
         .merge(canned::router())
         .merge(tickets::router())
-        .merge(sites::router().into())
+        .merge(sites::router())
         .merge(reports::router())
-        .merge(api_tokens::router().into())
-        .merge(webhooks::router().into())
+        .merge(api_tokens::router())
+        .merge(webhooks::router())
 }
 
 /// Liveness: the process serves requests and the database answers.

@@ -7,15 +7,18 @@
 
 use super::auth::{body, short_text, Caller};
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::app::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
 use switchboard_shared::{OfflineBehaviour, PrechatFields, WidgetPosition};
 use switchboard_store::SiteRecord;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The greeting is one short paragraph in the widget's header.
 pub const MAX_GREETING_CHARS: usize = 300;
@@ -24,14 +27,14 @@ pub const MAX_ORIGINS: usize = 50;
 /// An hour: longer waits before offering "leave a message" help nobody.
 pub const MAX_QUEUE_OFFER_SECS: u32 = 3600;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/sites", get(list))
-        .route("/sites/{id}", get(one).patch(update))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(one, update))
 }
 
 /// A site as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SiteView {
     id: String,
     name: String,
@@ -63,16 +66,20 @@ fn view(s: SiteRecord) -> SiteView {
 
 /// Every field optional; absent fields stay as they are. `accent` and `greeting` may be
 /// `null` (or empty) to fall back to the widget's own.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SitePatch {
     name: Option<String>,
     allowed_origins: Option<Vec<String>>,
     prechat: Option<PrechatFields>,
+    /// `#rgb` or `#rrggbb`; `null` for the widget's own colour.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     accent: Option<Option<String>>,
     position: Option<WidgetPosition>,
+    /// `null` for the widget's own greeting.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
     greeting: Option<Option<String>>,
     offline_behaviour: Option<OfflineBehaviour>,
     queue_offer_message_after_secs: Option<u32>,
@@ -86,6 +93,8 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
+#[utoipa::path(get, path = "/sites", tag = "sites",
+    responses((status = 200, description = "`{sites: [site]}` (agent sessions)", body = serde_json::Value), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn list(State(app): State<AppState>, _caller: Caller) -> Result<Json<Value>, ApiError> {
     let sites: Vec<SiteView> = app
         .chat
@@ -98,6 +107,8 @@ async fn list(State(app): State<AppState>, _caller: Caller) -> Result<Json<Value
     Ok(Json(json!({ "sites": sites })))
 }
 
+#[utoipa::path(get, path = "/sites/{id}", tag = "sites", params(("id" = String, Path, description = "site id")),
+    responses((status = 200, description = "the site and its widget and ticket settings", body = SiteView), (status = 404, description = "no such site", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn one(
     State(app): State<AppState>,
     _caller: Caller,
@@ -112,6 +123,8 @@ async fn one(
     Ok(Json(view(site)))
 }
 
+#[utoipa::path(patch, path = "/sites/{id}", tag = "sites", params(("id" = String, Path, description = "site id")), request_body = SitePatch,
+    responses((status = 200, description = "changed (admins only); the whole patch is checked before anything is written", body = SiteView), (status = 404, description = "no such site", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn update(
     State(app): State<AppState>,
     caller: Caller,

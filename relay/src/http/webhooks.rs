@@ -3,17 +3,20 @@
 
 use super::auth::{body, need, Access};
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::webhooks::EventType;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_store::webhooks::NewWebhook;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Secrets start with this, so one pasted in the wrong place is recognisable.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -21,14 +24,14 @@ const MAX_URL_CHARS: usize = 2000;
 const DEFAULT_LOG: u32 = 50;
 const MAX_LOG: u32 = 500;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/webhooks", get(list).post(create))
-        .route("/webhooks/{id}", delete(remove))
-        .route("/webhooks/{id}/deliveries", get(deliveries))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(remove))
+        .routes(routes!(deliveries))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateWebhook {
     url: String,
@@ -73,6 +76,8 @@ fn events(names: &[String]) -> Result<Vec<String>, ApiError> {
     Ok(out)
 }
 
+#[utoipa::path(post, path = "/webhooks", tag = "webhooks", request_body = CreateWebhook,
+    responses((status = 201, description = "`{webhook, secret}`: the signing secret is shown only now (scope webhooks:manage, admins)", body = serde_json::Value), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn create(
     State(app): State<AppState>,
     caller: Access<need::WebhooksManage>,
@@ -100,6 +105,8 @@ async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/webhooks", tag = "webhooks",
+    responses((status = 200, description = "`{webhooks: [webhook]}` without secrets (scope webhooks:manage)", body = serde_json::Value), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn list(
     State(app): State<AppState>,
     _caller: Access<need::WebhooksManage>,
@@ -109,6 +116,8 @@ async fn list(
 }
 
 /// Stops deliveries, pending retries included.
+#[utoipa::path(delete, path = "/webhooks/{id}", tag = "webhooks", params(("id" = i64, Path, description = "webhook id")),
+    responses((status = 204, description = "removed; pending deliveries stop (scope webhooks:manage)"), (status = 404, description = "no such webhook", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn remove(
     State(app): State<AppState>,
     _caller: Access<need::WebhooksManage>,
@@ -118,13 +127,16 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct LogQuery {
     limit: Option<u32>,
 }
 
 /// The delivery log, newest first: each delivery with its status and every attempt.
+#[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = i64, Path, description = "webhook id")), params(LogQuery),
+    responses((status = 200, description = "the delivery log, newest first: each delivery with its status and every attempt (status code or error, duration, times)", body = serde_json::Value), (status = 404, description = "no such webhook", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
 async fn deliveries(
     State(app): State<AppState>,
     _caller: Access<need::WebhooksManage>,
