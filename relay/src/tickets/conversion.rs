@@ -87,6 +87,22 @@ pub async fn offline_message_ticket(
     if rec.status != ConversationStatus::AwaitingTicket {
         return Ok(None);
     }
+    system_ticket(chat, &rec, TicketChannel::OfflineForm, message)
+        .await
+        .map(Some)
+}
+
+/// A ticket the system opens for a customer (offline message, unresolved chat): medium
+/// priority, the first configured category, the level and assignee its rule picks.
+/// Idempotent per conversation; `ticket.created` is emitted for every call (the webhook
+/// outbox drops repeats by the event's key).
+async fn system_ticket(
+    chat: &Chat,
+    rec: &ConversationRecord,
+    channel: TicketChannel,
+    text: &str,
+) -> StoreResult<TicketRecord> {
+    let store = chat.store();
     let category = store
         .ticket_categories()
         .await?
@@ -95,9 +111,9 @@ pub async fn offline_message_ticket(
         .ok_or_else(|| StoreError::Corrupt("no ticket categories configured".into()))?;
     let rule = rule_for(store, &category).await?;
     let draft = Draft {
-        conv: &rec,
-        channel: TicketChannel::OfflineForm,
-        text: message,
+        conv: rec,
+        channel,
+        text,
         priority: TicketPriority::Medium,
         category,
         level: rule.support_level,
@@ -107,18 +123,17 @@ pub async fn offline_message_ticket(
     let (ticket, created) = create(store, draft).await?;
     chat.events().ticket_created(&ticket);
     if !created {
-        return Ok(Some(ticket));
+        return Ok(ticket);
     }
     // The ticket exists whatever happens next; a failed assignment leaves it unassigned
     // in the list, where an agent picks it up by hand.
-    let ticket = match Tickets::new(chat).auto_assign(ticket.clone()).await {
+    Ok(match Tickets::new(chat).auto_assign(ticket.clone()).await {
         Ok(assigned) => assigned,
         Err(e) => {
             tracing::warn!(ticket = ticket.id, error = %e, "automatic assignment failed");
             ticket
         }
-    };
-    Ok(Some(ticket))
+    })
 }
 
 /// Transcript pages read when looking at an ended chat.
@@ -168,35 +183,7 @@ pub async fn unresolved_chat_ticket(
         return Ok(None);
     }
     let text = visitor_lines.join("\n");
-    let category = store
-        .ticket_categories()
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| StoreError::Corrupt("no ticket categories configured".into()))?;
-    let rule = rule_for(store, &category).await?;
-    let draft = Draft {
-        conv: &rec,
-        channel: TicketChannel::LiveChat,
-        text: &text,
-        priority: TicketPriority::Medium,
-        category,
-        level: rule.support_level,
-        assignee: None,
-        first_response_at: None,
-    };
-    let (ticket, created) = create(store, draft).await?;
-    chat.events().ticket_created(&ticket);
-    if !created {
-        return Ok(Some(ticket));
-    }
-    let ticket = match Tickets::new(chat).auto_assign(ticket.clone()).await {
-        Ok(assigned) => assigned,
-        Err(e) => {
-            tracing::warn!(ticket = ticket.id, error = %e, "automatic assignment failed");
-            ticket
-        }
-    };
+    let ticket = system_ticket(chat, &rec, TicketChannel::LiveChat, &text).await?;
     tracing::info!(%conv, ticket = ticket.id, "unresolved chat became a ticket");
     Ok(Some(ticket))
 }
