@@ -36,7 +36,7 @@ use sqlx::{Connection, SqliteConnection};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use switchboard_shared::{ConversationId, Seq, Side};
+use switchboard_shared::{ClientMsgId, ConversationId, Seq, Side};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most requests committed by one transaction. Large enough that one `fsync` serves a burst,
@@ -291,24 +291,28 @@ async fn append(conn: &mut SqliteConnection, req: &AppendRequest) -> StoreResult
         Ok(encoded) => encoded,
         Err(e) => return Ok(Outcome::Failed(e)),
     };
-    if let Some((side, client_id)) = &req.dedup {
-        // Also finds an event appended earlier in this same batch: it is in the transaction.
-        let earlier: Option<i64> = sqlx::query_scalar(
-            "SELECT seq FROM events WHERE conversation_id = ? AND side = ? AND client_id = ?",
-        )
-        .bind(conversation)
-        .bind(side_str(*side))
-        .bind(client_id.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(seq) = earlier {
-            return Ok(Outcome::Appended(Appended::Duplicate {
-                seq: seq_from_db(seq)?,
-            }));
+    // The duplicate check rides in the UPDATE (two statements per new message instead of
+    // three: each statement is a round trip to sqlx's SQLite thread, which is where the
+    // writer spends its time). No row back means a duplicate or an unknown conversation;
+    // only then is the earlier event looked up.
+    let Some(seq) = next_seq_and_update(conn, req.conversation_id, &req.update, &req.dedup).await?
+    else {
+        if let Some((side, client_id)) = &req.dedup {
+            // Also finds an event appended earlier in this same batch: it is in the transaction.
+            let earlier: Option<i64> = sqlx::query_scalar(
+                "SELECT seq FROM events WHERE conversation_id = ? AND side = ? AND client_id = ?",
+            )
+            .bind(conversation)
+            .bind(side_str(*side))
+            .bind(client_id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(seq) = earlier {
+                return Ok(Outcome::Appended(Appended::Duplicate {
+                    seq: seq_from_db(seq)?,
+                }));
+            }
         }
-    }
-
-    let Some(seq) = next_seq_and_update(conn, req.conversation_id, &req.update).await? else {
         return Ok(Outcome::Failed(StoreError::NotFound));
     };
     let side = req
@@ -339,13 +343,15 @@ async fn append(conn: &mut SqliteConnection, req: &AppendRequest) -> StoreResult
 }
 
 /// Takes the next sequence number and applies the update in one statement, so the event and
-/// the state it describes are written together. Each nullable column gets a "change it" flag
+/// the state it describes are written together. With `dedup`, nothing happens (`None`) when
+/// that side already sent that client id in this conversation. Each nullable column gets a "change it" flag
 /// and a value, so the statement text is fixed and SQLite prepares it once. `None` when the
 /// conversation does not exist (nothing written).
 async fn next_seq_and_update(
     conn: &mut SqliteConnection,
     id: ConversationId,
     u: &ConversationUpdate,
+    dedup: &Option<(Side, ClientMsgId)>,
 ) -> StoreResult<Option<i64>> {
     let seq: Option<i64> = sqlx::query_scalar(
         "UPDATE conversations SET last_seq = last_seq + 1, \
@@ -355,7 +361,9 @@ async fn next_seq_and_update(
             queued_at   = CASE WHEN ?8  THEN ?9  ELSE queued_at   END, \
             assigned_at = CASE WHEN ?10 THEN ?11 ELSE assigned_at END, \
             ended_at    = CASE WHEN ?12 THEN ?13 ELSE ended_at    END \
-         WHERE id = ?1 RETURNING last_seq",
+         WHERE id = ?1 AND (?14 IS NULL OR NOT EXISTS (SELECT 1 FROM events \
+            WHERE conversation_id = ?1 AND side = ?14 AND client_id = ?15)) \
+         RETURNING last_seq",
     )
     .bind(id.0)
     .bind(u.status.is_some())
@@ -370,6 +378,8 @@ async fn next_seq_and_update(
     .bind(u.assigned_at.flatten())
     .bind(u.ended_at.is_some())
     .bind(u.ended_at.flatten())
+    .bind(dedup.as_ref().map(|(side, _)| side_str(*side)))
+    .bind(dedup.as_ref().map(|(_, id)| id.as_str()))
     .fetch_optional(&mut *conn)
     .await?;
     Ok(seq)
