@@ -327,6 +327,20 @@ pub trait Store: Send + Sync + 'static {
         after: Seq,
         limit: u32,
     ) -> StoreResult<Vec<StoredEvent>>;
+    /// The whole transcript, ascending (read in pages of `events_after`).
+    async fn all_events(&self, id: ConversationId) -> StoreResult<Vec<StoredEvent>> {
+        const PAGE: u32 = 1000;
+        let mut events = Vec::new();
+        loop {
+            let after = events.last().map_or(0, |e: &StoredEvent| e.seq);
+            let page = self.events_after(id, after, PAGE).await?;
+            let full = page.len() == PAGE as usize;
+            events.extend(page);
+            if !full {
+                return Ok(events);
+            }
+        }
+    }
     /// Raises (never lowers) one side's receipts.
     async fn record_receipt(
         &self,

@@ -3,26 +3,24 @@
 
 use super::auth::{body, need, Access, Caller};
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::app::AppState;
 use crate::clock::now_ms;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use super::openapi::ErrorBody;
 use axum::Json;
-use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_shared::text::MessageBody;
 use switchboard_shared::{ConversationId, ServerFrame};
 use switchboard_store::{ConversationRecord, Note, Role};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// How many earlier conversations of the same visitor are listed.
 const EARLIER: u32 = 20;
-/// Events read from the store per query while building a transcript.
-const PAGE: u32 = 1000;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -55,24 +53,17 @@ async fn transcript(
 ) -> Result<Json<Value>, ApiError> {
     let rec = visible(&app, &caller, id).await?;
     let store = app.chat.store();
-    let mut events = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store.events_after(rec.id, after, PAGE).await?;
-        let n = page.len();
-        for ev in page {
-            after = ev.seq;
-            events.push(ServerFrame::Event {
-                conversation_id: ev.conversation_id,
-                seq: ev.seq,
-                at: ev.at,
-                event: ev.event,
-            });
-        }
-        if n < PAGE as usize {
-            break;
-        }
-    }
+    let events: Vec<ServerFrame> = store
+        .all_events(rec.id)
+        .await?
+        .into_iter()
+        .map(|ev| ServerFrame::Event {
+            conversation_id: ev.conversation_id,
+            seq: ev.seq,
+            at: ev.at,
+            event: ev.event,
+        })
+        .collect();
     let notes = store.notes(rec.id).await?;
     let earlier: Vec<Value> = store
         .conversations_of_visitor(rec.visitor_id, EARLIER + 1)

@@ -5,6 +5,7 @@
 
 use super::auth::{body, need, short_text, Access, Caller};
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::tickets::conversion::LiveConversion;
@@ -15,11 +16,7 @@ use crate::tickets::{TicketView, Tickets};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use super::openapi::ErrorBody;
 use axum::Json;
-use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use serde::{Deserialize, Deserializer, Serialize};
 use switchboard_shared::text::MessageBody;
 use switchboard_shared::{AgentId, ConversationId, ServerFrame, SupportLevel};
@@ -27,12 +24,13 @@ use switchboard_store::tickets::{
     AssignmentRule, AssignmentStrategy, SiteHours, TicketEvent, TicketFilter, TicketPriority,
     TicketRating, TicketStatus,
 };
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Page size when the client names none, and the most it may ask for.
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
-/// Events read from the store per query while building a transcript.
-const PAGE: u32 = 1000;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -188,25 +186,16 @@ async fn detail(
 }
 
 async fn transcript(app: &AppState, conv: ConversationId) -> Result<Vec<ServerFrame>, ApiError> {
-    let store = app.chat.store();
-    let mut events = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store.events_after(conv, after, PAGE).await?;
-        let n = page.len();
-        for ev in page {
-            after = ev.seq;
-            events.push(ServerFrame::Event {
-                conversation_id: ev.conversation_id,
-                seq: ev.seq,
-                at: ev.at,
-                event: ev.event,
-            });
-        }
-        if n < PAGE as usize {
-            return Ok(events);
-        }
-    }
+    let events = app.chat.store().all_events(conv).await?;
+    Ok(events
+        .into_iter()
+        .map(|ev| ServerFrame::Event {
+            conversation_id: ev.conversation_id,
+            seq: ev.seq,
+            at: ev.at,
+            event: ev.event,
+        })
+        .collect())
 }
 
 /// `Some(None)` for an explicit `null`, so "unassign" differs from "leave as it is".

@@ -136,9 +136,6 @@ async fn system_ticket(
     })
 }
 
-/// Transcript pages read when looking at an ended chat.
-const PAGE: u32 = 500;
-
 /// Path 4: a chat that ended unresolved becomes a ticket when its site says so
 /// (`unresolved_to_ticket`). Unresolved: it ended while still queued (the visitor left before
 /// any agent was free), or no agent ever wrote in it. Only chats in which the visitor wrote
@@ -162,21 +159,12 @@ pub async fn unresolved_chat_ticket(
     }
     let mut visitor_lines = Vec::new();
     let mut answered = false;
-    let mut after = 0;
-    loop {
-        let page = store.events_after(conv, after, PAGE).await?;
-        let n = page.len();
-        for ev in page {
-            after = ev.seq;
-            if let EventKind::Message { author, body, .. } = ev.event {
-                match author {
-                    Author::Visitor => visitor_lines.push(body),
-                    Author::Agent { .. } => answered = true,
-                }
+    for ev in store.all_events(conv).await? {
+        if let EventKind::Message { author, body, .. } = ev.event {
+            match author {
+                Author::Visitor => visitor_lines.push(body),
+                Author::Agent { .. } => answered = true,
             }
-        }
-        if n < PAGE as usize {
-            break;
         }
     }
     if (answered && !ended_in_queue) || visitor_lines.is_empty() {
