@@ -3,19 +3,19 @@
 
 use super::auth::{body, need, short_text, Access, Caller};
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::app::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use super::openapi::ErrorBody;
 use axum::Json;
-use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use switchboard_shared::{AgentId, Presence, SupportLevel};
 use switchboard_store::{AgentPatch, AgentRecord, NewAgent, Role};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Highest cap an admin may set.
 const MAX_CAP: u32 = 100;

@@ -15,9 +15,6 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::Json;
-use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::marker::PhantomData;
@@ -25,6 +22,9 @@ use std::ops::Deref;
 use switchboard_shared::limits::MAX_FIELD_CHARS;
 use switchboard_shared::ErrorCode;
 use switchboard_store::{AgentRecord, Role};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// API token secrets start with this, so the extractor knows which table to ask and secret
 /// scanners can recognise a leaked one.

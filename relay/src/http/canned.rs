@@ -3,20 +3,20 @@
 
 use super::auth::{body, short_text, Caller};
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::app::AppState;
 use crate::clock::now_ms;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use super::openapi::ErrorBody;
 use axum::Json;
-use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use switchboard_shared::text::MessageBody;
 use switchboard_store::{CannedResponse, NewCanned};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
