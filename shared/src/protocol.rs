@@ -161,12 +161,8 @@ pub const VISITOR_TYPES: &[&str] = &[
     "ping",
 ];
 /// Frame type names that only the visitor endpoint accepts.
-pub const VISITOR_ONLY_TYPES: &[&str] = &[
-    "start_conversation",
-    "leave_message",
-    "rate",
-    "rate_ticket",
-];
+pub const VISITOR_ONLY_TYPES: &[&str] =
+    &["start_conversation", "leave_message", "rate", "rate_ticket"];
 /// Frame type names the agent endpoint accepts.
 pub const AGENT_TYPES: &[&str] = &[
     "hello",

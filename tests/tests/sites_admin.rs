@@ -86,7 +86,10 @@ async fn an_agent_may_read_sites_but_not_change_them() -> Result<()> {
         let (_, after) = relay.call(Method::GET, PATH, Some(&token), None).await?;
         ensure!(after["greeting"].is_null(), "nothing changed: {after}");
         let (status, _) = relay.call(Method::GET, PATH, None, None).await?;
-        ensure!(status == StatusCode::UNAUTHORIZED, "anonymous read: {status}");
+        ensure!(
+            status == StatusCode::UNAUTHORIZED,
+            "anonymous read: {status}"
+        );
         Ok(())
     }
     .await;
@@ -102,17 +105,29 @@ async fn bad_input_is_refused_with_a_reason_and_changes_nothing() -> Result<()> 
         let (_, before) = relay.call(Method::GET, PATH, Some(&token), None).await?;
         let long = "x".repeat(301);
         let cases = [
-            (json!({"allowed_origins": ["https://shop.example/"]}), "origin"),
+            (
+                json!({"allowed_origins": ["https://shop.example/"]}),
+                "origin",
+            ),
             (json!({"allowed_origins": ["shop.example"]}), "origin"),
-            (json!({"allowed_origins": ["https://shop.example:443"]}), "default port"),
-            (json!({"allowed_origins": [SITE_ORIGIN, SITE_ORIGIN]}), "twice"),
+            (
+                json!({"allowed_origins": ["https://shop.example:443"]}),
+                "default port",
+            ),
+            (
+                json!({"allowed_origins": [SITE_ORIGIN, SITE_ORIGIN]}),
+                "twice",
+            ),
             // A valid greeting beside a bad colour: the whole patch is refused.
             (json!({"greeting": "Moin", "accent": "blue"}), "accent"),
             (json!({"accent": "#12345"}), "accent"),
             (json!({"greeting": long}), "greeting"),
             (json!({"position": "top"}), "position"),
             (json!({"offline_behaviour": "vanish"}), "offline_behaviour"),
-            (json!({"queue_offer_message_after_secs": 4000}), "queue_offer"),
+            (
+                json!({"queue_offer_message_after_secs": 4000}),
+                "queue_offer",
+            ),
             (json!({"prechat": {"email": "maybe"}}), "prechat"),
             (json!({"name": "  "}), "name"),
             (json!({"colour": "#fff"}), "colour"),
@@ -242,7 +257,8 @@ async fn site_add_on_an_existing_site_keeps_what_admins_set() -> Result<()> {
                 SITE_ORIGIN,
             ])
             .await?;
-        let (_, site): (StatusCode, Value) = relay.call(Method::GET, PATH, Some(&token), None).await?;
+        let (_, site): (StatusCode, Value) =
+            relay.call(Method::GET, PATH, Some(&token), None).await?;
         ensure!(site["name"] == "Acme AG", "{site}");
         ensure!(
             site["greeting"] == "Hallo!" && site["unresolved_to_ticket"] == true,

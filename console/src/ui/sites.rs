@@ -120,7 +120,10 @@ fn SiteForm(site: Site) -> impl IntoView {
                     week.push(None);
                     continue;
                 }
-                match (minutes(&d.from.get_untracked()), minutes(&d.to.get_untracked())) {
+                match (
+                    minutes(&d.from.get_untracked()),
+                    minutes(&d.to.get_untracked()),
+                ) {
                     (Some(a), Some(b)) => week.push(Some([a, b])),
                     _ => {
                         result.set(Some(Err(format!("{}: {}", tt.hours, tt.days[i]))));
@@ -150,7 +153,9 @@ fn SiteForm(site: Site) -> impl IntoView {
             spawn_local(async move {
                 // The site first: when it is refused, the hours are not sent either.
                 let saved = match api::patch_site(&token, &id, body).await {
-                    Ok(_) => api::set_business_hours(&token, &id, &hours).await.map(|_| ()),
+                    Ok(_) => api::set_business_hours(&token, &id, &hours)
+                        .await
+                        .map(|_| ()),
                     Err(e) => Err(e),
                 };
                 result.set(Some(saved.map_err(|e| {
