@@ -235,9 +235,20 @@ pub struct TicketFilter {
     pub tag: Option<String>,
     /// Case-insensitive substring of subject, description or customer name/contact/number.
     pub search: Option<String>,
+    /// Where the ticket stands against its SLA at `now`.
+    pub sla: Option<SlaState>,
+    /// The clock for `sla` (Unix ms).
+    pub now: i64,
     pub limit: u32,
     pub offset: u32,
 }
+
+text_enum!(
+    /// A ticket against its SLA targets: `breached` (a target missed, or overdue and still
+    /// open), `paused` (pending on the customer, not breached), `running` (open, clock
+    /// running, nothing breached yet).
+    SlaState { Breached = "breached", Paused = "paused", Running = "running" }
+);
 
 /// A site's business hours as stored: IANA zone and, Monday first, seven optional
 /// `[opens, closes]` windows in minutes after local midnight.

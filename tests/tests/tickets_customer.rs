@@ -220,6 +220,22 @@ async fn tags_are_normalised_recorded_and_found_with_search() -> Result<()> {
         );
         let both = relay.tickets(&token, "?q=FEUERL").await?;
         ensure!(both.len() == 2, "{both:?}");
+        // Fresh tickets run against their SLA; none is breached or paused yet.
+        ensure!(
+            relay.tickets(&token, "?sla=running").await?.len() == 2,
+            "running"
+        );
+        ensure!(
+            relay.tickets(&token, "?sla=breached").await?.is_empty(),
+            "breached"
+        );
+        let (status, _) = relay
+            .call(Method::GET, "/api/v1/tickets?sla=late", Some(&token), None)
+            .await?;
+        ensure!(
+            status == StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown SLA state: {status}"
+        );
 
         let (_, detail) = relay
             .call(

@@ -21,7 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use switchboard_shared::text::MessageBody;
 use switchboard_shared::{AgentId, ConversationId, ServerFrame, SupportLevel};
 use switchboard_store::tickets::{
-    AssignmentRule, AssignmentStrategy, SiteHours, TicketEvent, TicketFilter, TicketPriority,
+    AssignmentRule, AssignmentStrategy, SiteHours, SlaState, TicketEvent, TicketFilter, TicketPriority,
     TicketRating, TicketStatus,
 };
 use utoipa::{IntoParams, ToSchema};
@@ -85,6 +85,8 @@ struct ListQuery {
     tag: Option<String>,
     /// Search text: subject, description, customer name, contact or number contain it.
     q: Option<String>,
+    /// SLA state now: `breached`, `paused` (pending on the customer) or `running`.
+    sla: Option<String>,
     limit: Option<u32>,
     offset: Option<u32>,
 }
@@ -109,6 +111,12 @@ async fn list(
         assignee: q.assignee.map(AgentId),
         tag: q.tag.as_deref().map(normalise_tag).transpose()?,
         search: q.q.filter(|text| !text.trim().is_empty()),
+        sla: q
+            .sla
+            .as_deref()
+            .map(|s| SlaState::parse(s).ok_or_else(invalid("SLA state")))
+            .transpose()?,
+        now: now_ms(),
         limit,
         offset,
     };

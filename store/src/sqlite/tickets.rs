@@ -4,6 +4,7 @@
 
 use super::constraint;
 use crate::tickets::{
+    SlaState,
     NewTicket, SiteHours, TicketChange, TicketChannel, TicketEvent, TicketEventKind, TicketFilter,
     TicketPriority, TicketRecord, TicketStatus,
 };
@@ -180,6 +181,10 @@ pub(super) async fn list(pool: &SqlitePool, f: TicketFilter) -> StoreResult<Vec<
            AND (?9 IS NULL OR subject LIKE ?9 ESCAPE '\\' OR description LIKE ?9 ESCAPE '\\' \
                 OR customer_name LIKE ?9 ESCAPE '\\' OR customer_contact LIKE ?9 ESCAPE '\\' \
                 OR customer_number LIKE ?9 ESCAPE '\\') \
+           AND (?10 IS NULL OR (?10 = 'breached') = ({BREACHED}) \
+                AND (?10 != 'paused' OR pending_since IS NOT NULL) \
+                AND (?10 != 'running' OR (pending_since IS NULL \
+                     AND status NOT IN ('resolved', 'closed')))) \
          ORDER BY sla_due_at IS NULL, sla_due_at, id LIMIT ?6 OFFSET ?7"
     ))
     .bind(f.status.map(TicketStatus::as_str))
@@ -191,10 +196,17 @@ pub(super) async fn list(pool: &SqlitePool, f: TicketFilter) -> StoreResult<Vec<
     .bind(i64::from(f.offset))
     .bind(f.tag)
     .bind(f.search.as_deref().map(like_pattern))
+    .bind(f.sla.map(SlaState::as_str))
+    .bind(f.now)
     .fetch_all(pool)
     .await?;
     rows.iter().map(ticket).collect()
 }
+
+/// A target is breached when it was met late, or is unmet and the clock (standing still
+/// while pending) is past it: `sla::breached` in the relay, as SQL with `?11` = now.
+const BREACHED: &str = "coalesce(first_response_at, pending_since, ?11) > first_response_due_at \
+    OR coalesce(resolved_at, pending_since, ?11) > resolution_due_at";
 
 /// `%text%` for LIKE, with the wildcards in `text` taken literally. SQLite's LIKE ignores
 /// ASCII case only, which covers the search box's usual input.

@@ -390,3 +390,71 @@ async fn a_visitor_sees_only_their_own_tickets_newest_first() {
         .is_empty());
     store.close().await;
 }
+
+#[tokio::test]
+async fn the_sla_filter_tells_breached_paused_and_running_tickets_apart_at_a_given_time() {
+    use crate::tickets::SlaState;
+    let (_dir, store, _) = store().await;
+    // Now is 500. Overdue: first response due at 100, never answered.
+    let (overdue, _) = store.create_ticket(new_ticket(None, 100)).await.unwrap();
+    // Running: due at 1000.
+    let (running, _) = store.create_ticket(new_ticket(None, 1000)).await.unwrap();
+    // Paused since 50, due at 100: the clock stopped before the due time.
+    let (paused, _) = store.create_ticket(new_ticket(None, 100)).await.unwrap();
+    let mut c = TicketChange::from_record(&paused, None, 50);
+    c.status = TicketStatus::PendingCustomer;
+    c.pending_since = Some(50);
+    c.events.push(TicketEventKind::StatusChanged {
+        from: TicketStatus::New,
+        to: TicketStatus::PendingCustomer,
+    });
+    store.change_ticket(c).await.unwrap();
+    // Answered late (at 150, due 100) and resolved in time: breached for good.
+    let (late, _) = store.create_ticket(new_ticket(None, 100)).await.unwrap();
+    let mut c = TicketChange::from_record(&late, None, 300);
+    c.first_response_at = Some(150);
+    c.resolved_at = Some(160);
+    c.status = TicketStatus::Resolved;
+    c.events.push(TicketEventKind::StatusChanged {
+        from: TicketStatus::New,
+        to: TicketStatus::Resolved,
+    });
+    store.change_ticket(c).await.unwrap();
+    // Answered and resolved in time: in no state.
+    let (done, _) = store.create_ticket(new_ticket(None, 1000)).await.unwrap();
+    let mut c = TicketChange::from_record(&done, None, 300);
+    c.first_response_at = Some(200);
+    c.resolved_at = Some(300);
+    c.status = TicketStatus::Resolved;
+    c.events.push(TicketEventKind::StatusChanged {
+        from: TicketStatus::New,
+        to: TicketStatus::Resolved,
+    });
+    store.change_ticket(c).await.unwrap();
+
+    let ids = |sla| {
+        let store = &store;
+        async move {
+            let f = TicketFilter {
+                sla: Some(sla),
+                now: 500,
+                limit: 10,
+                ..Default::default()
+            };
+            let mut ids: Vec<i64> = store
+                .list_tickets(f)
+                .await
+                .unwrap()
+                .iter()
+                .map(|t| t.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(ids(SlaState::Breached).await, vec![overdue.id, late.id]);
+    assert_eq!(ids(SlaState::Paused).await, vec![paused.id]);
+    assert_eq!(ids(SlaState::Running).await, vec![running.id]);
+    let _ = done;
+    store.close().await;
+}
