@@ -14,7 +14,6 @@
   var de = /^de/i.test(ds.locale || navigator.language || "");
   var pending = (w.Switchboard && w.Switchboard.q) || [], on = {}, handle, loading, isOpen;
   var cfg = { site: site, relay: (ds.relay || base).replace(/\/$/, ""), locale: ds.locale || null,
-    accent: col(ds.accent) || null, position: /^(left|right)$/.test(ds.position) ? ds.position : null,
     greeting: ds.greeting || null, open: false };
   var look = (store("look") || "").split(" ");
   function col(c) { return /^#[0-9a-f]{3,8}$/i.test(c) && c; }
@@ -27,13 +26,15 @@
 
   var host = d.createElement("switchboard-chat");
   var root = host.attachShadow({ mode: "open" });
+  // The launcher's and the panel's colour (--sb-a, inherited by the panel) and corner.
   function paint() {
-    var side = (cfg.position || look[1]) === "left" ? "left" : "right";
-    root.firstChild.textContent =
+    var side = (/^(left|right)$/.test(ds.position) ? ds.position : look[1]) === "left" ? "left" : "right";
+    pane.className = "sb-" + side;
+    root.firstChild.textContent = ".l,#p{--sb-a:" + (col(ds.accent) || col(look[0]) || "#c8102e") + "}" +
     ":host{all:initial!important;position:fixed!important;bottom:0!important;" + side + ":0!important;" +
     "width:0!important;height:0!important;z-index:2147483647!important;display:block!important}" +
     ".l{all:initial;position:fixed;bottom:20px;" + side + ":20px;width:56px;height:56px;border-radius:50%;" +
-    "background:" + (cfg.accent || col(look[0]) || "#c8102e") + ";cursor:pointer;display:flex;align-items:center;justify-content:center;" +
+    "background:var(--sb-a);cursor:pointer;display:flex;align-items:center;justify-content:center;" +
     "box-shadow:0 4px 14px rgba(0,0,0,.3)}.l:focus-visible{outline:3px solid #1a73e8;outline-offset:3px}" +
     ".l.off{background:#777}.b{all:initial;position:absolute;top:-4px;" + side + ":-4px;min-width:20px;height:20px;" +
     "border-radius:10px;background:#fff;color:#000;font:bold 12px/20px sans-serif;text-align:center}" +
@@ -45,7 +46,7 @@
     "<svg width=28 height=28 viewBox='0 0 24 24' aria-hidden=true><path fill=#fff d='M4 4h16v12H7l-3 3z'/></svg>" +
     "<span class=b data-testid=sb-badge hidden></span></button>" +
     "<div class=n role=status data-testid=sb-offline-note hidden>" + t[1] + "</div><div id=p></div>";
-  var btn = root.querySelector(".l"), badge = root.querySelector(".b"), note = root.querySelector(".n");
+  var btn = root.querySelector(".l"), badge = root.querySelector(".b"), note = root.querySelector(".n"), pane = root.lastChild;
   paint();
   btn.hidden = look[2] === "hide";
 
@@ -71,7 +72,7 @@
         root.appendChild(l);
       }).then(function () { return import(assets + "__SB_JS__"); }).then(function (m) {
         return m.default({ module_or_path: assets + "__SB_WASM__" }).then(function () {
-          handle = m.mount(root.getElementById("p"), JSON.stringify(cfg), emit);
+          handle = m.mount(pane, JSON.stringify(cfg), emit);
           pending.splice(0).forEach(function (c) { api[c[0]].apply(null, c[1] || []); });
         });
       }).catch(offline);

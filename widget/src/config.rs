@@ -1,26 +1,18 @@
-//! The loader's `config` JSON, read once at mount.
+//! The loader's `config` JSON, read once at mount. Accent and corner are not in it: the
+//! loader applies them to the panel's parent element itself (data-* first, then the site's).
 
 use crate::i18n::Lang;
 use crate::json::Json;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Position {
-    #[default]
-    Right,
-    Left,
-}
-
-/// `{"site", "relay", "locale"?, "accent"?, "position"?: "right"|"left", "greeting"?,
-/// "open"?}`; optional members may also be `null`.
+/// `{"site", "relay", "locale"?, "greeting"?, "open"?}`; optional members may also be
+/// `null`; other members are ignored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub site: String,
     /// The relay's base URL, `http(s)://host[:port][/prefix]`.
     pub relay: String,
     pub locale: Option<String>,
-    pub accent: Option<String>,
-    /// `None`: as the site's settings say (`data-position` wins over them).
-    pub position: Option<Position>,
+    /// `data-greeting`: wins over the site's greeting.
     pub greeting: Option<String>,
     pub open: bool,
 }
@@ -46,13 +38,6 @@ impl Config {
             site: required("site")?,
             relay: required("relay")?,
             locale: opt_str("locale")?,
-            accent: opt_str("accent")?,
-            position: match optional("position").map(Json::as_str) {
-                None => None,
-                Some(Some("right")) => Some(Position::Right),
-                Some(Some("left")) => Some(Position::Left),
-                Some(_) => return Err("config.position must be \"right\" or \"left\"".into()),
-            },
             greeting: opt_str("greeting")?,
             open: match optional("open") {
                 None => false,
@@ -88,28 +73,12 @@ impl Config {
         }
     }
 
-    /// The accent colour if it is a plain CSS colour (see [`safe_colour`]).
-    pub fn accent(&self) -> Option<&str> {
-        safe_colour(self.accent.as_deref()?)
-    }
-
     pub fn greeting(&self) -> Option<&str> {
         self.greeting
             .as_deref()
             .map(str::trim)
             .filter(|g| !g.is_empty())
     }
-}
-
-/// `a` if it is a plain CSS colour (`#c8102e`, `rgb(…)`, a name): it goes into a `style`
-/// attribute, so nothing that could end the declaration is let through.
-pub fn safe_colour(a: &str) -> Option<&str> {
-    let a = a.trim();
-    let ok = !a.is_empty()
-        && a.len() <= 64
-        && a.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "#(),.% ".contains(c));
-    ok.then_some(a)
 }
 
 #[cfg(test)]
@@ -141,24 +110,14 @@ mod tests {
         let c = config(
             r#"{"site":"acme","relay":"https://r.example","locale":null,"accent":null,"position":"left","greeting":null,"open":true}"#,
         );
-        assert_eq!(c.position, Some(Position::Left));
         assert!(c.open);
         assert_eq!(c.lang(Some("de-DE")), Lang::De);
         assert_eq!(c.lang(None), Lang::En);
         assert!(Config::parse(r#"{"site":"","relay":"x"}"#).is_err());
         assert!(Config::parse(r#"{"site":"a"}"#).is_err());
-        assert!(Config::parse(r#"{"site":"a","relay":"x","position":"top"}"#).is_err());
         assert!(Config::parse(r#"{"site":"a","relay":"x","open":1}"#).is_err());
         assert!(Config::parse("[]").is_err());
-        let c = config(r#"{"site":"a","relay":"x","unknown":[1]}"#);
-        assert_eq!((c.position, c.open, c.locale), (None, false, None));
-    }
-
-    #[test]
-    fn accent_that_could_break_out_of_the_style_is_ignored() {
-        let mut c = config(r##"{"site":"a","relay":"https://r","accent":"#c8102e"}"##);
-        assert_eq!(c.accent(), Some("#c8102e"));
-        c.accent = Some("red; background:url(x)".into());
-        assert_eq!(c.accent(), None);
+        let c = config(r#"{"site":"a","relay":"x","unknown":[1],"position":"top"}"#);
+        assert_eq!((c.open, c.locale), (false, None));
     }
 }

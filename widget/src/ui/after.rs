@@ -16,9 +16,7 @@ pub fn AfterChat() -> impl IntoView {
                 when=move || rated.get()
                 fallback=|| view! { <Rating/> }
             >
-                <p class="sb-done" data-testid="sb-rated" role="status">
-                    {tr(T::Rated)}
-                </p>
+                <Thanks testid="sb-rated"/>
             </Show>
             <NewChatButton/>
         </div>
@@ -70,6 +68,16 @@ pub fn Rating(#[prop(optional, into)] ticket: Option<i64>) -> impl IntoView {
                 {tr(T::RateSubmit)}
             </button>
         </form>
+    }
+}
+
+/// "Thank you for your rating!"
+#[component]
+pub fn Thanks(testid: &'static str) -> impl IntoView {
+    view! {
+        <p class="sb-done" data-testid=testid role="status">
+            {tr(T::Rated)}
+        </p>
     }
 }
 

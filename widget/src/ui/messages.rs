@@ -11,11 +11,11 @@ use wasm_bindgen::JsValue;
 
 /// One row as drawn; a row is redrawn when any of this changes (e.g. its delivery state).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Row {
-    key: u32,
-    line: Line,
-    at: Option<i64>,
-    state: Option<OwnState>,
+pub(super) struct Row {
+    pub key: u32,
+    pub line: Line,
+    pub at: Option<i64>,
+    pub state: Option<OwnState>,
 }
 
 #[component]
@@ -46,14 +46,10 @@ pub fn MessageList() -> impl IntoView {
     });
     // data-greeting, else the site's greeting from the relay, else ours.
     let own = w.ctl().config.greeting().map(str::to_string);
-    let site = Memo::new(move |_| {
-        w.chat
-            .with(|c| c.site.greeting.clone())
-            .filter(|g| !g.trim().is_empty())
-    });
     let greeting = move || {
         own.clone()
-            .or_else(|| site.get())
+            .or_else(|| w.chat.with(|c| c.site.greeting.clone()))
+            .filter(|g| !g.trim().is_empty())
             .unwrap_or_else(|| t(w.lang.get(), T::DefaultGreeting).to_string())
     };
     view! {
@@ -75,7 +71,7 @@ pub fn MessageList() -> impl IntoView {
 }
 
 #[component]
-fn MessageRow(row: Row) -> impl IntoView {
+pub(super) fn MessageRow(row: Row) -> impl IntoView {
     let w = use_widget();
     let time = row.at.map(hhmm);
     match row.line {
@@ -133,7 +129,7 @@ fn DeliveryMark(state: OwnState) -> impl IntoView {
 }
 
 /// Text nodes and links; never HTML.
-pub(super) fn message_text(body: &str) -> Vec<AnyView> {
+fn message_text(body: &str) -> Vec<AnyView> {
     tokenize(body)
         .into_iter()
         .map(|tok| match tok {
@@ -150,10 +146,25 @@ pub(super) fn message_text(body: &str) -> Vec<AnyView> {
         .collect()
 }
 
-/// Local wall-clock time of a relay timestamp, `HH:MM`.
+/// Local wall-clock time of a relay timestamp, `HH:MM`; with the date (`YYYY-MM-DD HH:MM`)
+/// when it is not today (ticket replies may be days old).
 fn hhmm(at: i64) -> String {
     let d = js_sys::Date::new(&JsValue::from_f64(at as f64));
-    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+    let time = format!("{:02}:{:02}", d.get_hours(), d.get_minutes());
+    let day = format!(
+        "{}-{:02}-{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date()
+    );
+    let today = js_sys::Date::new_0();
+    if (d.get_full_year(), d.get_month(), d.get_date())
+        == (today.get_full_year(), today.get_month(), today.get_date())
+    {
+        time
+    } else {
+        format!("{day} {time}")
+    }
 }
 
 #[component]

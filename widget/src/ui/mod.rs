@@ -14,7 +14,6 @@ mod messages;
 mod tickets;
 
 use crate::app::{use_widget, Widget};
-use crate::config::{safe_colour, Position};
 use crate::i18n::{self, t, T};
 use crate::model::{Chat, ConnState, QueueInfo, Screen};
 use leptos::prelude::*;
@@ -28,28 +27,8 @@ pub fn panel(w: Widget) -> impl IntoView {
 #[component]
 fn Panel() -> impl IntoView {
     let w = use_widget();
-    let ctl = w.ctl();
-    // The page's data-* attributes win over the site's settings from the relay.
-    let own_left = ctl.config.position.map(|p| p == Position::Left);
-    let own_accent = ctl.config.accent().map(str::to_string);
-    let look = Memo::new(move |_| {
-        w.chat.with(|c| {
-            let left = c.site.position == Some(switchboard_shared::WidgetPosition::Left);
-            let accent = c.site.accent.as_deref().and_then(safe_colour);
-            (left, accent.map(str::to_string))
-        })
-    });
-    let side = move || match own_left.unwrap_or_else(|| look.with(|l| l.0)) {
-        true => "sb-panel sb-left",
-        false => "sb-panel sb-right",
-    };
-    let style = move || {
-        own_accent
-            .clone()
-            .or_else(|| look.with(|l| l.1.clone()))
-            .map(|a| format!("--sb-accent: {a}"))
-            .unwrap_or_default()
-    };
+    // Accent and corner are the loader's (see widget.css): it applies data-*, else the
+    // site's settings from our `look` event.
     let open = Memo::new(move |_| w.chat.with(|c| c.open));
     let hidden = Memo::new(move |_| w.chat.with(Chat::hidden));
     let screen = Memo::new(move |_| w.chat.with(Chat::screen));
@@ -70,8 +49,7 @@ fn Panel() -> impl IntoView {
     };
     view! {
         <div
-            class=side
-            style=style
+            class="sb-panel"
             data-testid="sb-panel"
             role="dialog"
             aria-label=tr(T::PanelLabel)
