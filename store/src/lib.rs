@@ -418,6 +418,9 @@ pub trait Store: Send + Sync + 'static {
         level: SupportLevel,
         strategy: tickets::AssignmentStrategy,
     ) -> StoreResult<Option<AgentId>>;
+    /// The SLA targets admins set (priorities without a row use the relay's defaults).
+    async fn sla_policies(&self) -> StoreResult<Vec<tickets::SlaPolicyRecord>>;
+    async fn set_sla_policy(&self, policy: tickets::SlaPolicyRecord) -> StoreResult<()>;
     /// The visitor's tickets, newest first.
     async fn tickets_of_visitor(
         &self,

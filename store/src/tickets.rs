@@ -288,3 +288,12 @@ pub struct AssignmentRule {
     pub support_level: SupportLevel,
     pub strategy: AssignmentStrategy,
 }
+
+/// An SLA target pair for one priority, in business minutes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SlaPolicyRecord {
+    pub priority: TicketPriority,
+    pub first_response_minutes: u32,
+    pub resolution_minutes: u32,
+}

@@ -615,3 +615,115 @@ async fn a_ticket_is_assigned_to_an_enabled_agent_only_and_null_unassigns_it() -
     .await;
     relay.finish(outcome)
 }
+
+/// Admins set SLA targets per priority; new tickets (and priority changes) are due by them.
+#[tokio::test]
+async fn sla_targets_per_priority_are_the_admins_and_due_times_follow_them() -> Result<()> {
+    let relay = Relay::spawn().await?;
+    let outcome: Result<()> = async {
+        let boss = relay.add_admin("Boss", 0).await?;
+        let admin = relay.login(&boss).await?.token;
+        let anna = relay.add_agent("Anna", 1).await?;
+        let agent = relay.login(&anna).await?.token;
+        // Round the clock, so business time is wall time and the arithmetic is visible.
+        let all_day = json!({"timezone": "UTC", "week": vec![[0, 1440]; 7]});
+        let (status, body) = relay
+            .call(
+                Method::PUT,
+                "/api/v1/sites/acme/business-hours",
+                Some(&admin),
+                Some(all_day),
+            )
+            .await?;
+        ensure!(status == StatusCode::OK, "{status} {body}");
+
+        let put = |token: &str, priority: &str, first: u32, resolution: u32| {
+            let path = format!("/api/v1/tickets/sla-policies/{priority}");
+            let body = json!({"first_response_minutes": first, "resolution_minutes": resolution});
+            let token = token.to_string();
+            let relay = &relay;
+            async move {
+                relay
+                    .call(Method::PUT, &path, Some(&token), Some(body))
+                    .await
+            }
+        };
+        ensure!(
+            put(&agent, "low", 30, 90).await?.0 == StatusCode::FORBIDDEN,
+            "agents may not"
+        );
+        ensure!(
+            put(&admin, "low", 90, 30).await?.0 == StatusCode::UNPROCESSABLE_ENTITY,
+            "resolution before first response"
+        );
+        ensure!(
+            put(&admin, "low", 0, 30).await?.0 == StatusCode::UNPROCESSABLE_ENTITY,
+            "zero"
+        );
+        ensure!(
+            put(&admin, "urgent", 5, 30).await?.0 == StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown priority"
+        );
+        ensure!(
+            put(&admin, "low", 30, 90).await?.0 == StatusCode::OK,
+            "stored"
+        );
+
+        let (_, listed) = relay
+            .call(
+                Method::GET,
+                "/api/v1/tickets/sla-policies",
+                Some(&agent),
+                None,
+            )
+            .await?;
+        let low = listed["policies"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["priority"] == "low"))
+            .cloned()
+            .unwrap_or_default();
+        ensure!(
+            low["first_response_minutes"] == 30 && low["resolution_minutes"] == 90,
+            "{listed}"
+        );
+        let critical = listed["policies"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["priority"] == "critical"))
+            .cloned()
+            .unwrap_or_default();
+        ensure!(
+            critical["first_response_minutes"] == 60,
+            "defaults stay: {listed}"
+        );
+
+        // A medium offline ticket is due by the default (8 h); as low it is due in 30 min.
+        let ticket = offline_ticket(&relay, &agent, "jonas", "Prüfplakette fehlt").await?;
+        let id = ticket["id"].as_i64().unwrap_or_default();
+        let created = ticket["created_at"].as_i64().unwrap_or_default();
+        let due = |t: &Value, target: &str| {
+            t["sla"][target]["due_at"].as_i64().unwrap_or_default() - created
+        };
+        const MINUTE: i64 = 60_000;
+        ensure!(
+            due(&ticket, "first_response") == 8 * 60 * MINUTE,
+            "{ticket}"
+        );
+        let (status, low_ticket) = relay
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/tickets/{id}"),
+                Some(&agent),
+                Some(json!({"priority": "low"})),
+            )
+            .await?;
+        ensure!(status == StatusCode::OK, "{status} {low_ticket}");
+        ensure!(
+            due(&low_ticket, "first_response") == 30 * MINUTE
+                && due(&low_ticket, "resolution") == 90 * MINUTE,
+            "{low_ticket}"
+        );
+        Ok(())
+    }
+    .await;
+    relay.finish(outcome)
+}

@@ -21,8 +21,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use switchboard_shared::text::MessageBody;
 use switchboard_shared::{AgentId, ConversationId, ServerFrame, SupportLevel};
 use switchboard_store::tickets::{
-    AssignmentRule, AssignmentStrategy, SiteHours, SlaState, TicketEvent, TicketFilter, TicketPriority,
-    TicketRating, TicketStatus,
+    AssignmentRule, AssignmentStrategy, SiteHours, SlaPolicyRecord, SlaState, TicketEvent,
+    TicketFilter, TicketPriority, TicketRating, TicketStatus,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -43,6 +43,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_tags))
         .routes(routes!(rules))
         .routes(routes!(set_rule))
+        .routes(routes!(sla_policies))
+        .routes(routes!(set_sla_policy))
         .routes(routes!(of_conversation, convert))
         .routes(routes!(business_hours, set_business_hours))
 }
@@ -456,4 +458,52 @@ async fn set_rule(
         .set_assignment_rule(rule.clone())
         .await?;
     Ok(Json(rule))
+}
+
+#[derive(Serialize, ToSchema)]
+struct Policies {
+    /// Every priority, with the targets in force (stored or default), in business minutes.
+    policies: Vec<SlaPolicyRecord>,
+}
+
+#[utoipa::path(get, path = "/tickets/sla-policies", tag = "tickets",
+    responses((status = 200, description = "the SLA targets per priority (scope tickets:read)", body = Policies), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+async fn sla_policies(
+    State(app): State<AppState>,
+    _caller: Access<need::TicketsRead>,
+) -> Result<Json<Policies>, ApiError> {
+    let policies = Tickets::new(&app.chat).sla_policies().await?;
+    Ok(Json(Policies { policies }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PolicyJson {
+    first_response_minutes: u32,
+    resolution_minutes: u32,
+}
+
+/// Admins only. Applies to due times computed from then on (new tickets, priority changes,
+/// the end of a pause).
+#[utoipa::path(put, path = "/tickets/sla-policies/{priority}", tag = "tickets",
+    params(("priority" = String, Path, description = "low, medium, high or critical")), request_body = PolicyJson,
+    responses((status = 200, description = "stored (admins only)", body = SlaPolicyRecord),
+        (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+async fn set_sla_policy(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    payload: Result<Json<PolicyJson>, JsonRejection>,
+) -> Result<Json<SlaPolicyRecord>, ApiError> {
+    caller.require_admin()?;
+    let req = body(payload)?;
+    let policy = SlaPolicyRecord {
+        priority: priority(&name)?,
+        first_response_minutes: req.first_response_minutes,
+        resolution_minutes: req.resolution_minutes,
+    };
+    Tickets::new(&app.chat)
+        .set_sla_policy(policy.clone())
+        .await?;
+    Ok(Json(policy))
 }

@@ -2,7 +2,7 @@
 //! `conversation_id` makes a retried conversion return the ticket the first one created.
 
 use super::assignment::rule_for;
-use super::{hours_of, sla, TicketError, TicketResult, Tickets};
+use super::{clock_of, sla, TicketError, TicketResult, Tickets};
 use crate::clock::now_ms;
 use crate::conversations::{Chat, ChatError};
 use switchboard_shared::{
@@ -40,8 +40,8 @@ struct Draft<'a> {
 
 async fn create(store: &SharedStore, d: Draft<'_>) -> StoreResult<(TicketRecord, bool)> {
     let now = now_ms();
-    let hours = hours_of(store, &d.conv.site_id).await?;
-    let (first_due, resolution_due) = sla::due_times(&hours, now, d.priority, 0);
+    let clock = clock_of(store, &d.conv.site_id).await?;
+    let (first_due, resolution_due) = sla::due_times(&clock, now, d.priority, 0);
     let status = switchboard_store::tickets::TicketStatus::New;
     store
         .create_ticket(NewTicket {

@@ -21,7 +21,7 @@ pub mod workflow;
 use crate::conversations::{Chat, ChatError};
 use serde::Serialize;
 use sla::BusinessHours;
-use switchboard_store::tickets::{TicketFilter, TicketRecord};
+use switchboard_store::tickets::{SlaPolicyRecord, TicketFilter, TicketPriority, TicketRecord};
 use switchboard_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +151,42 @@ impl Tickets {
         Ok(hours_of(self.chat.store(), site).await?)
     }
 
+    /// The targets in force for every priority (stored or default), in minutes.
+    pub async fn sla_policies(&self) -> TicketResult<Vec<SlaPolicyRecord>> {
+        let policy = sla::Policy::from_stored(&self.chat.store().sla_policies().await?);
+        Ok(TicketPriority::ALL
+            .iter()
+            .map(|&priority| {
+                let t = policy.targets(priority);
+                SlaPolicyRecord {
+                    priority,
+                    first_response_minutes: u32::try_from(t.first_response / 60_000)
+                        .unwrap_or(u32::MAX),
+                    resolution_minutes: u32::try_from(t.resolution / 60_000).unwrap_or(u32::MAX),
+                }
+            })
+            .collect())
+    }
+
+    /// Sets one priority's targets: whole minutes of business time, first response at least
+    /// one minute, resolution no sooner than the first response, neither beyond a year.
+    /// Applies to due times computed from then on.
+    pub async fn set_sla_policy(&self, policy: SlaPolicyRecord) -> TicketResult<()> {
+        const YEAR_MINUTES: u32 = 366 * 24 * 60;
+        let (first, resolution) = (policy.first_response_minutes, policy.resolution_minutes);
+        if first == 0 || resolution > YEAR_MINUTES {
+            return Err(TicketError::Invalid(
+                "targets are 1 minute to a year of business time".into(),
+            ));
+        }
+        if resolution < first {
+            return Err(TicketError::Invalid(
+                "the resolution target cannot be shorter than the first-response target".into(),
+            ));
+        }
+        Ok(self.chat.store().set_sla_policy(policy).await?)
+    }
+
     pub async fn set_business_hours(&self, site: &str, hours: &BusinessHours) -> TicketResult<()> {
         let store = self.chat.store();
         if store.site(site).await?.is_none() {
@@ -158,6 +194,17 @@ impl Tickets {
         }
         Ok(store.set_site_hours(site, hours.to_stored()).await?)
     }
+}
+
+/// What a site's due times are computed with: its business hours and the SLA policy.
+pub(crate) async fn clock_of(
+    store: &switchboard_store::SharedStore,
+    site: &str,
+) -> Result<sla::SlaClock, StoreError> {
+    Ok(sla::SlaClock {
+        hours: hours_of(store, site).await?,
+        policy: sla::Policy::from_stored(&store.sla_policies().await?),
+    })
 }
 
 /// A site's business hours; the defaults when none are set. Hours stored in a form the

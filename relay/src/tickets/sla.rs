@@ -8,9 +8,10 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
-use switchboard_store::tickets::{SiteHours, TicketPriority, TicketStatus};
+use switchboard_store::tickets::{SiteHours, SlaPolicyRecord, TicketPriority, TicketStatus};
 
-const HOUR: i64 = 3_600_000;
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
 /// No business window is searched for further than this (a site open one day a year
 /// still works; a bug does not loop forever).
 const MAX_DAYS: i64 = 800;
@@ -153,7 +154,7 @@ pub struct Targets {
 
 /// The default policy: critical 1 h / 8 h, high 4 h / 24 h, medium 8 h / 72 h,
 /// low 24 h / 120 h of business time.
-pub fn targets(priority: TicketPriority) -> Targets {
+pub fn default_targets(priority: TicketPriority) -> Targets {
     let (first, resolve) = match priority {
         TicketPriority::Critical => (1, 8),
         TicketPriority::High => (4, 24),
@@ -166,18 +167,80 @@ pub fn targets(priority: TicketPriority) -> Targets {
     }
 }
 
+/// The SLA policy: targets per priority (admins may change them; the defaults otherwise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// In `TicketPriority::ALL` order.
+    targets: Vec<(TicketPriority, Targets)>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            targets: TicketPriority::ALL
+                .iter()
+                .map(|&p| (p, default_targets(p)))
+                .collect(),
+        }
+    }
+}
+
+impl Policy {
+    /// The defaults with the stored targets over them.
+    pub fn from_stored(stored: &[SlaPolicyRecord]) -> Self {
+        let mut policy = Policy::default();
+        for rec in stored {
+            policy.set(
+                rec.priority,
+                Targets {
+                    first_response: i64::from(rec.first_response_minutes) * MINUTE,
+                    resolution: i64::from(rec.resolution_minutes) * MINUTE,
+                },
+            );
+        }
+        policy
+    }
+
+    pub fn set(&mut self, priority: TicketPriority, targets: Targets) {
+        if let Some(entry) = self.targets.iter_mut().find(|(p, _)| *p == priority) {
+            entry.1 = targets;
+        }
+    }
+
+    pub fn targets(&self, priority: TicketPriority) -> Targets {
+        self.targets
+            .iter()
+            .find(|(p, _)| *p == priority)
+            .map_or_else(|| default_targets(priority), |(_, t)| *t)
+    }
+}
+
+/// What due times are computed with: a site's business hours and the SLA policy.
+#[derive(Debug, Clone, Default)]
+pub struct SlaClock {
+    pub hours: BusinessHours,
+    pub policy: Policy,
+}
+
+impl std::ops::Deref for SlaClock {
+    type Target = BusinessHours;
+    fn deref(&self) -> &BusinessHours {
+        &self.hours
+    }
+}
+
 /// Due times (first response, resolution) of a ticket created at `created`, after
 /// `paused_ms` of business time spent pending on the customer.
 pub fn due_times(
-    hours: &BusinessHours,
+    clock: &SlaClock,
     created: i64,
     priority: TicketPriority,
     paused_ms: i64,
 ) -> (i64, i64) {
-    let t = targets(priority);
+    let t = clock.policy.targets(priority);
     (
-        hours.add(created, t.first_response + paused_ms),
-        hours.add(created, t.resolution + paused_ms),
+        clock.hours.add(created, t.first_response + paused_ms),
+        clock.hours.add(created, t.resolution + paused_ms),
     )
 }
 
@@ -271,7 +334,7 @@ mod tests {
 
     #[test]
     fn priorities_map_to_their_default_targets() {
-        let hours = BusinessHours::default();
+        let hours = SlaClock::default();
         let monday_9 = berlin(2026, 11, 23, 9, 0);
         let (first, resolve) = due_times(&hours, monday_9, TicketPriority::Critical, 0);
         assert_eq!(first, berlin(2026, 11, 23, 10, 0));
@@ -283,8 +346,31 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_policy_replaces_the_default_targets_of_its_priority_only() {
+        let stored = [SlaPolicyRecord {
+            priority: TicketPriority::High,
+            first_response_minutes: 30,
+            resolution_minutes: 90,
+        }];
+        let clock = SlaClock {
+            hours: BusinessHours::default(),
+            policy: Policy::from_stored(&stored),
+        };
+        let monday_9 = berlin(2026, 11, 23, 9, 0);
+        let (first, resolve) = due_times(&clock, monday_9, TicketPriority::High, 0);
+        assert_eq!(first, berlin(2026, 11, 23, 9, 30));
+        assert_eq!(resolve, berlin(2026, 11, 23, 10, 30));
+        let (first, _) = due_times(&clock, monday_9, TicketPriority::Critical, 0);
+        assert_eq!(
+            first,
+            berlin(2026, 11, 23, 10, 0),
+            "critical keeps its default"
+        );
+    }
+
+    #[test]
     fn time_pending_on_the_customer_moves_the_due_times_by_the_business_time_paused() {
-        let hours = BusinessHours::default();
+        let hours = SlaClock::default();
         let created = berlin(2026, 11, 23, 9, 0);
         // Pending Monday 10:00 → 12:00: two business hours.
         let paused = hours.between(berlin(2026, 11, 23, 10, 0), berlin(2026, 11, 23, 12, 0));

@@ -2,8 +2,8 @@
 //! below, and writes it with its history entries in one store transaction that only
 //! succeeds if nobody changed the ticket meanwhile (else it is read again and retried).
 
-use super::sla::{self, BusinessHours};
-use super::{hours_of, TicketError, TicketResult, Tickets};
+use super::sla::{self, SlaClock};
+use super::{clock_of, TicketError, TicketResult, Tickets};
 use crate::clock::now_ms;
 use switchboard_shared::{AgentId, SupportLevel};
 use switchboard_store::tickets::{
@@ -24,7 +24,7 @@ pub struct TicketUpdate {
 }
 
 /// Due times follow the priority and the time paused so far.
-fn recompute_due(t: &TicketRecord, c: &mut TicketChange, hours: &BusinessHours) {
+fn recompute_due(t: &TicketRecord, c: &mut TicketChange, hours: &SlaClock) {
     let (first, resolution) = sla::due_times(hours, t.created_at, c.priority, c.paused_ms);
     c.first_response_due_at = first;
     c.resolution_due_at = resolution;
@@ -38,7 +38,7 @@ pub fn set_status(
     c: &mut TicketChange,
     to: TicketStatus,
     now: i64,
-    hours: &BusinessHours,
+    hours: &SlaClock,
 ) -> TicketResult<()> {
     let from = c.status;
     if to == from {
@@ -91,13 +91,13 @@ impl Tickets {
         &self,
         id: i64,
         by: Option<AgentId>,
-        decide: impl Fn(&TicketRecord, &mut TicketChange, i64, &BusinessHours) -> TicketResult<()>,
+        decide: impl Fn(&TicketRecord, &mut TicketChange, i64, &SlaClock) -> TicketResult<()>,
     ) -> TicketResult<TicketRecord> {
         let store = self.chat.store();
         let mut last = None;
         for _ in 0..ATTEMPTS {
             let t = self.get(id).await?;
-            let hours = hours_of(store, &t.site_id).await?;
+            let hours = clock_of(store, &t.site_id).await?;
             let now = now_ms();
             let mut change = TicketChange::from_record(&t, by, now);
             decide(&t, &mut change, now, &hours)?;
@@ -275,7 +275,10 @@ mod tests {
     fn pending_then_open_adds_the_paused_business_time_and_records_both_changes() {
         // 24/7 hours make the arithmetic visible: every millisecond is business time.
         let all_day = Some((0, 24 * 60));
-        let hours = BusinessHours::new(chrono_tz::UTC, [all_day; 7]).expect("valid hours");
+        let hours = SlaClock {
+            hours: sla::BusinessHours::new(chrono_tz::UTC, [all_day; 7]).expect("valid hours"),
+            ..Default::default()
+        };
         let t = ticket();
         let mut c = TicketChange::from_record(&t, None, 0);
         set_status(&t, &mut c, TicketStatus::PendingCustomer, 1_000, &hours).expect("pending");
@@ -289,7 +292,7 @@ mod tests {
 
     #[test]
     fn a_closed_ticket_only_reopens_and_nothing_goes_back_to_new() {
-        let hours = BusinessHours::default();
+        let hours = SlaClock::default();
         let mut t = ticket();
         t.status = TicketStatus::Closed;
         t.resolved_at = Some(5);

@@ -421,6 +421,12 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<AgentId>> {
         ticket_meta::pick_assignee(&self.read, level, strategy).await
     }
+    async fn sla_policies(&self) -> StoreResult<Vec<crate::tickets::SlaPolicyRecord>> {
+        ticket_meta::sla_policies(&self.read).await
+    }
+    async fn set_sla_policy(&self, policy: crate::tickets::SlaPolicyRecord) -> StoreResult<()> {
+        ticket_meta::set_sla_policy(&self.write, &policy).await
+    }
     async fn tickets_of_visitor(
         &self,
         visitor: VisitorId,

@@ -4,7 +4,9 @@
 
 use super::constraint;
 use super::tickets::{ticket, TICKET_COLUMNS_T};
-use crate::tickets::{AssignmentRule, AssignmentStrategy, TicketRating, TicketRecord};
+use crate::tickets::{
+    AssignmentRule, AssignmentStrategy, SlaPolicyRecord, TicketPriority, TicketRating, TicketRecord,
+};
 use crate::VisitorId;
 use crate::{StoreError, StoreResult};
 use sqlx::{Row, SqlitePool};
@@ -166,4 +168,44 @@ pub(super) async fn of_visitor(
     .fetch_all(pool)
     .await?;
     rows.iter().map(ticket).collect()
+}
+
+pub(super) async fn sla_policies(pool: &SqlitePool) -> StoreResult<Vec<SlaPolicyRecord>> {
+    let rows = sqlx::query(
+        "SELECT priority, first_response_minutes, resolution_minutes FROM sla_policies \
+         ORDER BY priority",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let priority: String = r.try_get("priority")?;
+            let minutes = |col: &str| -> StoreResult<u32> {
+                let v: i64 = r.try_get(col)?;
+                u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("{col} {v}")))
+            };
+            Ok(SlaPolicyRecord {
+                priority: TicketPriority::parse(&priority)
+                    .ok_or_else(|| StoreError::Corrupt(format!("policy priority {priority:?}")))?,
+                first_response_minutes: minutes("first_response_minutes")?,
+                resolution_minutes: minutes("resolution_minutes")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn set_sla_policy(pool: &SqlitePool, p: &SlaPolicyRecord) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sla_policies (priority, first_response_minutes, resolution_minutes) \
+         VALUES (?, ?, ?) ON CONFLICT (priority) DO UPDATE SET \
+         first_response_minutes = excluded.first_response_minutes, \
+         resolution_minutes = excluded.resolution_minutes",
+    )
+    .bind(p.priority.as_str())
+    .bind(i64::from(p.first_response_minutes))
+    .bind(i64::from(p.resolution_minutes))
+    .execute(pool)
+    .await
+    .map_err(|e| constraint(e, || "SLA policy".into()))?;
+    Ok(())
 }
