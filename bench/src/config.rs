@@ -110,6 +110,10 @@ pub struct RunArgs {
     /// relay takes to reach every idle visitor (0 = skip).
     #[arg(long, default_value_t = 3)]
     pub fanout_rounds: u32,
+    /// After the fan-out rounds: every idle visitor drops its socket at once and reconnects
+    /// with its token (a reconnect storm); measures how long until all are welcomed again.
+    #[arg(long)]
+    pub storm: bool,
     /// Stop stepping up the rate once a step achieves less than this share of its target.
     #[arg(long, default_value_t = 0.9)]
     pub min_achieved: f64,
@@ -146,6 +150,7 @@ pub struct Plan {
     pub connect_concurrency: u32,
     pub start_rate: u32,
     pub fanout_rounds: u32,
+    pub storm: bool,
     pub max_conn_frames_per_sec: f64,
     pub min_achieved: f64,
     pub max_secs: u64,
@@ -204,6 +209,7 @@ impl Plan {
             connect_concurrency: a.connect_concurrency.unwrap_or(256).max(1),
             start_rate: a.start_rate.max(1),
             fanout_rounds: a.fanout_rounds.min(20),
+            storm: a.storm,
             max_conn_frames_per_sec: a.max_conn_frames_per_sec.min(FRAMES_PER_SECOND as f64),
             min_achieved: a.min_achieved,
             max_secs: a.max_secs.unwrap_or(max),

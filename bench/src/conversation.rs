@@ -18,7 +18,7 @@ use switchboard_shared::{
     AgentCommand, Author, ClientMsgId, ConversationId, ErrorCode, EventKind, Presence, ServerFrame,
     VisitorCommand,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{Interval, MissedTickBehavior};
 
 /// Filler so a message looks like a short chat line (~100 bytes on the wire body).
@@ -42,6 +42,11 @@ pub struct Shared {
     pub fanout_seen: AtomicU32,
     pub fanout_first_us: AtomicU64,
     pub fanout_last_us: AtomicU64,
+    /// Idle visitors back (welcomed again) / given up since the last storm began.
+    pub reconnected: AtomicU32,
+    pub reconnect_failed: AtomicU32,
+    /// Reconnect attempts after a first failed one (refused, reset, timed out).
+    pub reconnect_retries: AtomicU32,
 }
 
 impl Shared {
@@ -57,6 +62,9 @@ impl Shared {
             fanout_seen: AtomicU32::new(0),
             fanout_first_us: AtomicU64::new(u64::MAX),
             fanout_last_us: AtomicU64::new(0),
+            reconnected: AtomicU32::new(0),
+            reconnect_failed: AtomicU32::new(0),
+            reconnect_retries: AtomicU32::new(0),
         }
     }
 
@@ -258,13 +266,70 @@ fn closed(shared: &Shared, code: String) {
 }
 
 /// A visitor with the widget open and no conversation: reads and counts, sends nothing.
-pub async fn idle_visitor(mut ws: Ws, shared: Arc<Shared>) {
+/// Attempts per visitor in a reconnect storm before it gives up.
+const RECONNECT_ATTEMPTS: u32 = 8;
+
+/// How an idle visitor reconnects in a storm: where to, from where, as whom.
+pub struct Reconnect {
+    pub url: String,
+    pub origin: String,
+    pub site: String,
+    pub src: std::net::Ipv4Addr,
+    pub token: Option<String>,
+}
+
+pub async fn idle_visitor(
+    mut ws: Ws,
+    shared: Arc<Shared>,
+    mut storm: watch::Receiver<u64>,
+    mut again: Reconnect,
+) {
     loop {
-        match classify(ws.next().await) {
-            Incoming::Frame(f) => common(&shared, &f),
-            Incoming::Unparsed => shared.count(|c| c.unparsed += 1),
-            Incoming::Other => {}
-            Incoming::Closed(code) => return closed(&shared, code),
+        tokio::select! {
+            m = ws.next() => match classify(m) {
+                Incoming::Frame(f) => common(&shared, &f),
+                Incoming::Unparsed => shared.count(|c| c.unparsed += 1),
+                Incoming::Other => {}
+                Incoming::Closed(code) => return closed(&shared, code),
+            },
+            changed = storm.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                // Drop the socket (as a network blip would) and come back with the token,
+                // backing off and retrying as the widget does (the relay may answer 503
+                // while it still holds the old sockets).
+                drop(ws);
+                let mut r = Err((false, anyhow::anyhow!("not tried")));
+                for attempt in 0..RECONNECT_ATTEMPTS {
+                    if attempt > 0 {
+                        shared.reconnect_retries.fetch_add(1, Ordering::Relaxed);
+                        let jitter = (shared.epoch.elapsed().subsec_micros() % 250) as u64;
+                        let backoff = (250u64 << attempt.min(4)).min(4_000) + jitter;
+                        tokio::time::sleep(Duration::from_millis(backoff)).await;
+                    }
+                    r = crate::worker::visitor_connect(
+                        &again.url, again.src, &again.origin, &again.site, again.token.clone(),
+                    )
+                    .await;
+                    if r.is_ok() {
+                        break;
+                    }
+                }
+                match r {
+                    Ok((new_ws, token)) => {
+                        ws = new_ws;
+                        again.token = token;
+                        shared.reconnected.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err((_, e)) => {
+                        if shared.reconnect_failed.fetch_add(1, Ordering::Relaxed) < 5 {
+                            eprintln!("worker {}: reconnect: {e:#}", shared.worker);
+                        }
+                        return;
+                    }
+                }
+            }
         }
     }
 }

@@ -9,7 +9,9 @@ use crate::ipc::{AgentCred, FromWorker, ToWorker, TrafficSpec, WorkerSpec};
 use crate::metrics::{add_pairs, new_histogram, Counters, MsgSet, ReceivedIndex};
 use crate::procfs::{self, Sample};
 use crate::relay_proc::{self, die_with_parent, Login, RelayProc};
-use crate::report::{FanoutRound, Idle, Machine, MemPoint, Percentiles, StepResult, Summary};
+use crate::report::{
+    FanoutRound, Idle, Machine, MemPoint, Percentiles, StepResult, Storm, Summary,
+};
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::future::try_join_all;
 use std::process::Stdio;
@@ -419,6 +421,44 @@ async fn drive(
             long,
         )
         .await?;
+    }
+
+    // 5c. Reconnect storm: every idle visitor at once.
+    if plan.storm {
+        let replies = ask_all(
+            workers,
+            |_| ToWorker::Storm { timeout_ms: 30_000 },
+            Duration::from_secs(60),
+        )
+        .await?;
+        let mut st = Storm::default();
+        for r in replies {
+            if let FromWorker::Storm {
+                visitors,
+                reconnected,
+                failed,
+                retries,
+                secs,
+            } = r
+            {
+                st.retries += retries;
+                st.visitors += visitors;
+                st.reconnected += reconnected;
+                st.failed += failed;
+                st.secs = st.secs.max(secs);
+            }
+        }
+        eprintln!(
+            "bench: reconnect storm: {} of {} idle visitors back in {:.2}s ({} retries, {} gave up)",
+            st.reconnected, st.visitors, st.secs, st.retries, st.failed
+        );
+        if st.reconnected < st.visitors {
+            s.failures.push(format!(
+                "reconnect storm: only {} of {} visitors came back",
+                st.reconnected, st.visitors
+            ));
+        }
+        s.storm = Some(st);
     }
 
     // 6. Conversations.

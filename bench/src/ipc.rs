@@ -47,6 +47,11 @@ pub enum ToWorker {
     },
     /// Exchange messages for a while, then drain and report.
     Traffic(TrafficSpec),
+    /// Every idle visitor drops its socket and reconnects with its token; wait (at most
+    /// `timeout_ms`) until all are welcomed again or gave up.
+    Storm {
+        timeout_ms: u64,
+    },
     /// Forget the availability frames seen so far (a fan-out round begins).
     FanoutArm,
     /// The worker's first agent sets this presence (changes the agents-online count).
@@ -99,6 +104,13 @@ pub enum FromWorker {
     TrafficDone {
         report: Box<StepReport>,
         counters: Counters,
+    },
+    Storm {
+        visitors: u32,
+        reconnected: u32,
+        failed: u32,
+        retries: u32,
+        secs: f64,
     },
     /// Reply to `FanoutArm` and `FanoutTrigger`.
     Done,

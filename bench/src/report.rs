@@ -26,9 +26,22 @@ pub struct Summary {
     pub idle: Option<Idle>,
     /// One event (an agents-online change) to every idle visitor, per round.
     pub fanout: Vec<FanoutRound>,
+    /// Every idle visitor reconnecting at once (`--storm`).
+    pub storm: Option<Storm>,
     pub steps: Vec<StepResult>,
     pub counters: Counters,
     pub wall_secs: f64,
+}
+
+/// A reconnect storm: idle visitors dropped at once, back (welcomed again) after `secs`.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Storm {
+    pub visitors: u32,
+    pub reconnected: u32,
+    pub failed: u32,
+    /// Attempts after a failed one (the relay refused with 503, a reset, a timeout).
+    pub retries: u32,
+    pub secs: f64,
 }
 
 /// One fan-out round, timed from the coordinator's trigger command.
@@ -226,6 +239,17 @@ pub fn print(s: &Summary) {
         println!(
             "idle: {} visitors for {:.0}s: relay CPU {:.3}s ({:.2}% of one core)",
             i.visitors, i.secs, i.relay_cpu_secs, i.relay_cpu_percent
+        );
+    }
+    if let Some(st) = &s.storm {
+        println!(
+            "reconnect storm: {} of {} idle visitors welcomed again in {:.2}s ({:.0}/s), {} retries, {} gave up",
+            st.reconnected,
+            st.visitors,
+            st.secs,
+            f64::from(st.reconnected) / st.secs.max(1e-3),
+            st.retries,
+            st.failed
         );
     }
     for (n, f) in s.fanout.iter().enumerate() {

@@ -3,7 +3,7 @@
 //! It exits by itself when stdin closes (the coordinator died) or after `max_secs`.
 
 use crate::conn::{self, await_frame, send_json};
-use crate::conversation::{agent, chatting_visitor, idle_visitor, Ctl, Shared};
+use crate::conversation::{agent, chatting_visitor, idle_visitor, Ctl, Reconnect, Shared};
 use crate::ipc::{FromWorker, ToWorker, TrafficSpec, WorkerSpec};
 use crate::procfs;
 use anyhow::{anyhow, Context, Result};
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_shared::{AgentCommand, Presence, ServerFrame, VisitorCommand, PROTOCOL_VERSION};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
 /// How long the drain waits with nothing arriving before it calls a step finished.
@@ -26,6 +26,10 @@ struct Worker {
     chatters: Vec<mpsc::Sender<Ctl>>,
     agents: Vec<mpsc::Sender<Ctl>>,
     visitors_held: u32,
+    /// Idle visitors (those a reconnect storm reconnects).
+    idle: u32,
+    /// Bumped to make every idle visitor drop its socket and reconnect at once.
+    storm: watch::Sender<u64>,
     /// Counts every socket opened, to spread them over the source addresses.
     sockets: u64,
 }
@@ -50,6 +54,8 @@ pub async fn run() -> Result<()> {
         chatters: Vec::new(),
         agents: Vec::new(),
         visitors_held: 0,
+        idle: 0,
+        storm: watch::channel(0).0,
         sockets: 0,
     };
     let mut stdout = tokio::io::stdout();
@@ -68,6 +74,7 @@ pub async fn run() -> Result<()> {
             ToWorker::StartConversations { per_sec } => w.start_conversations(per_sec).await,
             ToWorker::Traffic(t) => w.traffic(t).await,
             ToWorker::FanoutArm => Ok(w.fanout_arm()),
+            ToWorker::Storm { timeout_ms } => Ok(w.storm(timeout_ms).await),
             ToWorker::FanoutTrigger { presence } => w.fanout_trigger(presence).await,
             ToWorker::FanoutWait { timeout_ms } => Ok(w.fanout_wait(timeout_ms).await),
             ToWorker::Quit => break,
@@ -79,6 +86,42 @@ pub async fn run() -> Result<()> {
     }
     // Exit without closing 15,000 sockets one by one; the kernel does it.
     std::process::exit(0);
+}
+
+/// A connected visitor: its socket, the source address it used, its token.
+type Connected = (conn::Ws, Ipv4Addr, Option<String>);
+
+/// Connects a visitor and waits for its welcome; returns the token the relay issued (or the
+/// one given). The error says whether the socket itself failed (true) or the hello.
+pub async fn visitor_connect(
+    url: &str,
+    src: Ipv4Addr,
+    origin: &str,
+    site: &str,
+    token: Option<String>,
+) -> Result<(conn::Ws, Option<String>), (bool, anyhow::Error)> {
+    tokio::time::timeout(conn::CONNECT_TIMEOUT, async {
+        let mut ws = conn::connect(url, src, Some(origin))
+            .await
+            .map_err(|e| (true, e))?;
+        let hello = VisitorCommand::Hello {
+            protocol: PROTOCOL_VERSION,
+            site: site.to_string(),
+            token: token.clone(),
+            last_seq: None,
+            locale: None,
+        };
+        send_json(&mut ws, &hello).await.map_err(|e| (false, e))?;
+        let issued = await_frame(&mut ws, |f| match f {
+            ServerFrame::VisitorWelcome { token, .. } => Some(token),
+            _ => None,
+        })
+        .await
+        .map_err(|e| (false, e))?;
+        Ok((ws, issued.or(token)))
+    })
+    .await
+    .unwrap_or_else(|_| Err((false, anyhow!("visitor connect timed out"))))
 }
 
 async fn reply(out: &mut tokio::io::Stdout, msg: &FromWorker) -> Result<()> {
@@ -166,27 +209,9 @@ impl Worker {
             let permit = permits.clone().acquire_owned().await?;
             set.spawn(async move {
                 let _permit = permit;
-                let r = tokio::time::timeout(conn::CONNECT_TIMEOUT, async {
-                    let mut ws = conn::connect(&url, src, Some(&origin))
-                        .await
-                        .map_err(|e| (true, e))?;
-                    let hello = VisitorCommand::Hello {
-                        protocol: PROTOCOL_VERSION,
-                        site,
-                        token: None,
-                        last_seq: None,
-                        locale: None,
-                    };
-                    send_json(&mut ws, &hello).await.map_err(|e| (false, e))?;
-                    await_frame(&mut ws, |f| {
-                        matches!(f, ServerFrame::VisitorWelcome { .. }).then_some(())
-                    })
+                let r = visitor_connect(&url, src, &origin, &site, None)
                     .await
-                    .map_err(|e| (false, e))?;
-                    Ok(ws)
-                })
-                .await
-                .unwrap_or_else(|_| Err((false, anyhow!("visitor connect timed out"))));
+                    .map(|(ws, token)| (ws, src, token));
                 (idx, r)
             });
             // Reap finished connects as we go so the JoinSet does not hold 15,000 results.
@@ -210,9 +235,9 @@ impl Worker {
     }
 
     /// Starts the task of a connected visitor; returns false for a failed one.
-    fn visitor_done(&mut self, (idx, r): (u32, Result<conn::Ws, (bool, anyhow::Error)>)) -> bool {
+    fn visitor_done(&mut self, (idx, r): (u32, Result<Connected, (bool, anyhow::Error)>)) -> bool {
         match r {
-            Ok(ws) => {
+            Ok((ws, src, token)) => {
                 self.visitors_held += 1;
                 if idx < self.spec.chatters {
                     let (tx, rx) = mpsc::channel(4);
@@ -221,7 +246,16 @@ impl Worker {
                     let seed = u64::from(self.spec.index) << 32 | u64::from(idx);
                     tokio::spawn(chatting_visitor(ws, rx, self.shared.clone(), me, seed));
                 } else {
-                    tokio::spawn(idle_visitor(ws, self.shared.clone()));
+                    self.idle += 1;
+                    let again = Reconnect {
+                        url: format!("{}/ws/visitor", self.spec.url),
+                        origin: self.spec.origin.clone(),
+                        site: self.spec.site.clone(),
+                        src,
+                        token,
+                    };
+                    let storm = self.storm.subscribe();
+                    tokio::spawn(idle_visitor(ws, self.shared.clone(), storm, again));
                 }
                 true
             }
@@ -257,6 +291,29 @@ impl Worker {
             failed: want - joined.min(want),
             counters: self.shared.counters(),
         })
+    }
+
+    /// Every idle visitor drops its socket and reconnects with its token, all at once.
+    async fn storm(&mut self, timeout_ms: u64) -> FromWorker {
+        let began = Instant::now();
+        let s = &self.shared;
+        s.reconnected.store(0, Ordering::Relaxed);
+        s.reconnect_failed.store(0, Ordering::Relaxed);
+        s.reconnect_retries.store(0, Ordering::Relaxed);
+        self.storm.send_modify(|g| *g += 1);
+        let deadline = began + Duration::from_millis(timeout_ms);
+        let done =
+            || s.reconnected.load(Ordering::Relaxed) + s.reconnect_failed.load(Ordering::Relaxed);
+        while done() < self.idle && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        FromWorker::Storm {
+            visitors: self.idle,
+            reconnected: s.reconnected.load(Ordering::Relaxed),
+            failed: s.reconnect_failed.load(Ordering::Relaxed),
+            retries: s.reconnect_retries.load(Ordering::Relaxed),
+            secs: began.elapsed().as_secs_f64(),
+        }
     }
 
     fn fanout_arm(&mut self) -> FromWorker {
