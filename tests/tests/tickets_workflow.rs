@@ -727,3 +727,91 @@ async fn sla_targets_per_priority_are_the_admins_and_due_times_follow_them() -> 
     .await;
     relay.finish(outcome)
 }
+
+/// `POST /tickets`: an agent logs a phone call, an integration files its form's message; the
+/// defaults fill what is not given; bad input is refused with nothing stored.
+#[tokio::test]
+async fn tickets_are_opened_directly_by_agents_and_by_integrations_with_the_write_scope(
+) -> Result<()> {
+    let relay = Relay::spawn().await?;
+    let outcome: Result<()> = async {
+        let boss = relay.add_admin("Boss", 0).await?;
+        let admin = relay.login(&boss).await?.token;
+        let anna = relay.add_agent("Anna", 1).await?;
+        let agent = relay.login(&anna).await?.token;
+        let post = |token: &str, body: Value| {
+            let token = token.to_string();
+            let relay = &relay;
+            async move {
+                relay
+                    .call(Method::POST, "/api/v1/tickets", Some(&token), Some(body))
+                    .await
+            }
+        };
+        let (status, t) = post(
+            &agent,
+            json!({"site": "acme", "description": "Anruf: Löscher im Lager undicht\nBitte Rückruf",
+                   "customer_name": "Frau Berg", "customer_contact": "+49 30 1234567",
+                   "priority": "high", "assignee": anna.id.0}),
+        )
+        .await?;
+        ensure!(status == StatusCode::CREATED, "{status} {t}");
+        ensure!(
+            t["subject"] == "Anruf: Löscher im Lager undicht"
+                && t["channel"] == "offline_form"
+                && t["priority"] == "high"
+                && t["category"] == "technical_problem"
+                && t["support_level"] == "L1"
+                && t["assignee"] == anna.id.0
+                && t["conversation_id"].is_null()
+                && t["sla"]["first_response"]["due_at"].as_i64() > t["created_at"].as_i64(),
+            "{t}"
+        );
+
+        // An integration: only with tickets:write.
+        let token_with = |scope: &'static str| {
+            let admin = admin.clone();
+            let relay = &relay;
+            async move {
+                let (_, made) = relay
+                    .call(
+                        Method::POST,
+                        "/api/v1/api-tokens",
+                        Some(&admin),
+                        Some(json!({"name": "Mail gateway", "scopes": [scope]})),
+                    )
+                    .await?;
+                made["token"]
+                    .as_str()
+                    .map(String::from)
+                    .ok_or_else(|| anyhow!("no token: {made}"))
+            }
+        };
+        let reader = token_with("tickets:read").await?;
+        let writer = token_with("tickets:write").await?;
+        let mail = json!({"site": "acme", "subject": "Rechnung 4711", "description": "Bitte Gutschrift.",
+                          "customer_contact": "einkauf@kunde.example", "category": "billing_question"});
+        ensure!(post(&reader, mail.clone()).await?.0 == StatusCode::FORBIDDEN, "read scope");
+        let (status, filed) = post(&writer, mail).await?;
+        ensure!(status == StatusCode::CREATED, "{status} {filed}");
+        ensure!(filed["subject"] == "Rechnung 4711" && filed["category"] == "billing_question", "{filed}");
+
+        for bad in [
+            json!({"site": "nowhere", "description": "x"}),
+            json!({"site": "acme", "description": "   "}),
+            json!({"site": "acme", "description": "x", "priority": "urgent"}),
+            json!({"site": "acme", "description": "x", "category": "astrology"}),
+            json!({"site": "acme", "description": "x", "channel": "pigeon"}),
+            json!({"site": "acme", "description": "x", "assignee": 9999}),
+            json!({"site": "acme"}),
+        ] {
+            let (status, body) = post(&agent, bad.clone()).await?;
+            ensure!(status == StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {status} {body}");
+        }
+        let all = relay.tickets(&admin, "").await?;
+        ensure!(all.len() == 2, "only the two good ones: {all:?}");
+        Ok(())
+    }
+    .await;
+    relay.finish(outcome)
+}

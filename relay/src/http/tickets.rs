@@ -9,6 +9,7 @@ use super::openapi::ErrorBody;
 use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::tickets::conversion::LiveConversion;
+use crate::tickets::manual::ManualTicket;
 use crate::tickets::sla::BusinessHours;
 use crate::tickets::tags::normalise_tag;
 use crate::tickets::workflow::TicketUpdate;
@@ -21,8 +22,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use switchboard_shared::text::MessageBody;
 use switchboard_shared::{AgentId, ConversationId, ServerFrame, SupportLevel};
 use switchboard_store::tickets::{
-    AssignmentRule, AssignmentStrategy, SiteHours, SlaPolicyRecord, SlaState, TicketEvent,
-    TicketFilter, TicketPriority, TicketRating, TicketStatus,
+    AssignmentRule, AssignmentStrategy, SiteHours, SlaPolicyRecord, SlaState, TicketChannel,
+    TicketEvent, TicketFilter, TicketPriority, TicketRating, TicketStatus,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -34,7 +35,7 @@ const MAX_LIMIT: u32 = 200;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list))
+        .routes(routes!(list, open))
         .routes(routes!(categories))
         .routes(routes!(detail, update))
         .routes(routes!(escalate))
@@ -129,6 +130,68 @@ async fn list(
         tickets,
         next_offset,
     }))
+}
+
+/// A ticket opened directly; only `site` and `description` are required.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct OpenJson {
+    site: String,
+    /// `offline_form` (default: a written message, e.g. from a form, e-mail or call notes) or
+    /// `live_chat`.
+    channel: Option<String>,
+    /// Default: the first line of the description.
+    subject: Option<String>,
+    description: String,
+    customer_name: Option<String>,
+    /// E-mail or another way to reach the customer.
+    customer_contact: Option<String>,
+    customer_number: Option<String>,
+    /// Default `medium`.
+    priority: Option<String>,
+    /// Default: the first configured category.
+    category: Option<String>,
+    /// Default: the category rule's level.
+    support_level: Option<String>,
+    /// Default: the category rule's strategy picks one.
+    assignee: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/tickets", tag = "tickets", request_body = OpenJson,
+    responses((status = 201, description = "the new ticket (scope tickets:write)", body = TicketView),
+        (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+async fn open(
+    State(app): State<AppState>,
+    caller: Access<need::TicketsWrite>,
+    payload: Result<Json<OpenJson>, JsonRejection>,
+) -> Result<(StatusCode, Json<TicketView>), ApiError> {
+    let req = body(payload)?;
+    let optional = |field: &str, v: Option<String>| -> Result<Option<String>, ApiError> {
+        v.filter(|s| !s.trim().is_empty())
+            .map(|s| short_text(field, &s))
+            .transpose()
+    };
+    let ticket = ManualTicket {
+        site: short_text("site", &req.site)?,
+        channel: req
+            .channel
+            .as_deref()
+            .map(|c| TicketChannel::parse(c).ok_or_else(invalid("channel")))
+            .transpose()?,
+        subject: optional("subject", req.subject)?,
+        description: text("description", &req.description)?,
+        customer_name: optional("customer_name", req.customer_name)?,
+        customer_contact: optional("customer_contact", req.customer_contact)?,
+        customer_number: optional("customer_number", req.customer_number)?,
+        priority: req.priority.as_deref().map(priority).transpose()?,
+        category: req.category,
+        support_level: req.support_level.as_deref().map(level).transpose()?,
+        assignee: req.assignee.map(AgentId),
+    };
+    let t = Tickets::new(&app.chat)
+        .open(caller.agent.id, ticket)
+        .await?;
+    Ok((StatusCode::CREATED, Json(view(t))))
 }
 
 /// One page of the ticket list.

@@ -14,7 +14,7 @@ use switchboard_store::{ConversationRecord, SharedStore, StoreError, StoreResult
 /// Subjects are the first line of the text, at most this many characters.
 const SUBJECT_CHARS: usize = 80;
 
-fn subject_of(text: &str) -> String {
+pub(super) fn subject_of(text: &str) -> String {
     let line = text
         .lines()
         .map(str::trim)

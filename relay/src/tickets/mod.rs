@@ -8,12 +8,14 @@
 //!   notes, replies), each written with its history entry.
 //! - [`assignment`]: category rules → support level and an agent (round robin, least
 //!   loaded) for new and escalated tickets.
+//! - [`manual`]: tickets opened directly (a phone call, an integration's form or mailbox).
 //! - [`tags`]: labels to find tickets again.
 //! - [`customer`]: what the visitor sees of their tickets in the widget, and their CSAT.
 
 pub mod assignment;
 pub mod conversion;
 pub mod customer;
+pub mod manual;
 pub mod sla;
 pub mod tags;
 pub mod workflow;
