@@ -93,7 +93,7 @@ fn net_error() -> ApiError {
 }
 
 /// One request; returns the response text on 2xx.
-async fn call(
+pub(crate) async fn call(
     method: &str,
     path: &str,
     token: Option<&str>,
@@ -138,7 +138,7 @@ async fn call(
     }
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T> {
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|_| ApiError {
         status: 0,
         code: "bad_json".into(),

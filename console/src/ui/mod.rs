@@ -42,10 +42,10 @@ pub fn Root() -> impl IntoView {
                 <topbar::TopBar />
                 <ErrorBanner />
                 <TicketNotice />
-                {move || if app.view.get() == "admin" {
-                    admin::Admin().into_any()
-                } else {
-                    view! { <Chats /> }.into_any()
+                {move || match app.view.get() {
+                    "admin" => admin::Admin().into_any(),
+                    "tickets" => crate::tickets::Tickets().into_any(),
+                    _ => view! { <Chats /> }.into_any(),
                 }}
             }.into_any(),
         }}

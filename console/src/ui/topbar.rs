@@ -42,6 +42,10 @@ pub fn TopBar() -> impl IntoView {
             </span>
             <Queue />
             <span class="cs-spacer"></span>
+            <button type="button" data-testid="cs-tickets-toggle" class:cs-on=move || app.view.get() == "tickets"
+                on:click=move |_| app.view.update(|v| *v = if *v == "tickets" { "chats" } else { "tickets" })>
+                {move || if app.view.get() == "tickets" { t().chats } else { crate::tickets::i18n::texts(app.lang.get()).tickets }}
+            </button>
             <Show when=move || app.is_admin()>
                 <button type="button" data-testid="cs-admin-toggle"
                     on:click=move |_| app.view.update(|v| *v = if *v == "admin" { "chats" } else { "admin" })>
