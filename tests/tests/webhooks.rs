@@ -539,3 +539,62 @@ async fn a_pending_delivery_is_sent_after_a_restart() -> Result<()> {
     .await;
     relay.finish(outcome)
 }
+
+/// A public reply reaches the site's webhook with its text and author, so the site can
+/// e-mail the customer; an internal note never carries its text out.
+#[tokio::test]
+async fn a_public_reply_is_in_the_ticket_updated_event_and_a_note_is_not() -> Result<()> {
+    let receiver = Receiver::start(&[]).await?;
+    let relay = Relay::spawn().await?;
+    let outcome: Result<()> = async {
+        let token = admin_token(&relay).await?;
+        let (_, secret) = subscribe(&relay, &token, &receiver.url, &["ticket.updated"]).await?;
+        offline_ticket(&relay).await?;
+        let tickets = relay.tickets(&token, "").await?;
+        let id = tickets[0]["id"]
+            .as_i64()
+            .ok_or_else(|| anyhow!("{tickets:?}"))?;
+        let path = format!("/api/v1/tickets/{id}");
+        for (what, body) in [
+            ("notes", "intern: Garantie prüfen"),
+            ("replies", "Wir tauschen die Patrone kostenlos."),
+        ] {
+            let (status, answer) = relay
+                .call(
+                    Method::POST,
+                    &format!("{path}/{what}"),
+                    Some(&token),
+                    Some(json!({"body": body})),
+                )
+                .await?;
+            ensure!(status == StatusCode::CREATED, "{status} {answer}");
+        }
+        // The note and the reply are two changes: two `ticket.updated`, in order.
+        receiver.wait_for(2, Duration::from_secs(10)).await?;
+        let mut replies = Vec::new();
+        for hit in receiver.hits() {
+            check_signature(&secret, &hit)?;
+            let body = hit.json()?;
+            ensure!(
+                !body.to_string().contains("Garantie"),
+                "a note leaked: {body}"
+            );
+            if body["data"]["reply"].is_object() {
+                replies.push(body["data"]["reply"].clone());
+            }
+        }
+        ensure!(
+            replies.len() == 1,
+            "one event carries the reply: {replies:?}"
+        );
+        let reply = &replies[0];
+        ensure!(
+            reply["body"] == "Wir tauschen die Patrone kostenlos."
+                && reply["agent_name"] == "Greta",
+            "{reply}"
+        );
+        Ok(())
+    }
+    .await;
+    relay.finish(outcome)
+}

@@ -5,6 +5,7 @@
 use super::sla::{self, SlaClock};
 use super::{clock_of, TicketError, TicketResult, Tickets};
 use crate::clock::now_ms;
+use crate::webhooks::event::PublicReply;
 use switchboard_shared::{AgentId, SupportLevel};
 use switchboard_store::tickets::{
     TicketChange, TicketEvent, TicketEventKind, TicketPriority, TicketRecord, TicketStatus,
@@ -110,9 +111,17 @@ impl Tickets {
                 change.first_response_due_at,
                 change.resolution_due_at,
             );
+            // What the customer is told goes to the site's webhook too (so it can e-mail).
+            let reply = change.events.iter().find_map(|e| match e {
+                TicketEventKind::Reply { body } => Some(PublicReply {
+                    body: body.clone(),
+                    agent: by,
+                }),
+                _ => None,
+            });
             match store.change_ticket(change).await {
                 Ok(rec) => {
-                    self.chat.events().ticket_changed(&t, &rec);
+                    self.chat.events().ticket_changed(&t, &rec, reply);
                     return Ok(rec);
                 }
                 Err(StoreError::Conflict(what)) => last = Some(what),

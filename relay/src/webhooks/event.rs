@@ -3,7 +3,7 @@
 //! emits its event once.
 
 use serde_json::{json, Value};
-use switchboard_shared::ConversationId;
+use switchboard_shared::{AgentId, ConversationId};
 use switchboard_store::tickets::{TicketRecord, TicketStatus};
 use switchboard_store::ConversationRecord;
 
@@ -50,7 +50,16 @@ pub enum Emission {
         ticket: Box<TicketRecord>,
         /// Field names that changed (`ticket.updated` and `ticket.resolved` only).
         changed: Vec<&'static str>,
+        /// The public reply this change carried, so the site can e-mail it to the customer.
+        reply: Option<PublicReply>,
     },
+}
+
+/// A reply for the customer, as a webhook carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicReply {
+    pub body: String,
+    pub agent: Option<AgentId>,
 }
 
 impl Emission {
@@ -63,7 +72,11 @@ impl Emission {
 
 /// `ticket.updated` for every stored change, plus `ticket.resolved` when the change
 /// resolved it.
-pub fn ticket_changes(before: &TicketRecord, after: &TicketRecord) -> Vec<Emission> {
+pub fn ticket_changes(
+    before: &TicketRecord,
+    after: &TicketRecord,
+    reply: Option<PublicReply>,
+) -> Vec<Emission> {
     let mut changed = Vec::new();
     let fields: [(&'static str, bool); 7] = [
         ("status", before.status != after.status),
@@ -82,16 +95,20 @@ pub fn ticket_changes(before: &TicketRecord, after: &TicketRecord) -> Vec<Emissi
             changed.push(name);
         }
     }
+    let resolved =
+        after.status == TicketStatus::Resolved && before.status != TicketStatus::Resolved;
     let mut out = vec![Emission::Ticket {
         kind: EventType::TicketUpdated,
         ticket: Box::new(after.clone()),
         changed: changed.clone(),
+        reply: reply.clone(),
     }];
-    if after.status == TicketStatus::Resolved && before.status != TicketStatus::Resolved {
+    if resolved {
         out.push(Emission::Ticket {
             kind: EventType::TicketResolved,
             ticket: Box::new(after.clone()),
             changed,
+            reply,
         });
     }
     out
@@ -109,10 +126,18 @@ pub fn conversation_key(kind: EventType, id: ConversationId) -> String {
     format!("{}:{}", kind.as_str(), id.0)
 }
 
-pub fn ticket_data(ticket: &TicketRecord, changed: &[&'static str]) -> Value {
+/// `reply` is `(body, agent id, agent name)` when the change carried a public reply.
+pub fn ticket_data(
+    ticket: &TicketRecord,
+    changed: &[&'static str],
+    reply: Option<(&str, Option<AgentId>, Option<&str>)>,
+) -> Value {
     let mut data = json!({ "ticket": ticket });
     if !changed.is_empty() {
         data["changed"] = json!(changed);
+    }
+    if let Some((body, agent_id, agent_name)) = reply {
+        data["reply"] = json!({ "body": body, "agent_id": agent_id, "agent_name": agent_name });
     }
     data
 }

@@ -107,12 +107,19 @@ impl Events {
             kind: EventType::TicketCreated,
             ticket: Box::new(ticket.clone()),
             changed: Vec::new(),
+            reply: None,
         });
     }
 
-    /// After a stored change: `ticket.updated`, and `ticket.resolved` if it resolved it.
-    pub fn ticket_changed(&self, before: &TicketRecord, after: &TicketRecord) {
-        for emission in event::ticket_changes(before, after) {
+    /// After a stored change: `ticket.updated`, and `ticket.resolved` if it resolved it;
+    /// `reply` is the public reply the change carried.
+    pub fn ticket_changed(
+        &self,
+        before: &TicketRecord,
+        after: &TicketRecord,
+        reply: Option<event::PublicReply>,
+    ) {
+        for emission in event::ticket_changes(before, after, reply) {
             self.emit(emission);
         }
     }

@@ -119,10 +119,28 @@ impl Worker {
                 kind,
                 ticket,
                 changed,
-            } => (
-                event::ticket_key(*kind, ticket),
-                event::ticket_data(ticket, changed),
-            ),
+                reply,
+            } => {
+                // The author's name for the e-mail a site sends; a failed lookup only
+                // leaves it out.
+                let name = match reply.as_ref().and_then(|r| r.agent) {
+                    Some(id) => self
+                        .store
+                        .agent(id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|a| a.display_name),
+                    None => None,
+                };
+                let reply = reply
+                    .as_ref()
+                    .map(|r| (r.body.as_str(), r.agent, name.as_deref()));
+                (
+                    event::ticket_key(*kind, ticket),
+                    event::ticket_data(ticket, changed, reply),
+                )
+            }
         };
         let new = NewWebhookEvent {
             dedup_key,
