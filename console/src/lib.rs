@@ -11,12 +11,14 @@
 //! - [`ui`]: the Leptos components, named after what the agent sees.
 //! - [`i18n`]: every text in German and English.
 //! - [`tickets`]: the ticket list and a ticket's detail (issue 5), with their own texts.
+//! - [`reports`]: the admins' KPI dashboard (issue 5), with their own texts.
 //! - [`useragent`]: "Chrome 156 on Linux" from a visitor's User-Agent.
 
 pub mod api;
 pub mod app;
 pub mod i18n;
 pub mod model;
+pub mod reports;
 pub mod tickets;
 pub mod ui;
 pub mod useragent;

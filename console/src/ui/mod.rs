@@ -45,6 +45,7 @@ pub fn Root() -> impl IntoView {
                 {move || match app.view.get() {
                     "admin" => admin::Admin().into_any(),
                     "tickets" => crate::tickets::Tickets().into_any(),
+                    "reports" => crate::reports::Reports().into_any(),
                     _ => view! { <Chats /> }.into_any(),
                 }}
             }.into_any(),

@@ -47,6 +47,12 @@ pub fn TopBar() -> impl IntoView {
                 {move || if app.view.get() == "tickets" { t().chats } else { crate::tickets::i18n::texts(app.lang.get()).tickets }}
             </button>
             <Show when=move || app.is_admin()>
+                <button type="button" data-testid="cs-reports-toggle" class:cs-on=move || app.view.get() == "reports"
+                    on:click=move |_| app.view.update(|v| *v = if *v == "reports" { "chats" } else { "reports" })>
+                    {move || if app.view.get() == "reports" { t().chats } else { crate::reports::i18n::texts(app.lang.get()).reports }}
+                </button>
+            </Show>
+            <Show when=move || app.is_admin()>
                 <button type="button" data-testid="cs-admin-toggle"
                     on:click=move |_| app.view.update(|v| *v = if *v == "admin" { "chats" } else { "admin" })>
                     {move || if app.view.get() == "admin" { t().chats } else { t().admin }}
