@@ -558,6 +558,11 @@ impl Chat {
         }
         self.site = site;
         out.push(Out::Emit(Emit::Look(self.look())));
+        if !self.ever_welcomed {
+            // The relay sends `tickets` right after this welcome if there are any; without
+            // one (a new or reset visitor) the loader must stop expecting them.
+            out.push(Out::SaveTicketsOpen(false));
+        }
         self.agents_online = agents_online;
         self.welcomed = true;
         self.ever_welcomed = true;

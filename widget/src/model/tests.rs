@@ -862,7 +862,11 @@ fn a_queued_visitor_is_offered_to_leave_a_message_after_the_sites_waiting_time()
 fn the_loader_is_told_while_a_ticket_is_open_or_waits_for_a_rating() {
     let mut c = Chat::new(None, Outbox::default(), None, None);
     c.hello("acme", "de");
-    c.apply(welcome(None, 0), 0.0);
+    let out = c.apply(welcome(None, 0), 0.0);
+    assert!(
+        out.contains(&Out::SaveTicketsOpen(false)),
+        "until a tickets frame says so"
+    );
     let frame = |t| ServerFrame::Tickets { tickets: vec![t] };
     let out = c.apply(frame(ticket(5, "open", &[], false)), 0.0);
     assert!(out.contains(&Out::SaveTicketsOpen(true)));
