@@ -45,6 +45,17 @@ h.test("an agent filters the ticket list, opens the offline-form ticket and work
   assert.equal(olga.status, "new");
   assert.match(olga.due, /^(in \d+ (min|h|d)|now|overdue by \d+ (min|h|d))/, `a relative due time (${olga.due})`);
 
+  // German: the same list in the other language, due times included.
+  await ctid(anna, "cs-lang").click();
+  await until(async () => (await anna.locator("html").getAttribute("lang")) === "de", { message: "console in German" });
+  const row = anna.locator(`[data-testid="tk-row"][data-ticket-id="${olgaTicket.id}"]`);
+  assert.match(await row.locator('[data-testid="tk-due"]').textContent(),
+    /^(in \d+ (min|h|Tg\.)|jetzt|überfällig seit \d+ (min|h|Tg\.))$/);
+  const cells = await row.locator("td").allTextContents();
+  for (const text of ["neu", "mittel", "Technisches Problem"]) assert.ok(cells.includes(text), `"${text}" in ${cells}`);
+  await ctid(anna, "cs-lang").click();
+  await until(async () => (await anna.locator("html").getAttribute("lang")) === "en", { message: "console in English" });
+
   await ctid(anna, "tk-filter-priority").selectOption("medium");
   await until(async () => {
     const rows = await listedTickets(anna);
