@@ -164,5 +164,18 @@ h.test("an admin sees the ticket volume on the reports dashboard and downloads t
 
   mkdirSync(ARTIFACTS, { recursive: true });
   await admin.screenshot({ path: path.join(ARTIFACTS, "console-reports.png"), fullPage: true });
+
+  // A range before the tickets existed: nothing to count.
+  await ctid(admin, "rp-from").fill("2026-01-01");
+  await ctid(admin, "rp-to").fill("2026-01-31");
+  await ctid(admin, "rp-show").click();
+  await until(async () => (await ctid(admin, "rp-kpi-volume").getAttribute("data-value")) === "0",
+    { message: "volume 0 in January" });
+  assert.equal(await ctid(admin, "rp-chart-channel").getAttribute("data-total"), "0");
+  // A reversed range is refused by the relay (422) and said so.
+  await ctid(admin, "rp-from").fill("2026-02-01");
+  await ctid(admin, "rp-show").click();
+  await ctid(admin, "rp-error").waitFor({ state: "visible" });
+  assert.match(await ctid(admin, "rp-error").textContent(), /valid range/);
   assert.deepEqual(admin.rec.errors, [], "no uncaught errors in the console");
 });
