@@ -11,6 +11,8 @@ use leptos::task::spawn_local;
 
 /// Tickets per page.
 const LIMIT: u32 = 25;
+/// How often the open list asks the relay again.
+const REFRESH_SECS: u64 = 60;
 
 #[component]
 pub fn TicketList(shared: Shared) -> impl IntoView {
@@ -21,6 +23,17 @@ pub fn TicketList(shared: Shared) -> impl IntoView {
     let reload = RwSignal::new(0u32);
     // Answers can arrive out of order; only the newest request's answer is shown.
     let generation = StoredValue::new(0u32);
+    // New tickets (offline messages, conversions) appear without a click; due times move.
+    let refresh = set_interval_with_handle(
+        move || reload.update(|n| *n += 1),
+        std::time::Duration::from_secs(REFRESH_SECS),
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(h) = refresh {
+            h.clear();
+        }
+    });
     Effect::new(move |_| {
         reload.track();
         let filter = shared.filter.get();
@@ -228,7 +241,7 @@ fn Filters(shared: Shared) -> impl IntoView {
                     shared.agents.get().into_iter().map(|a| (a.id.to_string(), a.name)).collect(),
                     Box::new(move |v| set(|f, v| f.assignee = v, v)))}
             </label>
-            <label>{move || t().sla} " "
+            <label title=move || t().sla_hint>{move || t().sla} " "
                 {move || {
                     let t = t();
                     let labels = [t.breached, t.running, t.paused];

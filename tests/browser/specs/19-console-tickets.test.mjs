@@ -22,7 +22,7 @@ const ANNA = { email: "anna@acme-brandschutz.example", name: "Anna Beispiel", pa
 const OLGA = { name: "Olga Offline", email: "olga@example.de",
   message: "Rauchmelder piept nachts\nDer Rauchmelder im Flur piept seit gestern alle 30 Sekunden." };
 const PAUL = { name: "Paul Später", email: "paul@example.de", message: "Bitte Angebot für 20 Feuerlöscher" };
-let olgaTicket;
+let olgaTicket, paulTicket;
 
 before(async () => {
   await h.setup();
@@ -32,8 +32,8 @@ before(async () => {
   await leaveOfflineMessage(h, PAUL);
   const { token } = await login(h.relay.url, ANNA);
   olgaTicket = await ticketOf(h.relay.url, token, OLGA.name);
-  const paul = await ticketOf(h.relay.url, token, PAUL.name);
-  await apiPatch(h.relay.url, token, `/api/v1/tickets/${paul.id}`, { priority: "low" });
+  paulTicket = await ticketOf(h.relay.url, token, PAUL.name);
+  await apiPatch(h.relay.url, token, `/api/v1/tickets/${paulTicket.id}`, { priority: "low" });
 }, { timeout: TEST_TIMEOUT });
 after(() => h.teardown(), { timeout: TEST_TIMEOUT });
 
@@ -109,18 +109,24 @@ h.test("an agent filters the ticket list, opens the offline-form ticket and work
   await expectHistory(anna, "escalated", "Techniker vor Ort");
   assert.equal(await ctid(anna, "tk-error").count(), 0, "the error is gone after a successful change");
 
+  // Tags: stored lower-case and sorted.
+  await ctid(anna, "tk-tags-input").fill("Wartung, rückruf");
+  await ctid(anna, "tk-tags-save").click();
+  await expectHistory(anna, "tags_changed", "rückruf, wartung");
+
   mkdirSync(ARTIFACTS, { recursive: true });
   await anna.screenshot({ path: path.join(ARTIFACTS, "console-ticket-detail.png"), fullPage: true });
 
   // What the relay stored, in order.
   const { token } = await login(h.relay.url, ANNA);
-  const { ticket, history } = await ticketDetail(h.relay.url, token, olgaTicket.id);
+  const { ticket, history, tags } = await ticketDetail(h.relay.url, token, olgaTicket.id);
+  assert.deepEqual(tags, ["rückruf", "wartung"]);
   assert.equal(ticket.status, "resolved");
   assert.equal(ticket.support_level, "L2");
   assert.ok(ticket.first_response_at, "the reply met the first response");
   const kinds = history.map((e) => e.kind === "status_changed" ? `status:${e.to}` : e.kind);
   assert.deepEqual(kinds, ["created", "note", "reply", "status:open", "assigned", "status:pending_customer",
-    "status:resolved", "escalated"]);
+    "status:resolved", "escalated", "tags_changed"]);
   const by = (kind) => history.find((e) => e.kind === kind);
   assert.equal(by("note").body, "Kundin hat zwei Melder, Batterie prüfen.");
   assert.equal(by("reply").body, "Bitte tauschen Sie die 9-V-Batterie; melden Sie sich, falls es weiter piept.");
@@ -133,6 +139,19 @@ h.test("an agent filters the ticket list, opens the offline-form ticket and work
   await ctid(anna, "tk-back").click();
   await until(async () => (await listedTickets(anna)).some((t) => t.id === olgaTicket.id && t.status === "resolved"),
     { message: "the list shows the ticket resolved" });
+  const onlyListed = async (id, what) => until(async () => {
+    const rows = await listedTickets(anna);
+    return rows.length === 1 && rows[0].id === id;
+  }, { message: `only ticket ${id} listed (${what})` });
+  await ctid(anna, "tk-filter-reset").click();
+  await until(async () => (await listedTickets(anna)).length === 2, { message: "both tickets after reset" });
+  await ctid(anna, "tk-filter-tag").fill("wartung");
+  await ctid(anna, "tk-filter-apply").click();
+  await onlyListed(olgaTicket.id, "tag wartung");
+  await ctid(anna, "tk-filter-reset").click();
+  await ctid(anna, "tk-filter-q").fill("Feuerlöscher");
+  await ctid(anna, "tk-filter-q").press("Enter");
+  await onlyListed(paulTicket.id, "search Feuerlöscher");
   assert.deepEqual(anna.rec.errors, [], "no uncaught errors in the console");
 });
 
