@@ -54,7 +54,8 @@
     if (name === "unread") { badge.textContent = detail; badge.hidden = !detail; }
     if (name === "open" || name === "close") { isOpen = name === "open"; btn.setAttribute("aria-expanded", isOpen); }
     if (name === "close") btn.focus();
-    if (name === "status") { btn.classList.toggle("off", !detail.online); btn.hidden = detail.hidden; }
+    // "hidden" is absent until the relay has answered: the remembered look holds till then.
+    if (name === "status") { btn.classList.toggle("off", !detail.online); if ("hidden" in detail) btn.hidden = detail.hidden; }
     if (name === "look") { store("look", detail); look = detail.split(" "); paint(); }
     if (name === "message") store("last", String(Date.now()));
     (on[name] || []).forEach(function (f) { try { f(detail); } catch (e) { setTimeout(function () { throw e; }); } });

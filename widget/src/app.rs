@@ -233,7 +233,9 @@ impl Ctl {
             Emit::Status { online, hidden } => {
                 let d = js_sys::Object::new();
                 set(&d, "online", &JsValue::from_bool(online));
-                set(&d, "hidden", &JsValue::from_bool(hidden));
+                if let Some(h) = hidden {
+                    set(&d, "hidden", &JsValue::from_bool(h));
+                }
                 self.emit("status", &d);
             }
             Emit::Look(look) => self.emit("look", &JsValue::from_str(&look)),

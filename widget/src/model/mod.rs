@@ -98,8 +98,9 @@ pub enum Emit {
     Unread(u32),
     Status {
         online: bool,
-        /// The site hides the widget now (nobody online, nothing open for this visitor).
-        hidden: bool,
+        /// The site hides the widget now (nobody online, nothing open for this visitor);
+        /// `None` until the relay has welcomed us: the loader keeps what it remembered.
+        hidden: Option<bool>,
     },
     /// The site's accent, corner and offline behaviour as `"<accent|-> <left|right>
     /// <form|hide>"`: the loader remembers it, so the next page draws the launcher right.
@@ -226,7 +227,7 @@ pub struct Chat {
     typing: OwnTyping,
     resend_at: Option<f64>,
     last_unread: u32,
-    last_status: Option<(bool, bool)>,
+    last_status: Option<(bool, Option<bool>)>,
 }
 
 impl Chat {
@@ -1104,7 +1105,8 @@ impl Chat {
             self.last_unread = unread;
             out.push(Out::Emit(Emit::Unread(unread)));
         }
-        let (online, hidden) = (self.status_online(), self.hidden());
+        let online = self.status_online();
+        let hidden = self.ever_welcomed.then(|| self.hidden());
         if self.last_status != Some((online, hidden)) {
             self.last_status = Some((online, hidden));
             out.push(Out::Emit(Emit::Status { online, hidden }));

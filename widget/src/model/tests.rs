@@ -128,7 +128,7 @@ fn first_hello_has_no_token_and_no_last_seq_so_the_relay_replays_everything() {
     assert_eq!(c.token.as_deref(), Some("tok"));
     assert!(out.contains(&Out::Emit(Emit::Status {
         online: true,
-        hidden: false
+        hidden: Some(false)
     })));
 }
 
@@ -339,7 +339,7 @@ fn nobody_online_shows_the_offline_form_and_leave_message_thanks() {
     let out = c.apply(welcome(None, 0), 0.0);
     assert!(out.contains(&Out::Emit(Emit::Status {
         online: false,
-        hidden: false
+        hidden: Some(false)
     })));
     assert_eq!(c.screen(), Screen::Offline);
     let out = c
@@ -751,17 +751,22 @@ fn a_site_that_hides_when_offline_hides_the_widget_until_an_agent_is_online_or_t
     let mut c = Chat::new(None, Outbox::default(), None, None);
     assert!(!c.hidden(), "nothing is hidden before the relay said so");
     c.hello("acme", "de");
+    // A failed first connection: the loader keeps what it remembered.
+    assert!(c.disconnected().contains(&Out::Emit(Emit::Status {
+        online: false,
+        hidden: None
+    })));
     let out = c.apply(site_welcome(hide.clone(), 0), 0.0);
     assert!(c.hidden());
     assert!(out.contains(&Out::Emit(Emit::Status {
         online: false,
-        hidden: true
+        hidden: Some(true)
     })));
     let out = c.apply(ServerFrame::Availability { agents_online: 1 }, 0.0);
     assert!(!c.hidden());
     assert!(out.contains(&Out::Emit(Emit::Status {
         online: true,
-        hidden: false
+        hidden: Some(false)
     })));
     c.apply(ServerFrame::Availability { agents_online: 0 }, 0.0);
     assert!(c.hidden());
