@@ -78,7 +78,8 @@ pub fn Dashboard() -> impl IntoView {
                     Some(url) => {
                         let name = r.file_name();
                         click_download(&url, &name);
-                        if let Some((old, _)) = csv.get_untracked() {
+                        // `try_`: the dashboard may have been left meanwhile.
+                        if let Some((old, _)) = csv.try_get_untracked().flatten() {
                             let _ = web_sys::Url::revoke_object_url(&old);
                         }
                         csv.set(Some((url, name)));
@@ -93,7 +94,7 @@ pub fn Dashboard() -> impl IntoView {
         });
     };
     on_cleanup(move || {
-        if let Some((old, _)) = csv.get_untracked() {
+        if let Some((old, _)) = csv.try_get_untracked().flatten() {
             let _ = web_sys::Url::revoke_object_url(&old);
         }
     });

@@ -43,7 +43,8 @@ pub fn TicketList(shared: Shared) -> impl IntoView {
         generation.set_value(gen);
         spawn_local(async move {
             let answer = api::list(&token, &filter, LIMIT, offset).await;
-            if generation.get_value() != gen {
+            // `try_`: the list may have been left (and its values disposed) meanwhile.
+            if generation.try_get_value() != Some(gen) {
                 return;
             }
             match answer {
