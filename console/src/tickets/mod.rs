@@ -112,3 +112,39 @@ pub fn date_time(at: i64) -> String {
         crate::ui::clock(at)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+    use super::i18n::{DE, EN};
+    use crate::api::ApiError;
+
+    fn err(status: u16, code: &str, message: &str) -> ApiError {
+        ApiError {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn refusals_read_as_sentences_with_the_relays_reason() {
+        assert_eq!(
+            error_text(&EN, &err(422, "invalid", "reason: message body is empty")),
+            "Invalid input: reason: message body is empty"
+        );
+        assert_eq!(
+            error_text(&DE, &err(409, "conflict", "changed meanwhile")),
+            DE.err_conflict
+        );
+        assert_eq!(error_text(&EN, &err(0, "network", "")), EN.err_network);
+        assert_eq!(
+            error_text(&EN, &err(500, "internal", "")),
+            "Error (500 internal)"
+        );
+        assert_eq!(
+            error_text(&DE, &err(404, "not_found", "")),
+            "Ticket nicht gefunden. (404 not_found)"
+        );
+    }
+}
