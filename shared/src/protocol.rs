@@ -478,6 +478,10 @@ pub struct SiteSettings {
     /// instead"; absent: the widget's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_offer_message_after_secs: Option<u32>,
+    /// Outside the site's business hours right now: no live chat (`agents_online` is 0 and
+    /// stays so for this connection, whatever `availability` says); the offline form instead.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub closed: bool,
 }
 
 /// The corner of the page the widget's launcher sits in.
@@ -620,6 +624,8 @@ pub enum ErrorCode {
     UnknownAgent,
     /// A rating before the conversation ended, or a second one.
     NotRatable,
+    /// A live chat asked for outside the site's business hours: leave a message instead.
+    OutsideBusinessHours,
     RateLimited,
     Internal,
 }
@@ -651,6 +657,9 @@ impl ErrorCode {
             ErrorCode::AgentFull => "the agent has no free chat slot",
             ErrorCode::AgentUnavailable => "the agent is not online",
             ErrorCode::UnknownAgent => "no such agent",
+            ErrorCode::OutsideBusinessHours => {
+                "outside business hours: no live chat now, leave a message instead"
+            }
             ErrorCode::NotRatable => {
                 "the conversation cannot be rated (not ended yet, or already rated)"
             }

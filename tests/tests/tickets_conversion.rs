@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use switchboard_e2e::api::leave_message;
 use switchboard_e2e::{AgentClient, Relay, VisitorClient};
-use switchboard_shared::{EventKind, RemovalReason, ServerFrame, Side, VisitorCommand};
+use switchboard_shared::{ErrorCode, EventKind, RemovalReason, ServerFrame, Side, VisitorCommand};
 
 fn offline_form(v: &mut VisitorClient, body: &str) -> VisitorCommand {
     VisitorCommand::LeaveMessage {
@@ -344,6 +344,76 @@ async fn unresolved_chats_become_tickets_only_when_the_site_says_so() -> Result<
             ticket["description"] == "Brauche ein Angebot für 20 Löscher.",
             "{ticket}"
         );
+        Ok(())
+    }
+    .await;
+    relay.finish(outcome)
+}
+
+/// Path 1, second half: outside the site's business hours there is no live chat even with
+/// agents online: the welcome says nobody is available, a chat is refused, and the offline
+/// form's message becomes a ticket. Inside the hours chat works again.
+#[tokio::test]
+async fn outside_business_hours_visitors_get_the_offline_form_and_their_message_a_ticket(
+) -> Result<()> {
+    let relay = Relay::spawn().await?;
+    let outcome: Result<()> = async {
+        let boss = relay.add_admin("Boss", 0).await?;
+        let admin = relay.login(&boss).await?.token;
+        let anna = relay.add_agent("Anna", 1).await?;
+        let (_a, _) = AgentClient::connect(&relay, &anna).await?;
+        // Open round the clock on every day but today (UTC, Monday first).
+        let days = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs()
+            / 86_400;
+        let today = ((days + 3) % 7) as usize; // 1970-01-01 was a Thursday
+        let mut week = vec![json!([0, 1440]); 7];
+        week[today] = Value::Null;
+        let set_hours = |week: Vec<Value>| {
+            let admin = admin.clone();
+            let relay = &relay;
+            async move {
+                let (status, body) = relay
+                    .call(
+                        Method::PUT,
+                        "/api/v1/sites/acme/business-hours",
+                        Some(&admin),
+                        Some(json!({"timezone": "UTC", "week": week})),
+                    )
+                    .await?;
+                ensure!(status == StatusCode::OK, "{status} {body}");
+                Ok(())
+            }
+        };
+        set_hours(week).await?;
+
+        let mut v = VisitorClient::connect(&relay, "late").await?;
+        let welcome = v.hello().await?;
+        ensure!(welcome.agents_online == 0, "closed: nobody to chat with");
+        let start = VisitorCommand::StartConversation {
+            name: Some("Jonas".into()),
+            email: None,
+            customer_number: None,
+            page_url: None,
+        };
+        ensure!(
+            v.refused(&start).await? == ErrorCode::OutsideBusinessHours,
+            "no live chat outside the hours"
+        );
+        let form = offline_form(&mut v, "Bitte morgen zurückrufen.");
+        let left = leave_message(&mut v, &form).await?;
+        let (status, ticket) = relay.ticket_of(&admin, left.conversation_id).await?;
+        ensure!(
+            status == StatusCode::OK && ticket["channel"] == "offline_form",
+            "{status} {ticket}"
+        );
+
+        set_hours(vec![json!([0, 1440]); 7]).await?;
+        let mut w = VisitorClient::connect(&relay, "early").await?;
+        ensure!(w.hello().await?.agents_online == 1, "open again");
+        w.start().await?;
+        w.expect_agent_joined().await?;
         Ok(())
     }
     .await;

@@ -33,6 +33,15 @@ async fn offline_ticket(relay: &Relay, token: &str, name: &str) -> Result<(Visit
     let (status, ticket) = relay.ticket_of(token, left.conversation_id).await?;
     ensure!(status == StatusCode::OK, "{status} {ticket}");
     let id = ticket["id"].as_i64().unwrap_or_default();
+    // The widget lists the new request at once, with no reply yet.
+    let listed = tickets_frame(&mut v).await?;
+    ensure!(
+        listed.len() == 1
+            && listed[0].id == id
+            && listed[0].status == "new"
+            && listed[0].replies.is_empty(),
+        "{listed:?}"
+    );
     Ok((v, id))
 }
 

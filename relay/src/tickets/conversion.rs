@@ -125,15 +125,19 @@ async fn system_ticket(
     if !created {
         return Ok(ticket);
     }
+    let tickets = Tickets::new(chat);
     // The ticket exists whatever happens next; a failed assignment leaves it unassigned
     // in the list, where an agent picks it up by hand.
-    Ok(match Tickets::new(chat).auto_assign(ticket.clone()).await {
+    let ticket = match tickets.auto_assign(ticket.clone()).await {
         Ok(assigned) => assigned,
         Err(e) => {
             tracing::warn!(ticket = ticket.id, error = %e, "automatic assignment failed");
             ticket
         }
-    })
+    };
+    // The widget lists it under the visitor's requests at once.
+    tickets.notify_customer(&ticket).await;
+    Ok(ticket)
 }
 
 /// Path 4: a chat that ended unresolved becomes a ticket when its site says so
@@ -229,6 +233,9 @@ impl Tickets {
                 Ok(()) | Err(ChatError::Refused(ErrorCode::ConversationEnded)) => {}
                 Err(e) => return Err(e.into()),
             }
+        }
+        if created {
+            self.notify_customer(&ticket).await;
         }
         Ok((ticket, created))
     }

@@ -153,6 +153,16 @@ impl Tickets {
         Ok(hours_of(self.chat.store(), site).await?)
     }
 
+    /// Is live chat closed on `site` at `now`? Only a site whose admin set business hours
+    /// closes outside them; the default hours count for SLA due times only, so a site
+    /// without hours chats whenever an agent is online.
+    pub async fn chat_closed(&self, site: &str, now: i64) -> TicketResult<bool> {
+        Ok(match self.chat.store().site_hours(site).await? {
+            None => false,
+            Some(stored) => BusinessHours::from_stored(&stored).is_ok_and(|h| !h.is_open(now)),
+        })
+    }
+
     /// The targets in force for every priority (stored or default), in minutes.
     pub async fn sla_policies(&self) -> TicketResult<Vec<SlaPolicyRecord>> {
         let policy = sla::Policy::from_stored(&self.chat.store().sla_policies().await?);

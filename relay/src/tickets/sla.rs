@@ -129,6 +129,13 @@ impl BusinessHours {
         start + business_ms
     }
 
+    /// Is `at` inside a business window?
+    pub fn is_open(&self, at: i64) -> bool {
+        self.local_date(at)
+            .and_then(|d| self.window(d))
+            .is_some_and(|(opens, closes)| opens <= at && at < closes)
+    }
+
     /// Business milliseconds between two instants (0 when `to <= from`).
     pub fn between(&self, from: i64, to: i64) -> i64 {
         let (Some(first), Some(last)) = (self.local_date(from), self.local_date(to)) else {

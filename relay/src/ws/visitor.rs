@@ -4,6 +4,7 @@
 use super::connection::{Conn, Endpoint};
 use crate::conversations::{ChatError, ChatResult, VisitorIdentity};
 use crate::fanout::{Delivery, Party};
+use crate::clock::now_ms;
 use crate::tickets::{TicketError, Tickets};
 use switchboard_shared::limits::MAX_URL_CHARS;
 use switchboard_shared::text::{parse_field, MessageBody};
@@ -69,6 +70,7 @@ fn site_settings(site: &switchboard_store::SiteRecord) -> SiteSettings {
         greeting: o.greeting.clone(),
         offline_behaviour: Some(o.offline_behaviour),
         queue_offer_message_after_secs: Some(o.queue_offer_message_after_secs),
+        closed: false,
     }
 }
 
@@ -137,14 +139,22 @@ impl Endpoint for VisitorEndpoint {
         let (conn_id, rx) = conn.chat.hub().register(Party::Visitor(visitor.id));
         conn.conn_id = Some(conn_id);
         let conversation = conn.chat.visitor_conversation(visitor.id).await?;
+        let gone = || ChatError::Refused(ErrorCode::Internal);
+        // Outside the site's hours the widget offers the offline form, like with nobody online.
+        let closed = Tickets::new(&conn.chat)
+            .chat_closed(&site.id, now_ms())
+            .await
+            .map_err(|_| gone())?;
         let welcome = ServerFrame::VisitorWelcome {
             protocol: PROTOCOL_VERSION,
             token: visitor.new_token.clone(),
             conversation: conversation.as_ref().map(|c| conn.chat.view(c)),
-            agents_online: conn.chat.agents_online(),
-            site: site_settings(&site),
+            agents_online: if closed { 0 } else { conn.chat.agents_online() },
+            site: SiteSettings {
+                closed,
+                ..site_settings(&site)
+            },
         };
-        let gone = || ChatError::Refused(ErrorCode::Internal);
         conn.send(&welcome).await.map_err(|_| gone())?;
         if let Some(c) = conversation {
             conn.follow(c.id, last_seq.unwrap_or(0).min(c.last_seq))
@@ -199,6 +209,13 @@ impl Endpoint for VisitorEndpoint {
                     self.locale.clone(),
                     self.browser.clone(),
                 )?;
+                let closed = Tickets::new(&conn.chat)
+                    .chat_closed(&self.visitor.site, now_ms())
+                    .await
+                    .map_err(|_| ChatError::Refused(ErrorCode::Internal))?;
+                if closed {
+                    return Err(ErrorCode::OutsideBusinessHours.into());
+                }
                 let conv = conn.chat.start_conversation(&self.visitor, info).await?;
                 // Follow at once (the hub's Follow also arrives; following twice is harmless).
                 conn.follow(conv, 0)

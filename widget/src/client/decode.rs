@@ -206,6 +206,7 @@ fn site_settings(v: &Json) -> Option<SiteSettings> {
             .and_then(Json::as_str)
             .and_then(OfflineBehaviour::parse),
         queue_offer_message_after_secs: u32_of(v, "queue_offer_message_after_secs"),
+        closed: v.get("closed").and_then(Json::as_bool).unwrap_or(false),
     })
 }
 
@@ -269,7 +270,7 @@ fn conversation_view(v: &Json) -> Option<ConversationView> {
 }
 
 /// The wire names of [`ErrorCode`], in declaration order.
-const ERROR_CODES: [(&str, ErrorCode); 24] = [
+const ERROR_CODES: [(&str, ErrorCode); 25] = [
     ("bad_json", ErrorCode::BadJson),
     ("unknown_type", ErrorCode::UnknownType),
     ("wrong_endpoint", ErrorCode::WrongEndpoint),
@@ -292,6 +293,7 @@ const ERROR_CODES: [(&str, ErrorCode); 24] = [
     ("agent_unavailable", ErrorCode::AgentUnavailable),
     ("unknown_agent", ErrorCode::UnknownAgent),
     ("not_ratable", ErrorCode::NotRatable),
+    ("outside_business_hours", ErrorCode::OutsideBusinessHours),
     ("rate_limited", ErrorCode::RateLimited),
     ("internal", ErrorCode::Internal),
 ];

@@ -512,7 +512,10 @@ impl Chat {
                     wait_secs: estimated_wait_secs,
                 });
             }
-            ServerFrame::Availability { agents_online } => self.agents_online = agents_online,
+            // Outside business hours nobody takes chats, whoever is online.
+            ServerFrame::Availability { agents_online } if !self.site.closed => {
+                self.agents_online = agents_online
+            }
             ServerFrame::Tickets { tickets } => {
                 self.tickets = tickets;
                 let open = self
@@ -785,6 +788,12 @@ impl Chat {
             ErrorCode::NotRatable => {
                 self.rated = true;
                 return;
+            }
+            // Hours ended since the welcome: the offline form instead of a queue.
+            ErrorCode::OutsideBusinessHours => {
+                self.site.closed = true;
+                self.agents_online = 0;
+                self.start_requested = false;
             }
             _ => {}
         }

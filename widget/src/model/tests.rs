@@ -880,3 +880,50 @@ fn the_loader_is_told_while_a_ticket_is_open_or_waits_for_a_rating() {
     let out = c.apply(frame(ticket(5, "resolved", &[], false)), 0.0);
     assert!(out.contains(&Out::SaveTicketsOpen(false)));
 }
+
+#[test]
+fn outside_business_hours_the_offline_form_stays_whoever_comes_online() {
+    let mut c = Chat::new(None, Outbox::default(), None, None);
+    c.hello("acme", "de");
+    let ServerFrame::VisitorWelcome {
+        protocol,
+        token,
+        conversation,
+        site,
+        ..
+    } = welcome(None, 0)
+    else {
+        unreachable!()
+    };
+    let closed = ServerFrame::VisitorWelcome {
+        protocol,
+        token,
+        conversation,
+        agents_online: 0,
+        site: SiteSettings {
+            closed: true,
+            ..site
+        },
+    };
+    c.apply(closed, 0.0);
+    assert_eq!(c.screen(), Screen::Offline);
+    c.apply(ServerFrame::Availability { agents_online: 2 }, 1.0);
+    assert_eq!(c.screen(), Screen::Offline, "closed wins over availability");
+    assert!(!c.status_online());
+}
+
+#[test]
+fn a_chat_refused_for_the_hours_turns_into_the_offline_form() {
+    let mut c = Chat::new(None, Outbox::default(), None, None);
+    c.hello("acme", "de");
+    c.apply(welcome(None, 1), 0.0);
+    c.start(Contact::default());
+    assert_eq!(c.screen(), Screen::Chat);
+    c.apply(
+        ServerFrame::error(ErrorCode::OutsideBusinessHours, None),
+        1.0,
+    );
+    assert_eq!(c.screen(), Screen::Offline);
+    c.apply(ServerFrame::Availability { agents_online: 3 }, 2.0);
+    assert_eq!(c.screen(), Screen::Offline);
+}
