@@ -2,9 +2,9 @@
 //! the endpoint never takes a conversation id from the client.
 
 use super::connection::{Conn, Endpoint};
+use crate::clock::now_ms;
 use crate::conversations::{ChatError, ChatResult, VisitorIdentity};
 use crate::fanout::{Delivery, Party};
-use crate::clock::now_ms;
 use crate::tickets::{TicketError, Tickets};
 use switchboard_shared::limits::MAX_URL_CHARS;
 use switchboard_shared::text::{parse_field, MessageBody};

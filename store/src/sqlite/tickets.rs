@@ -4,9 +4,8 @@
 
 use super::constraint;
 use crate::tickets::{
-    SlaState,
-    NewTicket, SiteHours, TicketChange, TicketChannel, TicketEvent, TicketEventKind, TicketFilter,
-    TicketPriority, TicketRecord, TicketStatus,
+    NewTicket, SiteHours, SlaState, TicketChange, TicketChannel, TicketEvent, TicketEventKind,
+    TicketFilter, TicketPriority, TicketRecord, TicketStatus,
 };
 use crate::{StoreError, StoreResult};
 use sqlx::sqlite::SqliteRow;
