@@ -299,7 +299,7 @@ fn group_table(
                 <th>{if with_level { t.agent } else { t.level }}</th>
                 {with_level.then(|| view! { <th>{t.level}</th> })}
                 <th>{t.chats}</th><th>{t.tickets}</th>
-                <th>{format!("{} ({})", t.first_response, t.median)}</th>
+                <th>{format!("{} ({} / {}, {})", t.first_response, t.chats, t.tickets, t.median)}</th>
                 <th>{t.aht}</th><th>{t.resolution_time}</th><th>{t.fcr}</th>
                 <th>{t.csat}</th><th>{t.sla_first}</th><th>{t.sla_resolution}</th>
             </tr></thead>
