@@ -262,6 +262,8 @@ pub struct Site {
     pub offline_behaviour: switchboard_shared::OfflineBehaviour,
     pub queue_offer_message_after_secs: u32,
     pub unresolved_to_ticket: bool,
+    #[serde(default)]
+    pub chat_within_hours: bool,
 }
 
 pub async fn sites(token: &str) -> Result<Vec<Site>> {

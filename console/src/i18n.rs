@@ -121,6 +121,7 @@ pub struct Texts {
     pub offline_hide: &'static str,
     pub offer_after: &'static str,
     pub unresolved_to_ticket: &'static str,
+    pub chat_within_hours: &'static str,
     pub browser: &'static str,
 }
 
@@ -203,6 +204,7 @@ pub static DE: Texts = Texts {
     offline_hide: "Chat-Knopf ausblenden",
     offer_after: "„Nachricht hinterlassen“ anbieten nach (Sekunden Wartezeit)",
     unresolved_to_ticket: "Ungelöste Chats werden Tickets",
+    chat_within_hours: "Live-Chat nur während der Geschäftszeiten",
     browser: "Browser",
 };
 
@@ -285,6 +287,7 @@ pub static EN: Texts = Texts {
     offline_hide: "hide the chat button",
     offer_after: "Offer \"leave a message\" after (seconds of waiting)",
     unresolved_to_ticket: "Unresolved chats become tickets",
+    chat_within_hours: "Live chat only during business hours",
     browser: "Browser",
 };
 

@@ -124,6 +124,8 @@ pub struct SiteOptions {
     pub queue_offer_message_after_secs: u32,
     /// An unresolved ended chat, or a visitor leaving the queue, becomes a ticket.
     pub unresolved_to_ticket: bool,
+    /// Live chat only within the business hours (outside them: the offline form).
+    pub chat_within_hours: bool,
 }
 
 impl Default for SiteOptions {
@@ -135,6 +137,7 @@ impl Default for SiteOptions {
             offline_behaviour: switchboard_shared::OfflineBehaviour::Form,
             queue_offer_message_after_secs: 120,
             unresolved_to_ticket: false,
+            chat_within_hours: false,
         }
     }
 }

@@ -350,9 +350,10 @@ async fn unresolved_chats_become_tickets_only_when_the_site_says_so() -> Result<
     relay.finish(outcome)
 }
 
-/// Path 1, second half: outside the site's business hours there is no live chat even with
-/// agents online: the welcome says nobody is available, a chat is refused, and the offline
-/// form's message becomes a ticket. Inside the hours chat works again.
+/// Path 1, second half: on a site whose admin chose "live chat only within business hours",
+/// outside them there is no live chat even with agents online: the welcome says nobody is
+/// available, a chat is refused, and the offline form's message becomes a ticket. Inside the
+/// hours chat works again.
 #[tokio::test]
 async fn outside_business_hours_visitors_get_the_offline_form_and_their_message_a_ticket(
 ) -> Result<()> {
@@ -387,6 +388,22 @@ async fn outside_business_hours_visitors_get_the_offline_form_and_their_message_
             }
         };
         set_hours(week).await?;
+        // Hours alone only drive SLA due times: chat stays open until the admin says
+        // "live chat only within business hours".
+        let mut before = VisitorClient::connect(&relay, "before").await?;
+        ensure!(
+            before.hello().await?.agents_online == 1,
+            "hours alone do not close"
+        );
+        let (status, body) = relay
+            .call(
+                Method::PATCH,
+                "/api/v1/sites/acme",
+                Some(&admin),
+                Some(json!({"chat_within_hours": true})),
+            )
+            .await?;
+        ensure!(status == StatusCode::OK, "{status} {body}");
 
         let mut v = VisitorClient::connect(&relay, "late").await?;
         let welcome = v.hello().await?;

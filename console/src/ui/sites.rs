@@ -80,6 +80,7 @@ fn SiteForm(site: Site) -> impl IntoView {
     let offline = RwSignal::new(site.offline_behaviour);
     let offer = RwSignal::new(site.queue_offer_message_after_secs.to_string());
     let to_ticket = RwSignal::new(site.unresolved_to_ticket);
+    let within_hours = RwSignal::new(site.chat_within_hours);
     let timezone = RwSignal::new(String::new());
     let days: [Day; 7] = std::array::from_fn(|_| Day {
         open: RwSignal::new(false),
@@ -147,6 +148,7 @@ fn SiteForm(site: Site) -> impl IntoView {
                 "offline_behaviour": offline.get_untracked(),
                 "queue_offer_message_after_secs": offer_secs,
                 "unresolved_to_ticket": to_ticket.get_untracked(),
+                "chat_within_hours": within_hours.get_untracked(),
             });
             let id = id.clone();
             result.set(None);
@@ -260,6 +262,12 @@ fn SiteForm(site: Site) -> impl IntoView {
                     prop:checked=move || to_ticket.get()
                     on:change=move |ev| to_ticket.set(event_target_checked(&ev)) />
                 {move || t().unresolved_to_ticket}
+            </label>
+            <label class="cs-row">
+                <input type="checkbox" data-testid="cs-site-chat-within-hours"
+                    prop:checked=move || within_hours.get()
+                    on:change=move |ev| within_hours.set(event_target_checked(&ev)) />
+                {move || t().chat_within_hours}
             </label>
             <button type="submit" data-testid="cs-site-save">{move || t().save}</button>
             <p role="status" data-testid="cs-site-status"

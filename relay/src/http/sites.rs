@@ -46,6 +46,8 @@ struct SiteView {
     offline_behaviour: OfflineBehaviour,
     queue_offer_message_after_secs: u32,
     unresolved_to_ticket: bool,
+    /// Live chat only within the site's business hours (the offline form outside them).
+    chat_within_hours: bool,
 }
 
 fn view(s: SiteRecord) -> SiteView {
@@ -61,6 +63,7 @@ fn view(s: SiteRecord) -> SiteView {
         offline_behaviour: o.offline_behaviour,
         queue_offer_message_after_secs: o.queue_offer_message_after_secs,
         unresolved_to_ticket: o.unresolved_to_ticket,
+        chat_within_hours: o.chat_within_hours,
     }
 }
 
@@ -84,6 +87,7 @@ struct SitePatch {
     offline_behaviour: Option<OfflineBehaviour>,
     queue_offer_message_after_secs: Option<u32>,
     unresolved_to_ticket: Option<bool>,
+    chat_within_hours: Option<bool>,
 }
 
 /// `null` becomes `Some(None)` (clear), an absent field stays `None` (keep).
@@ -180,6 +184,9 @@ fn apply(mut site: SiteRecord, p: SitePatch) -> Result<SiteRecord, ApiError> {
             )));
         }
         o.queue_offer_message_after_secs = secs;
+    }
+    if let Some(flag) = p.chat_within_hours {
+        o.chat_within_hours = flag;
     }
     if let Some(flag) = p.unresolved_to_ticket {
         o.unresolved_to_ticket = flag;

@@ -153,14 +153,16 @@ impl Tickets {
         Ok(hours_of(self.chat.store(), site).await?)
     }
 
-    /// Is live chat closed on `site` at `now`? Only a site whose admin set business hours
-    /// closes outside them; the default hours count for SLA due times only, so a site
-    /// without hours chats whenever an agent is online.
+    /// Is live chat closed on `site` at `now`? Only when its admin chose "live chat only
+    /// within business hours" (`chat_within_hours`) and `now` is outside them; otherwise
+    /// hours count for SLA due times only and chat follows agent presence.
     pub async fn chat_closed(&self, site: &str, now: i64) -> TicketResult<bool> {
-        Ok(match self.chat.store().site_hours(site).await? {
-            None => false,
-            Some(stored) => BusinessHours::from_stored(&stored).is_ok_and(|h| !h.is_open(now)),
-        })
+        let store = self.chat.store();
+        let within = store
+            .site(site)
+            .await?
+            .is_some_and(|s| s.options.chat_within_hours);
+        Ok(within && !hours_of(store, site).await?.is_open(now))
     }
 
     /// The targets in force for every priority (stored or default), in minutes.

@@ -170,8 +170,9 @@ pub(super) async fn upsert_site(pool: &SqlitePool, site: SiteRecord) -> StoreRes
     let o = &site.options;
     sqlx::query(
         "INSERT INTO sites (id, name, prechat, accent, widget_position, greeting, \
-            offline_behaviour, queue_offer_message_after_secs, unresolved_to_ticket) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+            offline_behaviour, queue_offer_message_after_secs, unresolved_to_ticket, \
+            chat_within_hours) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, prechat = excluded.prechat",
     )
     .bind(&site.id)
@@ -183,6 +184,7 @@ pub(super) async fn upsert_site(pool: &SqlitePool, site: SiteRecord) -> StoreRes
     .bind(o.offline_behaviour.as_str())
     .bind(i64::from(o.queue_offer_message_after_secs))
     .bind(o.unresolved_to_ticket)
+    .bind(o.chat_within_hours)
     .execute(&mut *tx)
     .await?;
     replace_origins(&mut tx, &site).await?;
@@ -196,7 +198,8 @@ pub(super) async fn update_site(pool: &SqlitePool, site: SiteRecord) -> StoreRes
     let o = &site.options;
     let updated = sqlx::query(
         "UPDATE sites SET name = ?, prechat = ?, accent = ?, widget_position = ?, greeting = ?, \
-            offline_behaviour = ?, queue_offer_message_after_secs = ?, unresolved_to_ticket = ? \
+            offline_behaviour = ?, queue_offer_message_after_secs = ?, unresolved_to_ticket = ?, \
+            chat_within_hours = ? \
          WHERE id = ?",
     )
     .bind(&site.name)
@@ -207,6 +210,7 @@ pub(super) async fn update_site(pool: &SqlitePool, site: SiteRecord) -> StoreRes
     .bind(o.offline_behaviour.as_str())
     .bind(i64::from(o.queue_offer_message_after_secs))
     .bind(o.unresolved_to_ticket)
+    .bind(o.chat_within_hours)
     .bind(&site.id)
     .execute(&mut *tx)
     .await?;
@@ -244,7 +248,7 @@ async fn replace_origins(conn: &mut SqliteConnection, site: &SiteRecord) -> Stor
 /// One statement, so the site and its origins come from the same snapshot.
 const SITES_WITH_ORIGINS: &str = "SELECT s.id, s.name, s.prechat, s.accent, s.widget_position, \
      s.greeting, s.offline_behaviour, s.queue_offer_message_after_secs, s.unresolved_to_ticket, \
-     o.origin FROM sites s LEFT JOIN site_origins o ON o.site_id = s.id";
+     s.chat_within_hours, o.origin FROM sites s LEFT JOIN site_origins o ON o.site_id = s.id";
 
 pub(super) async fn site(pool: &SqlitePool, id: &str) -> StoreResult<Option<SiteRecord>> {
     let rows = sqlx::query(&format!(
@@ -300,6 +304,7 @@ fn site_options(row: &sqlx::sqlite::SqliteRow) -> StoreResult<SiteOptions> {
         queue_offer_message_after_secs: u32::try_from(offer)
             .map_err(|_| corrupt("queue_offer_message_after_secs"))?,
         unresolved_to_ticket: row.try_get("unresolved_to_ticket")?,
+        chat_within_hours: row.try_get("chat_within_hours")?,
     })
 }
 

@@ -44,6 +44,7 @@ async fn an_update_replaces_everything_and_a_later_upsert_keeps_the_options() {
             offline_behaviour: OfflineBehaviour::Hide,
             queue_offer_message_after_secs: 45,
             unresolved_to_ticket: true,
+            chat_within_hours: true,
         },
         ..site("Acme GmbH")
     };
