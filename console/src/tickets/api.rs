@@ -133,6 +133,8 @@ pub struct Filter {
     pub assignee: String,
     pub tag: String,
     pub q: String,
+    /// SLA state now: "breached", "running", "paused" (the relay computes it).
+    pub sla: String,
 }
 
 impl Filter {
@@ -147,6 +149,7 @@ impl Filter {
             ("assignee", &self.assignee),
             ("tag", &self.tag),
             ("q", &self.q),
+            ("sla", &self.sla),
         ] {
             let value = value.trim();
             if !value.is_empty() {

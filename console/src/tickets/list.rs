@@ -36,7 +36,8 @@ pub fn TicketList(shared: Shared) -> impl IntoView {
     });
     Effect::new(move |_| {
         reload.track();
-        let filter = shared.filter.get();
+        let mut filter = shared.filter.get();
+        filter.sla = shared.sla.get();
         let offset = shared.offset.get();
         let Some(token) = app.token() else { return };
         let gen = generation.get_value() + 1;
@@ -57,16 +58,7 @@ pub fn TicketList(shared: Shared) -> impl IntoView {
         });
     });
     let shown = move || {
-        let sla = SlaState::parse(&shared.sla.get());
-        page.with(|p| {
-            p.as_ref().map_or_else(Vec::new, |p| {
-                p.tickets
-                    .iter()
-                    .filter(|tk| sla.is_none() || tk.sla_state() == sla)
-                    .cloned()
-                    .collect::<Vec<_>>()
-            })
-        })
+        page.with(|p| p.as_ref().map_or_else(Vec::new, |p| p.tickets.clone()))
     };
     view! {
         <section class="tk-list" data-testid="tk-list">
@@ -248,7 +240,10 @@ fn Filters(shared: Shared) -> impl IntoView {
                     let labels = [t.breached, t.running, t.paused];
                     select("tk-filter-sla", shared.sla.into(),
                         SlaState::ALL.iter().zip(labels).map(|(s, l)| (s.code().to_owned(), l.to_owned())).collect(),
-                        Box::new(move |v| shared.sla.set(v)))
+                        Box::new(move |v| {
+                            shared.offset.set(0);
+                            shared.sla.set(v);
+                        }))
                 }}
             </label>
             <label>{move || t().tag} " "

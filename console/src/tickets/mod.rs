@@ -18,7 +18,7 @@ use leptos::task::spawn_local;
 #[derive(Clone, Copy)]
 pub struct Shared {
     pub filter: RwSignal<api::Filter>,
-    /// Client-side SLA-state filter: "", "breached", "running", "paused".
+    /// SLA-state filter, sent as `sla`: "", "breached", "running", "paused".
     pub sla: RwSignal<String>,
     pub offset: RwSignal<u32>,
     pub open: RwSignal<Option<i64>>,
