@@ -57,9 +57,7 @@ pub fn TicketList(shared: Shared) -> impl IntoView {
             }
         });
     });
-    let shown = move || {
-        page.with(|p| p.as_ref().map_or_else(Vec::new, |p| p.tickets.clone()))
-    };
+    let shown = move || page.with(|p| p.as_ref().map_or_else(Vec::new, |p| p.tickets.clone()));
     view! {
         <section class="tk-list" data-testid="tk-list">
             <h2>{move || t().tickets}</h2>
