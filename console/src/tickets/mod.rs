@@ -7,6 +7,7 @@ pub mod api;
 mod detail;
 pub mod i18n;
 mod list;
+pub mod settings;
 
 use crate::api::{AgentRow, ApiError};
 use crate::app::{now, use_app};

@@ -1,5 +1,6 @@
 //! For admins: every agent with cap, role, support level and disabled flag editable, a
-//! form to create one, the canned responses, and the sites ([`super::sites`]).
+//! form to create one, the canned responses, the sites ([`super::sites`]) and the ticket
+//! settings ([`crate::tickets::settings`]).
 
 use super::t;
 use crate::api::{self, AgentRow};
@@ -77,6 +78,7 @@ pub fn Admin() -> impl IntoView {
             <NewAgent on_done=reload status=status />
             <CannedAdmin status=status />
             <super::sites::SitesAdmin />
+            <crate::tickets::settings::TicketSettings />
         </main>
     }
 }
