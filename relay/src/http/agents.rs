@@ -3,7 +3,7 @@
 
 use super::auth::{body, need, short_text, Access, Caller};
 use super::error::ApiError;
-use super::openapi::ErrorBody;
+use super::openapi::{AuthErrors, ErrorBody, InvalidInput};
 use crate::app::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -55,7 +55,7 @@ impl From<&AgentRecord> for AgentJson {
 
 /// Every agent with live presence and load.
 #[utoipa::path(get, path = "/agents", tag = "agents",
-    responses((status = 200, description = "`{agents: [agent + presence, active, max]}` (scope agents:read)", body = serde_json::Value), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 200, description = "`{agents: [agent + presence, active, max]}` (scope agents:read)", body = serde_json::Value), AuthErrors))]
 async fn list(
     State(app): State<AppState>,
     _caller: Access<need::AgentsRead>,
@@ -126,7 +126,7 @@ struct NewAgentJson {
 
 /// Admins create agent accounts.
 #[utoipa::path(post, path = "/agents", tag = "agents", request_body = NewAgentJson,
-    responses((status = 201, description = "created (admins only)", body = AgentJson), (status = 409, description = "the e-mail is taken", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 201, description = "created (admins only)", body = AgentJson), (status = 409, description = "the e-mail is taken", body = ErrorBody), InvalidInput, AuthErrors))]
 async fn create(
     State(app): State<AppState>,
     caller: Caller,
@@ -165,7 +165,7 @@ struct AgentUpdate {
 
 /// Admins change an agent's account; caps and disabling take effect at once.
 #[utoipa::path(patch, path = "/agents/{id}", tag = "agents", params(("id" = i64, Path, description = "agent id")), request_body = AgentUpdate,
-    responses((status = 200, description = "changed (admins only); caps and disabling apply at once", body = AgentJson), (status = 404, description = "no such agent", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 200, description = "changed (admins only); caps and disabling apply at once", body = AgentJson), (status = 404, description = "no such agent", body = ErrorBody), InvalidInput, AuthErrors))]
 async fn update(
     State(app): State<AppState>,
     caller: Caller,

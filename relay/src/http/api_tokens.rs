@@ -4,7 +4,7 @@
 
 use super::auth::{body, short_text, Caller, Scope, API_TOKEN_PREFIX};
 use super::error::ApiError;
-use super::openapi::ErrorBody;
+use super::openapi::{AuthErrors, ErrorBody, InvalidInput};
 use crate::app::AppState;
 use crate::clock::now_ms;
 use axum::extract::rejection::JsonRejection;
@@ -55,7 +55,7 @@ fn scopes(names: &[String]) -> Result<Vec<Scope>, ApiError> {
 }
 
 #[utoipa::path(post, path = "/api-tokens", tag = "api tokens", request_body = CreateToken,
-    responses((status = 201, description = "`{api_token, token}`: the secret (`sbk_…`) is shown only now (admin sessions)", body = serde_json::Value), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 201, description = "`{api_token, token}`: the secret (`sbk_…`) is shown only now (admin sessions)", body = serde_json::Value), InvalidInput, AuthErrors))]
 async fn create(
     State(app): State<AppState>,
     caller: Caller,
@@ -84,7 +84,7 @@ async fn create(
 }
 
 #[utoipa::path(get, path = "/api-tokens", tag = "api tokens",
-    responses((status = 200, description = "`{api_tokens: [token]}`, revoked ones too, never a secret (admin sessions)", body = serde_json::Value), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 200, description = "`{api_tokens: [token]}`, revoked ones too, never a secret (admin sessions)", body = serde_json::Value), AuthErrors))]
 async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require_admin()?;
     let all = app.chat.store().list_api_tokens().await?;
@@ -93,7 +93,7 @@ async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>
 
 /// Takes effect on the next request: every request looks the token up.
 #[utoipa::path(delete, path = "/api-tokens/{id}", tag = "api tokens", params(("id" = i64, Path, description = "API token id")),
-    responses((status = 204, description = "revoked at once (admin sessions)"), (status = 404, description = "no such token", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 204, description = "revoked at once (admin sessions)"), (status = 404, description = "no such token", body = ErrorBody), AuthErrors))]
 async fn revoke(
     State(app): State<AppState>,
     caller: Caller,

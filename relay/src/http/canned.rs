@@ -3,7 +3,7 @@
 
 use super::auth::{body, short_text, Caller};
 use super::error::ApiError;
-use super::openapi::ErrorBody;
+use super::openapi::{AuthErrors, ErrorBody, InvalidInput};
 use crate::app::AppState;
 use crate::clock::now_ms;
 use axum::extract::rejection::JsonRejection;
@@ -55,14 +55,14 @@ fn validate(req: CannedJson) -> Result<NewCanned, ApiError> {
 }
 
 #[utoipa::path(get, path = "/canned-responses", tag = "canned responses",
-    responses((status = 200, description = "`{canned: [canned response]}` (agent sessions)", body = serde_json::Value), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 200, description = "`{canned: [canned response]}` (agent sessions)", body = serde_json::Value), AuthErrors))]
 async fn list(State(app): State<AppState>, _caller: Caller) -> Result<Json<Value>, ApiError> {
     let all = app.chat.store().list_canned().await?;
     Ok(Json(json!({ "canned_responses": all })))
 }
 
 #[utoipa::path(post, path = "/canned-responses", tag = "canned responses", request_body = CannedJson,
-    responses((status = 201, description = "created (admins only)", body = CannedResponse), (status = 409, description = "the shortcut is taken", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 201, description = "created (admins only)", body = CannedResponse), (status = 409, description = "the shortcut is taken", body = ErrorBody), InvalidInput, AuthErrors))]
 async fn create(
     State(app): State<AppState>,
     caller: Caller,
@@ -75,7 +75,7 @@ async fn create(
 }
 
 #[utoipa::path(put, path = "/canned-responses/{id}", tag = "canned responses", params(("id" = i64, Path, description = "canned response id")), request_body = CannedJson,
-    responses((status = 200, description = "replaced (admins only)", body = CannedResponse), (status = 404, description = "no such canned response", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 200, description = "replaced (admins only)", body = CannedResponse), (status = 404, description = "no such canned response", body = ErrorBody), InvalidInput, AuthErrors))]
 async fn replace(
     State(app): State<AppState>,
     caller: Caller,
@@ -90,7 +90,7 @@ async fn replace(
 }
 
 #[utoipa::path(delete, path = "/canned-responses/{id}", tag = "canned responses", params(("id" = i64, Path, description = "canned response id")),
-    responses((status = 204, description = "deleted (admins only)"), (status = 404, description = "no such canned response", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 204, description = "deleted (admins only)"), (status = 404, description = "no such canned response", body = ErrorBody), AuthErrors))]
 async fn remove(
     State(app): State<AppState>,
     caller: Caller,

@@ -3,7 +3,7 @@
 
 use super::auth::{body, need, Access, Caller};
 use super::error::ApiError;
-use super::openapi::ErrorBody;
+use super::openapi::{AuthErrors, ErrorBody, InvalidInput};
 use crate::app::AppState;
 use crate::clock::now_ms;
 use axum::extract::rejection::JsonRejection;
@@ -45,7 +45,7 @@ async fn visible(app: &AppState, caller: &Caller, id: i64) -> Result<Conversatio
 
 #[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", params(("id" = i64, Path, description = "conversation id")),
     responses((status = 200, description = "`{conversation, events, notes, earlier}`: the transcript (as WebSocket `event` frames), visitor details, internal notes and the visitor's earlier conversations; for the agent holding it or an admin (scope conversations:read)", body = serde_json::Value),
-        (status = 404, description = "missing or not the caller's", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+        (status = 404, description = "missing or not the caller's", body = ErrorBody), AuthErrors))]
 async fn transcript(
     State(app): State<AppState>,
     caller: Access<need::ConversationsRead>,
@@ -92,7 +92,7 @@ struct NoteJson {
 /// An internal note: stored beside the conversation, never in its event stream, so no
 /// visitor connection can ever be sent one.
 #[utoipa::path(post, path = "/conversations/{id}/notes", tag = "conversations", params(("id" = i64, Path, description = "conversation id")), request_body = NoteJson,
-    responses((status = 201, description = "an internal note; the visitor never sees it", body = Note), (status = 404, description = "missing or not the caller's", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 201, description = "an internal note; the visitor never sees it", body = Note), (status = 404, description = "missing or not the caller's", body = ErrorBody), InvalidInput, AuthErrors))]
 async fn add_note(
     State(app): State<AppState>,
     caller: Caller,

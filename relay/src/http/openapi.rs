@@ -64,6 +64,24 @@ struct ErrorDetail {
     message: String,
 }
 
+/// 401 and 403: what every operation behind a token can answer.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only read by the document
+pub enum AuthErrors {
+    #[response(status = 401, description = "no valid token")]
+    Unauthorized(ErrorBody),
+    #[response(status = 403, description = "not allowed (role or scope)")]
+    Forbidden(ErrorBody),
+}
+
+/// 422: the body or a parameter is invalid; the message says which.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only read by the document
+pub enum InvalidInput {
+    #[response(status = 422, description = "invalid input (the message says which)")]
+    Invalid(ErrorBody),
+}
+
 /// Declares the bearer scheme every operation uses.
 struct BearerAuth;
 

@@ -4,7 +4,7 @@
 
 use super::auth::{need, Access, Caller, Via};
 use super::error::ApiError;
-use super::openapi::ErrorBody;
+use super::openapi::{AuthErrors, ErrorBody};
 use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::reports::{self, range, Report};
@@ -60,7 +60,7 @@ async fn build(
 }
 
 #[utoipa::path(get, path = "/reports/kpis", tag = "reports", params(KpiQuery),
-    responses((status = 200, description = "every KPI overall, per agent and per support level (docs/REPORTS.md)", body = Report), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not an admin session or a token without reports:read", body = ErrorBody), (status = 404, description = "no such site", body = ErrorBody), (status = 422, description = "a bad range (the message says why)", body = ErrorBody)))]
+    responses((status = 200, description = "every KPI overall, per agent and per support level (docs/REPORTS.md)", body = Report), AuthErrors, (status = 404, description = "no such site", body = ErrorBody), (status = 422, description = "a bad range (the message says why)", body = ErrorBody)))]
 async fn kpis_json(
     State(app): State<AppState>,
     caller: Access<need::ReportsRead>,
@@ -70,7 +70,7 @@ async fn kpis_json(
 }
 
 #[utoipa::path(get, path = "/reports/kpis.csv", tag = "reports", params(KpiQuery),
-    responses((status = 200, description = "the same report as CSV: group, agent_id, agent_name, support_level, metric, value", content_type = "text/csv", body = String), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not an admin session or a token without reports:read", body = ErrorBody), (status = 404, description = "no such site", body = ErrorBody), (status = 422, description = "a bad range (the message says why)", body = ErrorBody)))]
+    responses((status = 200, description = "the same report as CSV: group, agent_id, agent_name, support_level, metric, value", content_type = "text/csv", body = String), AuthErrors, (status = 404, description = "no such site", body = ErrorBody), (status = 422, description = "a bad range (the message says why)", body = ErrorBody)))]
 async fn kpis_csv(
     State(app): State<AppState>,
     caller: Access<need::ReportsRead>,

@@ -7,7 +7,7 @@
 
 use super::auth::{body, short_text, Caller};
 use super::error::ApiError;
-use super::openapi::ErrorBody;
+use super::openapi::{AuthErrors, ErrorBody, InvalidInput};
 use crate::app::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -98,7 +98,7 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 #[utoipa::path(get, path = "/sites", tag = "sites",
-    responses((status = 200, description = "`{sites: [site]}` (agent sessions)", body = serde_json::Value), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 200, description = "`{sites: [site]}` (agent sessions)", body = serde_json::Value), AuthErrors))]
 async fn list(State(app): State<AppState>, _caller: Caller) -> Result<Json<Value>, ApiError> {
     let sites: Vec<SiteView> = app
         .chat
@@ -112,7 +112,7 @@ async fn list(State(app): State<AppState>, _caller: Caller) -> Result<Json<Value
 }
 
 #[utoipa::path(get, path = "/sites/{id}", tag = "sites", params(("id" = String, Path, description = "site id")),
-    responses((status = 200, description = "the site and its widget and ticket settings", body = SiteView), (status = 404, description = "no such site", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 200, description = "the site and its widget and ticket settings", body = SiteView), (status = 404, description = "no such site", body = ErrorBody), AuthErrors))]
 async fn one(
     State(app): State<AppState>,
     _caller: Caller,
@@ -128,7 +128,7 @@ async fn one(
 }
 
 #[utoipa::path(patch, path = "/sites/{id}", tag = "sites", params(("id" = String, Path, description = "site id")), request_body = SitePatch,
-    responses((status = 200, description = "changed (admins only); the whole patch is checked before anything is written", body = SiteView), (status = 404, description = "no such site", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 200, description = "changed (admins only); the whole patch is checked before anything is written", body = SiteView), (status = 404, description = "no such site", body = ErrorBody), InvalidInput, AuthErrors))]
 async fn update(
     State(app): State<AppState>,
     caller: Caller,

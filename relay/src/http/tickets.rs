@@ -5,7 +5,7 @@
 
 use super::auth::{body, need, short_text, Access, Caller};
 use super::error::ApiError;
-use super::openapi::ErrorBody;
+use super::openapi::{AuthErrors, ErrorBody, InvalidInput};
 use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::tickets::conversion::LiveConversion;
@@ -97,7 +97,7 @@ struct ListQuery {
 /// Sorted by the next SLA due time (overdue first), tickets without a running target last.
 /// `next_offset` is set when there may be more.
 #[utoipa::path(get, path = "/tickets", tag = "tickets", params(ListQuery),
-    responses((status = 200, description = "one page of tickets (scope tickets:read)", body = TicketList), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
+    responses((status = 200, description = "one page of tickets (scope tickets:read)", body = TicketList), InvalidInput, AuthErrors))]
 async fn list(
     State(app): State<AppState>,
     _caller: Access<need::TicketsRead>,
@@ -159,7 +159,7 @@ struct OpenJson {
 
 #[utoipa::path(post, path = "/tickets", tag = "tickets", request_body = OpenJson,
     responses((status = 201, description = "the new ticket (scope tickets:write)", body = TicketView),
-        (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+        InvalidInput, AuthErrors))]
 async fn open(
     State(app): State<AppState>,
     caller: Access<need::TicketsWrite>,
@@ -223,7 +223,7 @@ struct TicketDetail {
 }
 
 #[utoipa::path(get, path = "/tickets/categories", tag = "tickets",
-    responses((status = 200, description = "the configured categories", body = Categories), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
+    responses((status = 200, description = "the configured categories", body = Categories), AuthErrors))]
 async fn categories(
     State(app): State<AppState>,
     _caller: Access<need::TicketsRead>,
@@ -234,7 +234,7 @@ async fn categories(
 
 /// The ticket with its history and, when it was a conversation, that transcript's events.
 #[utoipa::path(get, path = "/tickets/{id}", tag = "tickets", params(("id" = i64, Path, description = "ticket number")),
-    responses((status = 200, description = "the ticket (scope tickets:read)", body = TicketDetail), (status = 404, description = "no such ticket", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
+    responses((status = 200, description = "the ticket (scope tickets:read)", body = TicketDetail), (status = 404, description = "no such ticket", body = ErrorBody), AuthErrors))]
 async fn detail(
     State(app): State<AppState>,
     _caller: Access<need::TicketsRead>,
@@ -289,7 +289,7 @@ struct UpdateJson {
 }
 
 #[utoipa::path(patch, path = "/tickets/{id}", tag = "tickets", params(("id" = i64, Path, description = "ticket number")), request_body = UpdateJson,
-    responses((status = 200, description = "the changed ticket; a priority change recomputes the due times (scope tickets:write)", body = TicketView), (status = 404, description = "no such ticket", body = ErrorBody), (status = 409, description = "the ticket kept changing; retry", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
+    responses((status = 200, description = "the changed ticket; a priority change recomputes the due times (scope tickets:write)", body = TicketView), (status = 404, description = "no such ticket", body = ErrorBody), (status = 409, description = "the ticket kept changing; retry", body = ErrorBody), InvalidInput, AuthErrors))]
 async fn update(
     State(app): State<AppState>,
     caller: Access<need::TicketsWrite>,
@@ -316,7 +316,7 @@ struct EscalateJson {
 }
 
 #[utoipa::path(post, path = "/tickets/{id}/escalate", tag = "tickets", params(("id" = i64, Path, description = "ticket number")), request_body = EscalateJson,
-    responses((status = 200, description = "one level up (L1 → L2 → L3), reassigned by the category's rule (scope tickets:write)", body = TicketView), (status = 404, description = "no such ticket", body = ErrorBody), (status = 409, description = "the ticket kept changing; retry", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
+    responses((status = 200, description = "one level up (L1 → L2 → L3), reassigned by the category's rule (scope tickets:write)", body = TicketView), (status = 404, description = "no such ticket", body = ErrorBody), (status = 409, description = "the ticket kept changing; retry", body = ErrorBody), InvalidInput, AuthErrors))]
 async fn escalate(
     State(app): State<AppState>,
     caller: Access<need::TicketsWrite>,
@@ -337,7 +337,7 @@ struct BodyJson {
 }
 
 #[utoipa::path(post, path = "/tickets/{id}/notes", tag = "tickets", params(("id" = i64, Path, description = "ticket number")), request_body = BodyJson,
-    responses((status = 201, description = "an internal note in the history (scope tickets:write)", body = TicketView), (status = 404, description = "no such ticket", body = ErrorBody), (status = 409, description = "the ticket kept changing; retry", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
+    responses((status = 201, description = "an internal note in the history (scope tickets:write)", body = TicketView), (status = 404, description = "no such ticket", body = ErrorBody), (status = 409, description = "the ticket kept changing; retry", body = ErrorBody), InvalidInput, AuthErrors))]
 async fn note(
     State(app): State<AppState>,
     caller: Access<need::TicketsWrite>,
@@ -354,7 +354,7 @@ async fn note(
 /// Stored in the history and sent to the customer's open widgets (and shown at their next
 /// visit).
 #[utoipa::path(post, path = "/tickets/{id}/replies", tag = "tickets", params(("id" = i64, Path, description = "ticket number")), request_body = BodyJson,
-    responses((status = 201, description = "a public reply, sent to the customer's widget (scope tickets:write)", body = TicketView), (status = 404, description = "no such ticket", body = ErrorBody), (status = 409, description = "the ticket kept changing; retry", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
+    responses((status = 201, description = "a public reply, sent to the customer's widget (scope tickets:write)", body = TicketView), (status = 404, description = "no such ticket", body = ErrorBody), (status = 409, description = "the ticket kept changing; retry", body = ErrorBody), InvalidInput, AuthErrors))]
 async fn reply(
     State(app): State<AppState>,
     caller: Access<need::TicketsWrite>,
@@ -382,7 +382,7 @@ struct ConvertJson {
 #[utoipa::path(post, path = "/conversations/{id}/ticket", tag = "tickets", params(("id" = i64, Path, description = "conversation id")), request_body = ConvertJson,
     responses((status = 201, description = "the new ticket; the chat ends (agent sessions only)", body = TicketView),
         (status = 200, description = "the ticket an earlier call created", body = TicketView),
-        (status = 404, description = "not a chat the caller holds", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
+        (status = 404, description = "not a chat the caller holds", body = ErrorBody), InvalidInput, AuthErrors))]
 async fn convert(
     State(app): State<AppState>,
     caller: Caller,
@@ -408,7 +408,7 @@ async fn convert(
 }
 
 #[utoipa::path(get, path = "/conversations/{id}/ticket", tag = "tickets", params(("id" = i64, Path, description = "conversation id")),
-    responses((status = 200, description = "the ticket the conversation became (scope tickets:read)", body = TicketView), (status = 404, description = "it became none", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
+    responses((status = 200, description = "the ticket the conversation became (scope tickets:read)", body = TicketView), (status = 404, description = "it became none", body = ErrorBody), AuthErrors))]
 async fn of_conversation(
     State(app): State<AppState>,
     _caller: Access<need::TicketsRead>,
@@ -421,7 +421,7 @@ async fn of_conversation(
 }
 
 #[utoipa::path(get, path = "/sites/{site}/business-hours", tag = "sites", params(("site" = String, Path, description = "site id")),
-    responses((status = 200, description = "the site's business hours (the defaults when none are set)", body = SiteHours), (status = 404, description = "no such site", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
+    responses((status = 200, description = "the site's business hours (the defaults when none are set)", body = SiteHours), (status = 404, description = "no such site", body = ErrorBody), AuthErrors))]
 async fn business_hours(
     State(app): State<AppState>,
     _caller: Access<need::TicketsRead>,
@@ -438,7 +438,7 @@ async fn business_hours(
 /// entries Monday first, minutes after local midnight. Applies to due times computed from
 /// now on.
 #[utoipa::path(put, path = "/sites/{site}/business-hours", tag = "sites", params(("site" = String, Path, description = "site id")), request_body = SiteHours,
-    responses((status = 200, description = "stored (admins only)", body = SiteHours), (status = 404, description = "no such site", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
+    responses((status = 200, description = "stored (admins only)", body = SiteHours), (status = 404, description = "no such site", body = ErrorBody), InvalidInput, AuthErrors))]
 async fn set_business_hours(
     State(app): State<AppState>,
     caller: Caller,
@@ -463,7 +463,7 @@ struct TagsJson {
 /// Replaces the ticket's tags: `{"tags": ["rückruf", "wartung"]}` → the stored (lower-case,
 /// sorted, unique) list.
 #[utoipa::path(put, path = "/tickets/{id}/tags", tag = "tickets", params(("id" = i64, Path, description = "ticket number")), request_body = TagsJson,
-    responses((status = 200, description = "the stored tags (scope tickets:write)", body = TagsJson), (status = 404, description = "no such ticket", body = ErrorBody), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
+    responses((status = 200, description = "the stored tags (scope tickets:write)", body = TagsJson), (status = 404, description = "no such ticket", body = ErrorBody), InvalidInput, AuthErrors))]
 async fn set_tags(
     State(app): State<AppState>,
     caller: Access<need::TicketsWrite>,
@@ -479,7 +479,7 @@ async fn set_tags(
 
 /// The category → level/strategy rules; categories without one are L1, manual.
 #[utoipa::path(get, path = "/tickets/assignment-rules", tag = "tickets",
-    responses((status = 200, description = "the rules (scope tickets:read)", body = Rules), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
+    responses((status = 200, description = "the rules (scope tickets:read)", body = Rules), AuthErrors))]
 async fn rules(
     State(app): State<AppState>,
     _caller: Access<need::TicketsRead>,
@@ -503,7 +503,7 @@ struct RuleJson {
 /// Admins only: `{"support_level": "L2", "strategy": "round_robin"}` for one category.
 #[utoipa::path(put, path = "/tickets/assignment-rules/{category}", tag = "tickets",
     params(("category" = String, Path, description = "a configured category")), request_body = RuleJson,
-    responses((status = 200, description = "stored (admins only)", body = AssignmentRule), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "the token lacks the scope", body = ErrorBody)))]
+    responses((status = 200, description = "stored (admins only)", body = AssignmentRule), InvalidInput, AuthErrors))]
 async fn set_rule(
     State(app): State<AppState>,
     caller: Caller,
@@ -530,7 +530,7 @@ struct Policies {
 }
 
 #[utoipa::path(get, path = "/tickets/sla-policies", tag = "tickets",
-    responses((status = 200, description = "the SLA targets per priority (scope tickets:read)", body = Policies), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 200, description = "the SLA targets per priority (scope tickets:read)", body = Policies), AuthErrors))]
 async fn sla_policies(
     State(app): State<AppState>,
     _caller: Access<need::TicketsRead>,
@@ -551,7 +551,7 @@ struct PolicyJson {
 #[utoipa::path(put, path = "/tickets/sla-policies/{priority}", tag = "tickets",
     params(("priority" = String, Path, description = "low, medium, high or critical")), request_body = PolicyJson,
     responses((status = 200, description = "stored (admins only)", body = SlaPolicyRecord),
-        (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+        InvalidInput, AuthErrors))]
 async fn set_sla_policy(
     State(app): State<AppState>,
     caller: Caller,

@@ -3,7 +3,7 @@
 
 use super::auth::{body, need, Access};
 use super::error::ApiError;
-use super::openapi::ErrorBody;
+use super::openapi::{AuthErrors, ErrorBody, InvalidInput};
 use crate::app::AppState;
 use crate::clock::now_ms;
 use crate::webhooks::EventType;
@@ -77,7 +77,7 @@ fn events(names: &[String]) -> Result<Vec<String>, ApiError> {
 }
 
 #[utoipa::path(post, path = "/webhooks", tag = "webhooks", request_body = CreateWebhook,
-    responses((status = 201, description = "`{webhook, secret}`: the signing secret is shown only now (scope webhooks:manage, admins)", body = serde_json::Value), (status = 422, description = "invalid input (the message says which)", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 201, description = "`{webhook, secret}`: the signing secret is shown only now (scope webhooks:manage, admins)", body = serde_json::Value), InvalidInput, AuthErrors))]
 async fn create(
     State(app): State<AppState>,
     caller: Access<need::WebhooksManage>,
@@ -106,7 +106,7 @@ async fn create(
 }
 
 #[utoipa::path(get, path = "/webhooks", tag = "webhooks",
-    responses((status = 200, description = "`{webhooks: [webhook]}` without secrets (scope webhooks:manage)", body = serde_json::Value), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 200, description = "`{webhooks: [webhook]}` without secrets (scope webhooks:manage)", body = serde_json::Value), AuthErrors))]
 async fn list(
     State(app): State<AppState>,
     _caller: Access<need::WebhooksManage>,
@@ -117,7 +117,7 @@ async fn list(
 
 /// Stops deliveries, pending retries included.
 #[utoipa::path(delete, path = "/webhooks/{id}", tag = "webhooks", params(("id" = i64, Path, description = "webhook id")),
-    responses((status = 204, description = "removed; pending deliveries stop (scope webhooks:manage)"), (status = 404, description = "no such webhook", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 204, description = "removed; pending deliveries stop (scope webhooks:manage)"), (status = 404, description = "no such webhook", body = ErrorBody), AuthErrors))]
 async fn remove(
     State(app): State<AppState>,
     _caller: Access<need::WebhooksManage>,
@@ -136,7 +136,7 @@ struct LogQuery {
 
 /// The delivery log, newest first: each delivery with its status and every attempt.
 #[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = i64, Path, description = "webhook id")), params(LogQuery),
-    responses((status = 200, description = "the delivery log, newest first: each delivery with its status and every attempt (status code or error, duration, times)", body = serde_json::Value), (status = 404, description = "no such webhook", body = ErrorBody), (status = 401, description = "no valid token", body = ErrorBody), (status = 403, description = "not allowed (role or scope)", body = ErrorBody)))]
+    responses((status = 200, description = "the delivery log, newest first: each delivery with its status and every attempt (status code or error, duration, times)", body = serde_json::Value), (status = 404, description = "no such webhook", body = ErrorBody), AuthErrors))]
 async fn deliveries(
     State(app): State<AppState>,
     _caller: Access<need::WebhooksManage>,
