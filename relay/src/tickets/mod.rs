@@ -23,8 +23,8 @@ pub mod workflow;
 use crate::conversations::{Chat, ChatError};
 use serde::Serialize;
 use sla::BusinessHours;
-use switchboard_store::tickets::{SlaPolicyRecord, TicketFilter, TicketPriority, TicketRecord};
-use switchboard_store::StoreError;
+use switchboard_store::tickets::{SlaPolicyRecord, TicketFilter, TicketRecord};
+use switchboard_store::{SiteRecord, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TicketError {
@@ -156,30 +156,18 @@ impl Tickets {
     /// Is live chat closed on `site` at `now`? Only when its admin chose "live chat only
     /// within business hours" (`chat_within_hours`) and `now` is outside them; otherwise
     /// hours count for SLA due times only and chat follows agent presence.
-    pub async fn chat_closed(&self, site: &str, now: i64) -> TicketResult<bool> {
-        let store = self.chat.store();
-        let within = store
-            .site(site)
-            .await?
-            .is_some_and(|s| s.options.chat_within_hours);
-        Ok(within && !hours_of(store, site).await?.is_open(now))
+    /// The hours are read only when the site asks for it.
+    pub async fn chat_closed(&self, site: &SiteRecord, now: i64) -> TicketResult<bool> {
+        if !site.options.chat_within_hours {
+            return Ok(false);
+        }
+        Ok(!hours_of(self.chat.store(), &site.id).await?.is_open(now))
     }
 
     /// The targets in force for every priority (stored or default), in minutes.
     pub async fn sla_policies(&self) -> TicketResult<Vec<SlaPolicyRecord>> {
-        let policy = sla::Policy::from_stored(&self.chat.store().sla_policies().await?);
-        Ok(TicketPriority::ALL
-            .iter()
-            .map(|&priority| {
-                let t = policy.targets(priority);
-                SlaPolicyRecord {
-                    priority,
-                    first_response_minutes: u32::try_from(t.first_response / 60_000)
-                        .unwrap_or(u32::MAX),
-                    resolution_minutes: u32::try_from(t.resolution / 60_000).unwrap_or(u32::MAX),
-                }
-            })
-            .collect())
+        let stored = self.chat.store().sla_policies().await?;
+        Ok(sla::Policy::from_stored(&stored).to_records())
     }
 
     /// Sets one priority's targets: whole minutes of business time, first response at least

@@ -208,6 +208,22 @@ impl Policy {
         policy
     }
 
+    /// Every priority's targets in force, in whole minutes (the stored form).
+    pub fn to_records(&self) -> Vec<SlaPolicyRecord> {
+        let minutes = |ms: i64| u32::try_from(ms / MINUTE).unwrap_or(u32::MAX);
+        TicketPriority::ALL
+            .iter()
+            .map(|&priority| {
+                let t = self.targets(priority);
+                SlaPolicyRecord {
+                    priority,
+                    first_response_minutes: minutes(t.first_response),
+                    resolution_minutes: minutes(t.resolution),
+                }
+            })
+            .collect()
+    }
+
     pub fn set(&mut self, priority: TicketPriority, targets: Targets) {
         if let Some(entry) = self.targets.iter_mut().find(|(p, _)| *p == priority) {
             entry.1 = targets;

@@ -142,7 +142,7 @@ impl Endpoint for VisitorEndpoint {
         let gone = || ChatError::Refused(ErrorCode::Internal);
         // Outside the site's hours the widget offers the offline form, like with nobody online.
         let closed = Tickets::new(&conn.chat)
-            .chat_closed(&site.id, now_ms())
+            .chat_closed(&site, now_ms())
             .await
             .map_err(|_| gone())?;
         let welcome = ServerFrame::VisitorWelcome {
@@ -209,8 +209,15 @@ impl Endpoint for VisitorEndpoint {
                     self.locale.clone(),
                     self.browser.clone(),
                 )?;
+                // Read again: the admin may have changed the site since the welcome.
+                let site = conn
+                    .chat
+                    .store()
+                    .site(&self.visitor.site)
+                    .await?
+                    .ok_or(ErrorCode::UnknownSite)?;
                 let closed = Tickets::new(&conn.chat)
-                    .chat_closed(&self.visitor.site, now_ms())
+                    .chat_closed(&site, now_ms())
                     .await
                     .map_err(|_| ChatError::Refused(ErrorCode::Internal))?;
                 if closed {
