@@ -213,3 +213,45 @@ impl Relay {
             .ok_or_else(|| anyhow!("no `tickets` array: {body}"))
     }
 }
+
+impl Relay {
+    /// `POST /api/v1/api-tokens` as `admin`: a new integration token with `scopes`; returns
+    /// its secret, failing on anything but 201.
+    pub async fn api_token(&self, admin: &str, scopes: &[&str]) -> Result<String> {
+        let body = json!({"name": "test integration", "scopes": scopes});
+        let (status, made) = self
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/api-tokens",
+                Some(admin),
+                Some(body),
+            )
+            .await?;
+        if status != StatusCode::CREATED {
+            bail!("POST /api/v1/api-tokens answered {status}: {made}");
+        }
+        made["token"]
+            .as_str()
+            .map(String::from)
+            .ok_or_else(|| anyhow!("no token: {made}"))
+    }
+
+    /// `PUT /api/v1/sites/{site}/business-hours` as `admin`, failing on anything but 200.
+    pub async fn set_business_hours(
+        &self,
+        admin: &str,
+        site: &str,
+        timezone: &str,
+        week: Vec<Value>,
+    ) -> Result<()> {
+        let path = format!("/api/v1/sites/{site}/business-hours");
+        let body = json!({"timezone": timezone, "week": week});
+        let (status, answer) = self
+            .call(reqwest::Method::PUT, &path, Some(admin), Some(body))
+            .await?;
+        if status != StatusCode::OK {
+            bail!("PUT {path} answered {status}: {answer}");
+        }
+        Ok(())
+    }
+}

@@ -374,16 +374,7 @@ async fn reports_are_for_admins_and_refuse_bad_ranges_and_unknown_sites() -> Res
             ("reports:read", StatusCode::OK),
             ("tickets:read", StatusCode::FORBIDDEN),
         ] {
-            let (status, made) = relay
-                .call(
-                    Method::POST,
-                    "/api/v1/api-tokens",
-                    Some(&admin),
-                    Some(json!({"name": "BI export", "scopes": [scope]})),
-                )
-                .await?;
-            ensure!(status == StatusCode::CREATED, "{status} {made}");
-            let secret = made["token"].as_str().unwrap_or_default().to_string();
+            let secret = relay.api_token(&admin, &[scope]).await?;
             let (status, body) = get(&relay, csv, Some(&secret)).await?;
             ensure!(status == expected, "{scope}: {status} {body}");
         }

@@ -371,23 +371,9 @@ async fn outside_business_hours_visitors_get_the_offline_form_and_their_message_
         let today = ((days + 3) % 7) as usize; // 1970-01-01 was a Thursday
         let mut week = vec![json!([0, 1440]); 7];
         week[today] = Value::Null;
-        let set_hours = |week: Vec<Value>| {
-            let admin = admin.clone();
-            let relay = &relay;
-            async move {
-                let (status, body) = relay
-                    .call(
-                        Method::PUT,
-                        "/api/v1/sites/acme/business-hours",
-                        Some(&admin),
-                        Some(json!({"timezone": "UTC", "week": week})),
-                    )
-                    .await?;
-                ensure!(status == StatusCode::OK, "{status} {body}");
-                Ok(())
-            }
-        };
-        set_hours(week).await?;
+        relay
+            .set_business_hours(&admin, "acme", "UTC", week)
+            .await?;
         // Hours alone only drive SLA due times: chat stays open until the admin says
         // "live chat only within business hours".
         let mut before = VisitorClient::connect(&relay, "before").await?;
@@ -426,7 +412,9 @@ async fn outside_business_hours_visitors_get_the_offline_form_and_their_message_
             "{status} {ticket}"
         );
 
-        set_hours(vec![json!([0, 1440]); 7]).await?;
+        relay
+            .set_business_hours(&admin, "acme", "UTC", vec![json!([0, 1440]); 7])
+            .await?;
         let mut w = VisitorClient::connect(&relay, "early").await?;
         ensure!(w.hello().await?.agents_online == 1, "open again");
         w.start().await?;

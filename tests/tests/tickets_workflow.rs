@@ -626,16 +626,9 @@ async fn sla_targets_per_priority_are_the_admins_and_due_times_follow_them() -> 
         let anna = relay.add_agent("Anna", 1).await?;
         let agent = relay.login(&anna).await?.token;
         // Round the clock, so business time is wall time and the arithmetic is visible.
-        let all_day = json!({"timezone": "UTC", "week": vec![[0, 1440]; 7]});
-        let (status, body) = relay
-            .call(
-                Method::PUT,
-                "/api/v1/sites/acme/business-hours",
-                Some(&admin),
-                Some(all_day),
-            )
+        relay
+            .set_business_hours(&admin, "acme", "UTC", vec![json!([0, 1440]); 7])
             .await?;
-        ensure!(status == StatusCode::OK, "{status} {body}");
 
         let put = |token: &str, priority: &str, first: u32, resolution: u32| {
             let path = format!("/api/v1/tickets/sla-policies/{priority}");
@@ -769,26 +762,8 @@ async fn tickets_are_opened_directly_by_agents_and_by_integrations_with_the_writ
         );
 
         // An integration: only with tickets:write.
-        let token_with = |scope: &'static str| {
-            let admin = admin.clone();
-            let relay = &relay;
-            async move {
-                let (_, made) = relay
-                    .call(
-                        Method::POST,
-                        "/api/v1/api-tokens",
-                        Some(&admin),
-                        Some(json!({"name": "Mail gateway", "scopes": [scope]})),
-                    )
-                    .await?;
-                made["token"]
-                    .as_str()
-                    .map(String::from)
-                    .ok_or_else(|| anyhow!("no token: {made}"))
-            }
-        };
-        let reader = token_with("tickets:read").await?;
-        let writer = token_with("tickets:write").await?;
+        let reader = relay.api_token(&admin, &["tickets:read"]).await?;
+        let writer = relay.api_token(&admin, &["tickets:write"]).await?;
         let mail = json!({"site": "acme", "subject": "Rechnung 4711", "description": "Bitte Gutschrift.",
                           "customer_contact": "einkauf@kunde.example", "category": "billing_question"});
         ensure!(post(&reader, mail.clone()).await?.0 == StatusCode::FORBIDDEN, "read scope");
