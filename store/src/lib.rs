@@ -38,6 +38,12 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A statement of the group-commit writer failed (its own rusqlite connection).
+    #[error(transparent)]
+    Write(#[from] rusqlite::Error),
+    /// A batch did not commit: every request in it gets this; the cause is logged once.
+    #[error("group commit failed: {0}")]
+    CommitFailed(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

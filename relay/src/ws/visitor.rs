@@ -138,7 +138,14 @@ impl Endpoint for VisitorEndpoint {
             .await?;
         let (conn_id, rx) = conn.chat.hub().register(Party::Visitor(visitor.id));
         conn.conn_id = Some(conn_id);
-        let conversation = conn.chat.visitor_conversation(visitor.id).await?;
+        // A visitor made just now has no conversation and no tickets yet: a first visit (most
+        // connections) skips both reads.
+        let returning = visitor.new_token.is_none();
+        let conversation = if returning {
+            conn.chat.visitor_conversation(visitor.id).await?
+        } else {
+            None
+        };
         let gone = || ChatError::Refused(ErrorCode::Internal);
         // Outside the site's hours the widget offers the offline form, like with nobody online.
         let closed = Tickets::new(&conn.chat)
@@ -172,10 +179,14 @@ impl Endpoint for VisitorEndpoint {
             }
         }
         // Replies to their tickets wait for them here (the list is pushed again on change).
-        let tickets = Tickets::new(&conn.chat)
-            .for_visitor(visitor.id)
-            .await
-            .map_err(|_| gone())?;
+        let tickets = if returning {
+            Tickets::new(&conn.chat)
+                .for_visitor(visitor.id)
+                .await
+                .map_err(|_| gone())?
+        } else {
+            Vec::new()
+        };
         if !tickets.is_empty() {
             conn.send(&ServerFrame::Tickets { tickets })
                 .await

@@ -4,7 +4,7 @@
 use super::constraint;
 use super::rows::{self, AGENT_COLUMNS};
 use crate::{
-    AgentPatch, AgentRecord, NewAgent, SiteOptions, SiteRecord, StoreError, StoreResult, VisitorId,
+    AgentPatch, AgentRecord, NewAgent, SiteOptions, SiteRecord, StoreError, StoreResult,
     VisitorRecord,
 };
 use sqlx::{Row, SqliteConnection, SqlitePool};
@@ -308,26 +308,6 @@ fn site_options(row: &sqlx::sqlite::SqliteRow) -> StoreResult<SiteOptions> {
     })
 }
 
-pub(super) async fn create_visitor(
-    conn: &mut SqliteConnection,
-    site_id: &str,
-    token_hash: [u8; 32],
-    now: i64,
-) -> StoreResult<VisitorRecord> {
-    let row = sqlx::query(
-        "INSERT INTO visitors (site_id, token_hash, created_at, last_seen_at) \
-         VALUES (?, ?, ?, ?) RETURNING id, site_id, created_at, last_seen_at",
-    )
-    .bind(site_id)
-    .bind(&token_hash[..])
-    .bind(now)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| constraint(e, || "visitor token".into()))?;
-    rows::visitor(&row)
-}
-
 pub(super) async fn visitor_by_token(
     pool: &SqlitePool,
     token_hash: [u8; 32],
@@ -339,23 +319,6 @@ pub(super) async fn visitor_by_token(
     .fetch_optional(pool)
     .await?;
     row.as_ref().map(rows::visitor).transpose()
-}
-
-/// Moves `last_seen_at` forward only (clocks of concurrent calls may disagree).
-pub(super) async fn touch_visitor(
-    conn: &mut SqliteConnection,
-    id: VisitorId,
-    now: i64,
-) -> StoreResult<()> {
-    let done = sqlx::query("UPDATE visitors SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?")
-        .bind(now)
-        .bind(id.0)
-        .execute(&mut *conn)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
 }
 
 /// `NewAgent` carries no timestamp, so agent creation uses the wall clock.

@@ -1,42 +1,10 @@
-//! Conversation rows and event reads. Appends and receipts are not here: they go through the
-//! group-commit [`super::writer`].
+//! Conversation rows and event reads. Creating conversations, appends and receipts are not
+//! here: they go through the group-commit [`super::writer`].
 
-use super::constraint;
-use super::rows::{self, seq_to_db, status_str, CONVERSATION_COLUMNS};
-use crate::{ConversationRecord, NewConversation, StoreResult, StoredEvent, VisitorId};
-use sqlx::{SqliteConnection, SqlitePool};
-use switchboard_shared::{ConversationId, ConversationStatus, Seq};
-
-/// A new conversation has no events yet (`last_seq` 0). A queued one starts waiting now.
-/// An unknown site or visitor is `NotFound`.
-pub(super) async fn create(
-    conn: &mut SqliteConnection,
-    new: &NewConversation,
-) -> StoreResult<ConversationRecord> {
-    let queued_at = (new.status == ConversationStatus::Queued).then_some(new.at);
-    let row = sqlx::query(&format!(
-        "INSERT INTO conversations (site_id, visitor_id, status, \
-            visitor_name, visitor_email, visitor_customer_number, visitor_page_url, \
-            visitor_locale, visitor_browser, queue_rank, created_at, queued_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {CONVERSATION_COLUMNS}"
-    ))
-    .bind(&new.site_id)
-    .bind(new.visitor_id.0)
-    .bind(status_str(new.status))
-    .bind(&new.info.name)
-    .bind(&new.info.email)
-    .bind(&new.info.customer_number)
-    .bind(&new.info.page_url)
-    .bind(&new.info.locale)
-    .bind(&new.info.browser)
-    .bind(new.queue_rank)
-    .bind(new.at)
-    .bind(queued_at)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| constraint(e, || "conversation".into()))?;
-    rows::conversation(&row)
-}
+use super::rows::{self, seq_to_db, CONVERSATION_COLUMNS};
+use crate::{ConversationRecord, StoreResult, StoredEvent, VisitorId};
+use sqlx::SqlitePool;
+use switchboard_shared::{ConversationId, Seq};
 
 pub(super) async fn get(
     pool: &SqlitePool,

@@ -1,9 +1,9 @@
 //! # SQLite store
 //!
 //! Three ways into one database file (WAL mode, `synchronous=FULL`):
-//! - the **writer** ([`writer`]): one task with its own connection that group-commits every
-//!   `append` and `record_receipt`, hands new events to the [`CommitListener`] and only then
-//!   answers the callers;
+//! - the **writer** ([`writer`]): one thread with its own connection that group-commits every
+//!   `append` and `record_receipt` (and creates visitors and conversations), hands new events
+//!   to the [`CommitListener`] and only then answers the callers;
 //! - the **write pool** (one connection): the rare other writes (agents, sessions, sites,
 //!   visitors, new conversations). One connection, so those never contend among themselves;
 //!   against the writer they wait on `busy_timeout`;
@@ -47,13 +47,11 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::ConnectOptions;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_shared::{AgentId, ConversationId, Seq, Side, SupportLevel};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 use writer::{Job, Receipt};
 
 /// How long a connection waits for the write lock before giving up with `SQLITE_BUSY`.
@@ -70,8 +68,8 @@ pub struct SqliteStore {
     /// while holding it) and send outside; when the last clone is gone the channel closes
     /// and the writer drains what is queued and stops.
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
-    /// Taken by the first `close` to wait for the writer to finish.
-    writer: Mutex<Option<JoinHandle<()>>>,
+    /// Completes when the writer thread has stopped; taken by the first `close` to wait.
+    writer: Mutex<Option<oneshot::Receiver<()>>>,
 }
 
 impl SqliteStore {
@@ -112,21 +110,19 @@ impl SqliteStore {
             tracing::warn!(%mode, "SQLite refused WAL mode; reads will block writes");
         }
 
-        // sqlx statement logging costs the writer ~25% throughput; the writer warns about
-        // slow batches itself instead.
-        let writer_conn = base.clone().disable_statement_logging().connect().await?;
+        let path = base.get_filename().to_path_buf();
         let read = SqlitePoolOptions::new()
             .max_connections(READ_CONNECTIONS)
             .connect_with(base.read_only(true))
             .await?;
 
         let (tx, rx) = mpsc::channel(writer::QUEUE_CAPACITY);
-        let handle = tokio::spawn(writer::run(writer_conn, rx, listener));
+        let stopped = writer::spawn(&path, rx, listener)?;
         Ok(SqliteStore {
             read,
             write,
             jobs: Mutex::new(Some(tx)),
-            writer: Mutex::new(Some(handle)),
+            writer: Mutex::new(Some(stopped)),
         })
     }
 
@@ -440,9 +436,10 @@ impl Store for SqliteStore {
     /// both pools. Safe to call more than once.
     async fn close(&self) {
         drop(lock_take(&self.jobs));
-        if let Some(handle) = lock_take(&self.writer) {
-            if let Err(e) = handle.await {
-                tracing::error!(error = %e, "the store writer task failed");
+        if let Some(stopped) = lock_take(&self.writer) {
+            // An error means the thread ended without reporting: it panicked.
+            if stopped.await.is_err() {
+                tracing::error!("the store writer thread failed");
             }
         }
         self.write.close().await;

@@ -32,7 +32,7 @@ pub(crate) fn status_str(status: ConversationStatus) -> &'static str {
     }
 }
 
-fn parse_status(s: &str) -> StoreResult<ConversationStatus> {
+pub(crate) fn parse_status(s: &str) -> StoreResult<ConversationStatus> {
     Ok(match s {
         "queued" => ConversationStatus::Queued,
         "active" => ConversationStatus::Active,

@@ -2,12 +2,11 @@
 //! temporary directory.
 
 use super::writer::{self, Job, Receipt};
-use super::{connect_options, SqliteStore};
+use super::SqliteStore;
 use crate::{
     AgentPatch, AppendRequest, Appended, CommitListener, ConversationUpdate, NewAgent,
     NewConversation, NoListener, Role, SiteRecord, Store, StoreError, StoredEvent, VisitorId,
 };
-use sqlx::ConnectOptions;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use switchboard_shared::{
@@ -175,11 +174,7 @@ fn new_seq(a: &Appended) -> Seq {
 /// Runs `reqs` through the writer as exactly one batch, on a connection of its own.
 async fn one_batch(f: &Fixture, reqs: Vec<AppendRequest>) -> Vec<Result<Appended, StoreError>> {
     let path = f.dir.path().join("switchboard.db");
-    let mut conn = connect_options(path.to_str().unwrap())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let mut conn = writer::open(&path).unwrap();
     let mut answers = Vec::new();
     let jobs = reqs
         .into_iter()
@@ -189,7 +184,7 @@ async fn one_batch(f: &Fixture, reqs: Vec<AppendRequest>) -> Vec<Result<Appended
             Job::Append { req, reply }
         })
         .collect();
-    writer::process(&mut conn, jobs, &*f.recorder).await;
+    writer::process(&mut conn, jobs, &*f.recorder);
     let mut results = Vec::new();
     for answer in answers {
         results.push(answer.await.unwrap());
@@ -333,7 +328,7 @@ async fn a_failing_statement_fails_alone_and_the_rest_of_its_batch_commits() {
     )
     .await;
     assert_eq!(new_seq(results[0].as_ref().unwrap()), 1);
-    assert!(matches!(results[1], Err(StoreError::Database(_))));
+    assert!(matches!(results[1], Err(StoreError::Write(_))));
     assert_eq!(new_seq(results[2].as_ref().unwrap()), 2);
     assert_eq!(
         results[3].as_ref().unwrap(),
@@ -447,7 +442,7 @@ async fn a_failed_update_stores_no_event_and_takes_no_seq() {
     };
     assert!(matches!(
         f.store.append(to_ghost).await,
-        Err(StoreError::Database(_))
+        Err(StoreError::Write(_))
     ));
     assert_eq!(
         new_seq(&f.append(system_event(c, EventKind::Started, 21)).await),
@@ -871,11 +866,7 @@ async fn receipts_go_through_the_writer_batch_like_appends() {
     let c = f.conversation(ConversationStatus::Active, 1).await;
     f.append(visitor_message(c, "m1", "x")).await;
     let path = f.dir.path().join("switchboard.db");
-    let mut conn = connect_options(path.to_str().unwrap())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let mut conn = writer::open(&path).unwrap();
     let (reply, answer) = oneshot::channel();
     let (reply2, answer2) = oneshot::channel();
     let receipt = Receipt {
@@ -897,7 +888,7 @@ async fn receipts_go_through_the_writer_batch_like_appends() {
             reply: reply2,
         },
     ];
-    writer::process(&mut conn, jobs, &NoListener).await;
+    writer::process(&mut conn, jobs, &NoListener);
     answer.await.unwrap().unwrap();
     assert!(matches!(answer2.await.unwrap(), Err(StoreError::NotFound)));
     assert_eq!(

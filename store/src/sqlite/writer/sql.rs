@@ -1,0 +1,281 @@
+//! The writer's statements, on its own rusqlite connection. Each is prepared once and
+//! cached by the connection; statement texts are fixed (optional values are bound as a
+//! "change it" flag and a value) so the cache always hits.
+
+use super::{Outcome, Receipt};
+use crate::sqlite::rows::{
+    encode_event, event_side, parse_status, seq_from_db, seq_to_db, side_str, status_str,
+    CONVERSATION_COLUMNS,
+};
+use crate::{
+    AppendRequest, Appended, ConversationRecord, ConversationUpdate, NewConversation, StoreError,
+    StoreResult, StoredEvent, VisitorId, VisitorRecord,
+};
+use rusqlite::{ffi, params, Connection, OptionalExtension, Row};
+use std::path::Path;
+use switchboard_shared::{
+    AgentId, ClientMsgId, ConversationId, ConversationStatus, Seq, Side, VisitorInfo,
+};
+
+/// How long the writer waits for the write lock held by the pool's rare writes.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens the writer's connection to a file the pools have created, switched to WAL and
+/// migrated. Same durability settings as theirs: `synchronous=FULL`, foreign keys on.
+pub(crate) fn open(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    // Enough for every statement here, so none is ever re-prepared.
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+/// A unique or foreign-key violation is the caller's mistake, not the database's.
+fn constraint(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        match f.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                return StoreError::Conflict(what())
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => return StoreError::NotFound,
+            _ => {}
+        }
+    }
+    StoreError::Write(e)
+}
+
+/// `Ok` when the request is finished: written, or refused before it wrote anything.
+/// `Err` when a statement failed and the transaction can no longer be trusted.
+pub(super) fn append(conn: &Connection, req: &AppendRequest) -> StoreResult<Outcome> {
+    let conversation = req.conversation_id.0;
+    let (kind, payload) = match encode_event(&req.event) {
+        Ok(encoded) => encoded,
+        Err(e) => return Ok(Outcome::Failed(e)),
+    };
+    // The duplicate check rides in the UPDATE (two statements per new message instead of
+    // three). No row back means a duplicate or an unknown conversation; only then is the
+    // earlier event looked up.
+    let Some(seq) = next_seq_and_update(conn, req.conversation_id, &req.update, &req.dedup)? else {
+        if let Some((side, client_id)) = &req.dedup {
+            // Also finds an event appended earlier in this same batch: it is in the transaction.
+            let earlier: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT seq FROM events \
+                     WHERE conversation_id = ? AND side = ? AND client_id = ?",
+                )?
+                .query_row(
+                    params![conversation, side_str(*side), client_id.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(seq) = earlier {
+                return Ok(Outcome::Appended(Appended::Duplicate {
+                    seq: seq_from_db(seq)?,
+                }));
+            }
+        }
+        return Ok(Outcome::Failed(StoreError::NotFound));
+    };
+    let side = req
+        .dedup
+        .as_ref()
+        .map(|(side, _)| *side)
+        .or_else(|| event_side(&req.event));
+    conn.prepare_cached(
+        "INSERT INTO events (conversation_id, seq, at, kind, side, client_id, payload) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )?
+    .execute(params![
+        conversation,
+        seq,
+        req.at,
+        kind,
+        side.map(side_str),
+        req.dedup.as_ref().map(|(_, id)| id.as_str()),
+        payload,
+    ])?;
+
+    Ok(Outcome::Appended(Appended::New(StoredEvent {
+        conversation_id: req.conversation_id,
+        seq: seq_from_db(seq)?,
+        at: req.at,
+        event: req.event.clone(),
+    })))
+}
+
+/// Takes the next sequence number and applies the update in one statement, so the event and
+/// the state it describes are written together. With `dedup`, nothing happens (`None`) when
+/// that side already sent that client id in this conversation. Each nullable column gets a
+/// "change it" flag and a value, so the statement text is fixed. `None` when the
+/// conversation does not exist (nothing written).
+fn next_seq_and_update(
+    conn: &Connection,
+    id: ConversationId,
+    u: &ConversationUpdate,
+    dedup: &Option<(Side, ClientMsgId)>,
+) -> StoreResult<Option<i64>> {
+    let seq = conn
+        .prepare_cached(
+            "UPDATE conversations SET last_seq = last_seq + 1, \
+                status      = CASE WHEN ?2  THEN ?3  ELSE status      END, \
+                agent_id    = CASE WHEN ?4  THEN ?5  ELSE agent_id    END, \
+                queue_rank  = CASE WHEN ?6  THEN ?7  ELSE queue_rank  END, \
+                queued_at   = CASE WHEN ?8  THEN ?9  ELSE queued_at   END, \
+                assigned_at = CASE WHEN ?10 THEN ?11 ELSE assigned_at END, \
+                ended_at    = CASE WHEN ?12 THEN ?13 ELSE ended_at    END \
+             WHERE id = ?1 AND (?14 IS NULL OR NOT EXISTS (SELECT 1 FROM events \
+                WHERE conversation_id = ?1 AND side = ?14 AND client_id = ?15)) \
+             RETURNING last_seq",
+        )?
+        .query_row(
+            params![
+                id.0,
+                u.status.is_some(),
+                u.status.map(status_str),
+                u.agent_id.is_some(),
+                u.agent_id.flatten().map(|a| a.0),
+                u.queue_rank.is_some(),
+                u.queue_rank.flatten(),
+                u.queued_at.is_some(),
+                u.queued_at.flatten(),
+                u.assigned_at.is_some(),
+                u.assigned_at.flatten(),
+                u.ended_at.is_some(),
+                u.ended_at.flatten(),
+                dedup.as_ref().map(|(side, _)| side_str(*side)),
+                dedup.as_ref().map(|(_, id)| id.as_str()),
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(seq)
+}
+
+/// Raises one side's receipts, never lowers them, and never past the last event: a client
+/// claiming to have read seq 10^9 must not poison the row forever.
+pub(super) fn record_receipt(conn: &Connection, r: &Receipt) -> StoreResult<Outcome> {
+    let sql = match r.side {
+        Side::Visitor => {
+            "UPDATE conversations SET \
+                visitor_delivered = MAX(visitor_delivered, MIN(?2, last_seq)), \
+                visitor_read      = MAX(visitor_read,      MIN(?3, last_seq)) \
+             WHERE id = ?1"
+        }
+        Side::Agent => {
+            "UPDATE conversations SET \
+                agent_delivered = MAX(agent_delivered, MIN(?2, last_seq)), \
+                agent_read      = MAX(agent_read,      MIN(?3, last_seq)) \
+             WHERE id = ?1"
+        }
+    };
+    let changed = conn.prepare_cached(sql)?.execute(params![
+        r.conversation_id.0,
+        seq_to_db(r.delivered),
+        seq_to_db(r.read),
+    ])?;
+    if changed == 0 {
+        return Ok(Outcome::Failed(StoreError::NotFound));
+    }
+    Ok(Outcome::Done)
+}
+
+pub(super) fn create_visitor(
+    conn: &Connection,
+    site_id: &str,
+    token_hash: &[u8; 32],
+    now: i64,
+) -> StoreResult<VisitorRecord> {
+    conn.prepare_cached(
+        "INSERT INTO visitors (site_id, token_hash, created_at, last_seen_at) \
+         VALUES (?, ?, ?, ?) RETURNING id, site_id, created_at, last_seen_at",
+    )?
+    .query_row(params![site_id, &token_hash[..], now, now], |r| {
+        Ok(VisitorRecord {
+            id: VisitorId(r.get(0)?),
+            site_id: r.get(1)?,
+            created_at: r.get(2)?,
+            last_seen_at: r.get(3)?,
+        })
+    })
+    .map_err(|e| constraint(e, || "visitor token".into()))
+}
+
+/// Moves `last_seen_at` forward only (clocks of concurrent calls may disagree). An unknown
+/// visitor is refused before anything is written, so the batch carries on.
+pub(super) fn touch_visitor(conn: &Connection, id: VisitorId, now: i64) -> StoreResult<Outcome> {
+    let changed = conn
+        .prepare_cached("UPDATE visitors SET last_seen_at = MAX(last_seen_at, ?) WHERE id = ?")?
+        .execute(params![now, id.0])?;
+    Ok(if changed == 0 {
+        Outcome::Failed(StoreError::NotFound)
+    } else {
+        Outcome::Done
+    })
+}
+
+/// A new conversation has no events yet (`last_seq` 0). A queued one starts waiting now.
+/// An unknown site or visitor is `NotFound`.
+pub(super) fn create_conversation(
+    conn: &Connection,
+    new: &NewConversation,
+) -> StoreResult<ConversationRecord> {
+    let queued_at = (new.status == ConversationStatus::Queued).then_some(new.at);
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO conversations (site_id, visitor_id, status, \
+            visitor_name, visitor_email, visitor_customer_number, visitor_page_url, \
+            visitor_locale, visitor_browser, queue_rank, created_at, queued_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {CONVERSATION_COLUMNS}"
+    ))?;
+    stmt.query_row(
+        params![
+            new.site_id,
+            new.visitor_id.0,
+            status_str(new.status),
+            new.info.name,
+            new.info.email,
+            new.info.customer_number,
+            new.info.page_url,
+            new.info.locale,
+            new.info.browser,
+            new.queue_rank,
+            new.at,
+            queued_at,
+        ],
+        |r| Ok(conversation(r)),
+    )
+    .map_err(|e| constraint(e, || "conversation".into()))?
+}
+
+/// The rusqlite twin of `rows::conversation` (the pools' sqlx rows), for the one statement
+/// here that returns a whole conversation.
+fn conversation(row: &Row<'_>) -> StoreResult<ConversationRecord> {
+    let seq = |col: &str| -> StoreResult<Seq> { seq_from_db(row.get(col)?) };
+    let status: String = row.get("status")?;
+    Ok(ConversationRecord {
+        id: ConversationId(row.get("id")?),
+        site_id: row.get("site_id")?,
+        visitor_id: VisitorId(row.get("visitor_id")?),
+        status: parse_status(&status)?,
+        agent_id: row.get::<_, Option<i64>>("agent_id")?.map(AgentId),
+        info: VisitorInfo {
+            name: row.get("visitor_name")?,
+            email: row.get("visitor_email")?,
+            customer_number: row.get("visitor_customer_number")?,
+            page_url: row.get("visitor_page_url")?,
+            locale: row.get("visitor_locale")?,
+            browser: row.get("visitor_browser")?,
+        },
+        last_seq: seq("last_seq")?,
+        queue_rank: row.get("queue_rank")?,
+        created_at: row.get("created_at")?,
+        queued_at: row.get("queued_at")?,
+        assigned_at: row.get("assigned_at")?,
+        ended_at: row.get("ended_at")?,
+        visitor_delivered: seq("visitor_delivered")?,
+        visitor_read: seq("visitor_read")?,
+        agent_delivered: seq("agent_delivered")?,
+        agent_read: seq("agent_read")?,
+    })
+}
