@@ -17,11 +17,20 @@
 //! and the agents-online changes that followed dropped every visitor). Fan-out to every
 //! visitor is one `send_replace` plus one wake-up per connection.
 //!
+//! A live connection's channel is a [`Mailbox`]: a queue behind a mutex, ~100 bytes while
+//! empty. tokio's bounded channel allocates ~830 bytes up front (a cache-padded 512-byte
+//! header and a first block of 32 slots), about a fifth of an idle connection. Endpoints
+//! still get a tokio receiver from [`Hub::register`] (their `greet` returns it); the
+//! connection hands it back through [`Hub::go_live`] once greeted, which moves anything
+//! queued into the mailbox, in order, and frees it.
+//!
 //! Today this is in-process; with several relay nodes a Redis subscriber feeds `publish`.
 
 use axum::extract::ws::Utf8Bytes;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use switchboard_shared::{AgentId, ConversationId, Seq};
 use switchboard_store::VisitorId;
 use tokio::sync::{mpsc, watch};
@@ -76,9 +85,25 @@ pub enum Outbound {
     AllSessionsRevoked,
 }
 
+/// The sending end of a connection's channel: tokio's while it greets, its mailbox after.
+enum Tx {
+    Greeting(mpsc::Sender<Delivery>),
+    Live(MailboxSender),
+}
+
+impl Tx {
+    /// False when the channel is full or its receiver is gone.
+    fn try_send(&self, msg: Delivery) -> bool {
+        match self {
+            Tx::Greeting(tx) => tx.try_send(msg).is_ok(),
+            Tx::Live(tx) => tx.try_send(msg),
+        }
+    }
+}
+
 struct Entry {
     party: Party,
-    tx: mpsc::Sender<Delivery>,
+    tx: Tx,
     topics: Vec<ConversationId>,
     /// Subscribed at registration (before the welcome is built, so no change falls between
     /// the two); the connection task takes it once it is live.
@@ -123,7 +148,7 @@ impl State {
         let mut dead = Vec::new();
         for id in ids {
             if let Some(entry) = self.conns.get(id) {
-                if entry.tx.try_send(msg.clone()).is_err() {
+                if !entry.tx.try_send(msg.clone()) {
                     dead.push(*id);
                 }
             }
@@ -182,13 +207,36 @@ impl Hub {
             id,
             Entry {
                 party,
-                tx,
+                tx: Tx::Greeting(tx),
                 topics: Vec::new(),
                 latest: Some(latest),
             },
         );
         s.by_party.entry(party).or_default().push(id);
         (id, rx)
+    }
+
+    /// A greeted connection trades the receiver [`register`](Self::register) gave it for its
+    /// mailbox. What was queued moves over first, in order: sends happen under the hub lock,
+    /// held here, so nothing can slip in between. If the hub already dropped the connection
+    /// (or never had it), the mailbox is closed and yields what was queued, then `None`.
+    pub fn go_live(&self, id: Option<ConnId>, mut greeting: mpsc::Receiver<Delivery>) -> Mailbox {
+        let mut s = self.lock();
+        let (tx, mut mailbox) = mailbox();
+        let entry = id.and_then(|id| s.conns.get_mut(&id));
+        {
+            let mut queue = mailbox.lock();
+            while let Ok(msg) = greeting.try_recv() {
+                queue.items.push_back(msg);
+            }
+        }
+        match entry {
+            Some(entry) => entry.tx = Tx::Live(tx),
+            None => drop(tx),
+        }
+        drop(s);
+        mailbox.shrink();
+        mailbox
     }
 
     pub fn unregister(&self, id: ConnId) {
@@ -258,6 +306,103 @@ impl Hub {
     }
 }
 
+/// A connection's channel once it is live: bounded by [`CONNECTION_CHANNEL`], never waited
+/// on by the sender (see the module docs), closed for the receiver when the hub drops the
+/// sender. An empty mailbox holds no buffer.
+pub struct Mailbox(Arc<Mutex<Queue>>);
+
+/// The hub's end of a [`Mailbox`].
+struct MailboxSender(Arc<Mutex<Queue>>);
+
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<Delivery>,
+    /// The connection task waiting for an item.
+    waker: Option<Waker>,
+    sender_gone: bool,
+    receiver_gone: bool,
+}
+
+fn mailbox() -> (MailboxSender, Mailbox) {
+    let shared = Arc::new(Mutex::new(Queue::default()));
+    (MailboxSender(shared.clone()), Mailbox(shared))
+}
+
+fn lock_queue(q: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+    // Every critical section leaves the queue consistent; a panic elsewhere cannot break it.
+    q.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl MailboxSender {
+    fn try_send(&self, msg: Delivery) -> bool {
+        let mut q = lock_queue(&self.0);
+        if q.receiver_gone || q.items.len() >= CONNECTION_CHANNEL {
+            return false;
+        }
+        q.items.push_back(msg);
+        let waker = q.waker.take();
+        drop(q);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        true
+    }
+}
+
+impl Drop for MailboxSender {
+    fn drop(&mut self) {
+        let mut q = lock_queue(&self.0);
+        q.sender_gone = true;
+        let waker = q.waker.take();
+        drop(q);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl Mailbox {
+    fn lock(&mut self) -> MutexGuard<'_, Queue> {
+        lock_queue(&self.0)
+    }
+
+    /// The next delivery; `None` once the hub dropped this connection and the queue is empty.
+    pub async fn recv(&mut self) -> Option<Delivery> {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
+        let mut q = self.lock();
+        if let Some(msg) = q.items.pop_front() {
+            if q.items.is_empty() && q.items.capacity() > 32 {
+                // A burst is over: give its buffer back rather than keep it while idle.
+                q.items = VecDeque::new();
+            }
+            return Poll::Ready(Some(msg));
+        }
+        if q.sender_gone {
+            return Poll::Ready(None);
+        }
+        if !q.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            q.waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Frees spare room (after moving a greeting's queue in).
+    fn shrink(&mut self) {
+        self.lock().items.shrink_to_fit();
+    }
+}
+
+impl Drop for Mailbox {
+    fn drop(&mut self) {
+        let mut q = self.lock();
+        q.receiver_gone = true;
+        q.items.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,5 +468,71 @@ mod tests {
         hub.broadcast_agents(Utf8Bytes::from_static("queue"));
         latest_a.changed().await.unwrap();
         assert!(!latest_v.has_changed().unwrap());
+    }
+
+    #[tokio::test]
+    async fn going_live_keeps_what_was_queued_in_order_then_takes_new_deliveries() {
+        let hub = Hub::default();
+        let (a, ra) = hub.register(Party::Visitor(VisitorId(1)));
+        hub.subscribe(a, ConversationId(1));
+        hub.publish(ConversationId(1), frame("1"));
+        hub.publish(ConversationId(1), frame("2"));
+        let mut live = hub.go_live(Some(a), ra);
+        hub.publish(ConversationId(1), frame("3"));
+        for want in ["1", "2", "3"] {
+            match live.recv().await.as_deref() {
+                Some(Outbound::Frame(f)) => assert_eq!(f.as_str(), want),
+                other => panic!("expected frame {want}, got {other:?}"),
+            }
+        }
+        hub.unregister(a);
+        assert!(
+            live.recv().await.is_none(),
+            "unregistered: the mailbox closes"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_live_connection_that_cannot_keep_up_is_dropped_after_its_queue_drains() {
+        let hub = Hub::default();
+        let (a, ra) = hub.register(Party::Visitor(VisitorId(1)));
+        hub.subscribe(a, ConversationId(1));
+        let mut live = hub.go_live(Some(a), ra);
+        for _ in 0..=CONNECTION_CHANNEL {
+            hub.publish(ConversationId(1), frame("x"));
+        }
+        assert_eq!(hub.connection_count(), 0);
+        let mut n = 0;
+        while live.recv().await.is_some() {
+            n += 1;
+        }
+        assert_eq!(n, CONNECTION_CHANNEL);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_connection_wakes_for_a_delivery_and_a_closed_mailbox_refuses() {
+        let hub = Hub::default();
+        let (a, ra) = hub.register(Party::Agent(AgentId(1)));
+        hub.subscribe(a, ConversationId(2));
+        let mut live = hub.go_live(Some(a), ra);
+        let waiting = tokio::spawn(async move { live.recv().await.is_some() });
+        tokio::task::yield_now().await;
+        hub.publish(ConversationId(2), frame("y"));
+        assert!(waiting.await.unwrap());
+        // The receiver is gone now: the next delivery drops the connection from the hub.
+        hub.publish(ConversationId(2), frame("z"));
+        assert_eq!(hub.connection_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn going_live_after_the_hub_dropped_the_connection_yields_the_queue_then_closes() {
+        let hub = Hub::default();
+        let (a, ra) = hub.register(Party::Visitor(VisitorId(1)));
+        hub.subscribe(a, ConversationId(1));
+        hub.publish(ConversationId(1), frame("1"));
+        hub.unregister(a);
+        let mut live = hub.go_live(Some(a), ra);
+        assert!(live.recv().await.is_some());
+        assert!(live.recv().await.is_none());
     }
 }

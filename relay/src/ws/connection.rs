@@ -20,21 +20,18 @@
 use crate::conversations::encode;
 use crate::conversations::{Chat, ChatError};
 use crate::fanout::{ConnId, Delivery, Latest, Outbound};
+use crate::ratelimit::FrameLimiter;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 use switchboard_shared::limits::{
-    FRAMES_PER_SECOND, FRAME_BURST, HELLO_TIMEOUT_MS, RATE_STRIKES_BEFORE_CLOSE, REPLAY_PAGE,
-    TYPING_THROTTLE_MS,
+    HELLO_TIMEOUT_MS, RATE_STRIKES_BEFORE_CLOSE, REPLAY_PAGE, TYPING_THROTTLE_MS,
 };
 use switchboard_shared::{close, ClientMsgId, ConversationId, ErrorCode, Seq, ServerFrame};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 /// What the upgrade request told us about the client.
 #[derive(Debug, Clone)]
@@ -67,7 +64,7 @@ pub struct Conn {
     pub ctx: ConnContext,
     pub conn_id: Option<ConnId>,
     pub subs: HashMap<ConversationId, Sub>,
-    limiter: DefaultDirectRateLimiter,
+    limiter: FrameLimiter,
     strikes: u32,
 }
 
@@ -121,82 +118,70 @@ fn closing_code(code: ErrorCode) -> Option<u16> {
     }
 }
 
-pub async fn serve<E: Endpoint>(socket: WebSocket, chat: Chat, ctx: ConnContext) {
-    let quota = Quota::per_second(NonZeroU32::new(FRAMES_PER_SECOND).unwrap_or(NonZeroU32::MIN))
-        .allow_burst(NonZeroU32::new(FRAME_BURST).unwrap_or(NonZeroU32::MIN));
-    let shutdown = chat.shutdown_token().clone();
-    let mut conn = Conn {
-        socket,
-        chat,
-        ctx,
-        conn_id: None,
-        subs: HashMap::new(),
-        limiter: RateLimiter::direct(quota),
-        strikes: 0,
-    };
-
-    let Some((mut endpoint, mut rx)) = Box::pin(greeting::<E>(&mut conn, &shutdown)).await else {
-        return;
-    };
-
-    // Phase 2: live.
-    let session = endpoint.session_hash();
-    let mut latest = conn.conn_id.and_then(|id| conn.chat.hub().latest_for(id));
-    loop {
-        tokio::select! {
-            frame = newest(&mut latest) => {
-                if Box::pin(conn.send_text(frame)).await.is_err() {
-                    break;
-                }
-            }
-            _ = shutdown.cancelled() => {
-                Box::pin(conn.close(close::GOING_AWAY, "relay shutting down")).await;
-                break;
-            }
-            out = rx.recv() => match out {
-                Some(out) => {
-                    if Box::pin(conn.outbound(out, session)).await.is_err() {
-                        break;
-                    }
-                }
-                None => {
-                    // The hub dropped us: we fell behind. The client resumes after reconnecting.
-                    Box::pin(conn.close(close::TOO_SLOW, "too slow; reconnect and resume")).await;
-                    break;
-                }
-            },
-            msg = conn.socket.recv() => match conn.read::<E>(msg) {
-                Incoming::Command(cmd, client_id) => {
-                    let result = if E::is_hello(&cmd) {
-                        Err(ChatError::Refused(ErrorCode::AlreadyGreeted))
-                    } else {
-                        Box::pin(endpoint.handle(&mut conn, cmd)).await
-                    };
-                    if let Err(e) = result {
-                        if Box::pin(conn.send_error(e.code(), client_id)).await.is_err() {
-                            break;
-                        }
-                    }
-                }
-                Incoming::Refused(code, client_id) => {
-                    if Box::pin(conn.send_error(code, client_id)).await.is_err() {
-                        break;
-                    }
-                }
-                Incoming::Skip => {}
-                Incoming::Close(code, reason) => {
-                    Box::pin(conn.close(code, reason)).await;
-                    break;
-                }
-                Incoming::Gone => break,
-            },
+impl Conn {
+    /// A connection before its `hello`. Built outside [`serve`] and moved in whole, so the
+    /// socket and the rest are stored once in the task, not once as arguments and once as
+    /// locals.
+    pub fn new(socket: WebSocket, chat: Chat, ctx: ConnContext) -> Conn {
+        Conn {
+            socket,
+            chat,
+            ctx,
+            conn_id: None,
+            subs: HashMap::new(),
+            limiter: FrameLimiter::new(),
+            strikes: 0,
         }
     }
-    Box::pin(endpoint.closed(&mut conn)).await;
+}
+
+/// Serves one connection. A plain function returning an `async move` block, not an
+/// `async fn`: an `async fn` moves its argument into a second slot of its state, and every
+/// idle connection would carry `Conn` twice.
+#[allow(clippy::manual_async_fn)] // deliberate, see above
+pub fn serve<E: Endpoint>(mut conn: Conn) -> impl Future<Output = ()> + Send {
+    async move {
+        let Some((mut endpoint, greeting_rx)) = Box::pin(greeting::<E>(&mut conn)).await else {
+            return;
+        };
+        // From here on the hub delivers into this connection's small mailbox.
+        let mut rx = conn.chat.hub().go_live(conn.conn_id, greeting_rx);
+        // Only the greeting reads these (the endpoint keeps what it needs): an idle connection
+        // should not hold the request's strings.
+        conn.ctx.origin = None;
+        conn.ctx.user_agent = None;
+
+        // Phase 2: live. Whatever lives across the loop's awaits is part of every idle
+        // connection's task, so the loop keeps only handles and the select's own futures.
+        let mut latest = conn.conn_id.and_then(|id| conn.chat.hub().latest_for(id));
+        loop {
+            // Each branch's work is one boxed future, so its locals (a parsed command, a
+            // delivery) exist only while it runs, not in every idle connection's state.
+            let step = tokio::select! {
+                frame = newest(&mut latest) => Box::pin(conn.send_text(frame)).await,
+                _ = conn.chat.shutdown_token().cancelled() => {
+                    Box::pin(conn.close(close::GOING_AWAY, "relay shutting down")).await;
+                    Err(Gone)
+                }
+                out = rx.recv() => {
+                    let session = endpoint.session_hash();
+                    Box::pin(conn.delivered(out, session)).await
+                }
+                msg = conn.socket.recv() => {
+                    let incoming = conn.read::<E>(msg);
+                    Box::pin(conn.incoming(&mut endpoint, incoming)).await
+                }
+            };
+            if step.is_err() {
+                break;
+            }
+        }
+        Box::pin(endpoint.closed(&mut conn)).await;
+    }
 }
 
 /// The next state frame for this connection's audience; pending forever without one.
-async fn newest(latest: &mut Option<Latest>) -> Utf8Bytes {
+pub(crate) async fn newest(latest: &mut Option<Latest>) -> Utf8Bytes {
     loop {
         let Some(rx) = latest.as_mut() else {
             return std::future::pending().await;
@@ -213,10 +198,8 @@ async fn newest(latest: &mut Option<Latest>) -> Utf8Bytes {
 
 /// Phase 1: waits (bounded) for a valid `hello`. Its own boxed future, so its timer and
 /// locals are not part of the long-lived connection state.
-async fn greeting<E: Endpoint>(
-    conn: &mut Conn,
-    shutdown: &CancellationToken,
-) -> Option<(E, mpsc::Receiver<Delivery>)> {
+async fn greeting<E: Endpoint>(conn: &mut Conn) -> Option<(E, mpsc::Receiver<Delivery>)> {
+    let shutdown = conn.chat.shutdown_token().clone();
     let deadline = tokio::time::sleep(Duration::from_millis(HELLO_TIMEOUT_MS));
     tokio::pin!(deadline);
     loop {
@@ -275,6 +258,51 @@ async fn greeting<E: Endpoint>(
 }
 
 impl Conn {
+    /// What the hub sent, or `None`: the hub dropped this connection because it fell
+    /// behind, and the client resumes after reconnecting.
+    async fn delivered(
+        &mut self,
+        out: Option<Delivery>,
+        session: Option<[u8; 32]>,
+    ) -> Result<(), Gone> {
+        match out {
+            Some(out) => self.outbound(out, session).await,
+            None => {
+                self.close(close::TOO_SLOW, "too slow; reconnect and resume")
+                    .await;
+                Err(Gone)
+            }
+        }
+    }
+
+    /// Acts on a frame from the client of a greeted connection.
+    async fn incoming<E: Endpoint>(
+        &mut self,
+        endpoint: &mut E,
+        incoming: Incoming<E::Command>,
+    ) -> Result<(), Gone> {
+        match incoming {
+            Incoming::Command(cmd, client_id) => {
+                let result = if E::is_hello(&cmd) {
+                    Err(ChatError::Refused(ErrorCode::AlreadyGreeted))
+                } else {
+                    endpoint.handle(self, cmd).await
+                };
+                match result {
+                    Ok(()) => Ok(()),
+                    Err(e) => self.send_error(e.code(), client_id).await,
+                }
+            }
+            Incoming::Refused(code, client_id) => self.send_error(code, client_id).await,
+            Incoming::Skip => Ok(()),
+            Incoming::Close(code, reason) => {
+                self.close(code, reason).await;
+                Err(Gone)
+            }
+            Incoming::Gone => Err(Gone),
+        }
+    }
+
     /// Turns a socket read into a command or a refusal. Rate limiting applies to every
     /// data frame; a connection that keeps flooding is closed.
     fn read<E: Endpoint>(
@@ -298,7 +326,7 @@ impl Conn {
             Some(Ok(Message::Binary(_))) => None,
             Some(Ok(Message::Text(t))) => Some(t),
         };
-        if self.limiter.check().is_err() {
+        if !self.limiter.check() {
             self.strikes += 1;
             if self.strikes >= RATE_STRIKES_BEFORE_CLOSE {
                 tracing::warn!(ip = %self.ctx.ip, "closing a flooding connection");

@@ -5,6 +5,9 @@ pub mod agent;
 pub mod connection;
 pub mod visitor;
 
+#[cfg(test)]
+mod footprint;
+
 use crate::app::AppState;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
@@ -12,7 +15,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use connection::{ConnContext, Endpoint};
+use connection::{Conn, ConnContext, Endpoint};
 use std::net::SocketAddr;
 use switchboard_shared::limits::MAX_FRAME_BYTES;
 
@@ -23,15 +26,22 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Small buffers keep idle connections cheap (tungstenite's default 128 KiB read buffer
-/// would become resident on the first read); frames are capped at `MAX_FRAME_BYTES`, so
-/// anything larger is refused before it is buffered.
-fn configure(ws: WebSocketUpgrade) -> WebSocketUpgrade {
-    ws.read_buffer_size(1024)
+/// would become resident on the first read, and it never shrinks); frames are capped at
+/// `MAX_FRAME_BYTES`, so anything larger is refused before it is buffered.
+fn configure(ws: WebSocketUpgrade, read_buffer: usize) -> WebSocketUpgrade {
+    ws.read_buffer_size(read_buffer)
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_FRAME_BYTES * 4)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
 }
+
+/// A visitor's read buffer. Visitors are most connections and mostly idle, and each holds
+/// its buffer for as long as it is connected; their frames are short (a chat message is a
+/// few hundred bytes), and a longer one is read in several chunks. Agents, few and busy,
+/// keep 1 KiB.
+const VISITOR_READ_BUFFER: usize = 256;
+const AGENT_READ_BUFFER: usize = 1024;
 
 /// Longer User-Agent strings are cut: they are shown, not parsed, by the relay.
 const MAX_USER_AGENT_CHARS: usize = 300;
@@ -61,6 +71,7 @@ fn context(app: &AppState, addr: SocketAddr, headers: &HeaderMap) -> Option<Conn
 
 /// Upgrades to a WebSocket served by endpoint `E`, as a task the app can wait for.
 fn upgrade<E: Endpoint + 'static>(
+    read_buffer: usize,
     app: AppState,
     addr: SocketAddr,
     headers: &HeaderMap,
@@ -73,9 +84,14 @@ fn upgrade<E: Endpoint + 'static>(
         )
             .into_response();
     };
-    let tasks = app.connections.clone();
-    configure(ws)
-        .on_upgrade(move |socket| tasks.track_future(connection::serve::<E>(socket, app.chat, ctx)))
+    let (chat, tasks) = (app.chat, app.connections);
+    configure(ws, read_buffer).on_upgrade(move |socket| {
+        // Its own task rather than axum's upgrade task: that one keeps its captures (the
+        // upgrade config, this closure) beside our future for as long as the connection
+        // lives, 2.3 KB per idle connection instead of the future's own size.
+        tasks.spawn(connection::serve::<E>(Conn::new(socket, chat, ctx)));
+        std::future::ready(())
+    })
 }
 
 async fn visitor_upgrade(
@@ -84,7 +100,7 @@ async fn visitor_upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    upgrade::<visitor::VisitorEndpoint>(app, addr, &headers, ws)
+    upgrade::<visitor::VisitorEndpoint>(VISITOR_READ_BUFFER, app, addr, &headers, ws)
 }
 
 async fn agent_upgrade(
@@ -93,5 +109,5 @@ async fn agent_upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    upgrade::<agent::AgentEndpoint>(app, addr, &headers, ws)
+    upgrade::<agent::AgentEndpoint>(AGENT_READ_BUFFER, app, addr, &headers, ws)
 }
