@@ -144,14 +144,16 @@ pub(crate) fn event(row: &SqliteRow) -> StoreResult<StoredEvent> {
 
 /// The event as stored: its `kind` tag and its JSON text.
 pub(crate) fn encode_event(event: &EventKind) -> StoreResult<(String, String)> {
-    let value = serde_json::to_value(event)
+    let json = serde_json::to_string(event)
         .map_err(|e| StoreError::Corrupt(format!("cannot encode event: {e}")))?;
-    let kind = value
-        .get("kind")
-        .and_then(|k| k.as_str())
-        .ok_or_else(|| StoreError::Corrupt("encoded event has no kind tag".into()))?
-        .to_owned();
-    Ok((kind, value.to_string()))
+    // serde writes an internally tagged enum's tag first, so the kind is read off the text
+    // (this runs for every message on the writer thread; a `Value` tree cost ~5 % of it).
+    let kind = json
+        .strip_prefix(r#"{"kind":""#)
+        .and_then(|rest| rest.split_once('"'))
+        .map(|(kind, _)| kind.to_owned())
+        .ok_or_else(|| StoreError::Corrupt("encoded event has no kind tag".into()))?;
+    Ok((kind, json))
 }
 
 /// Who caused an event when the caller gave no dedup key: the message author, or whoever
@@ -168,5 +170,29 @@ pub(crate) fn event_side(event: &EventKind) -> Option<Side> {
         } => Some(Side::Agent),
         EventKind::Ended { by } => Some(*by),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_event;
+    use switchboard_shared::{Author, EventKind, Side};
+
+    #[test]
+    fn the_kind_read_off_the_text_is_serdes_tag() {
+        for event in [
+            EventKind::Started,
+            EventKind::LeftMessage,
+            EventKind::Ended { by: Side::Agent },
+            EventKind::Message {
+                author: Author::Visitor,
+                client_id: None,
+                body: r#"{"kind":"fake"} "quoted""#.into(),
+            },
+        ] {
+            let (kind, json) = encode_event(&event).unwrap();
+            let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+            assert_eq!(value["kind"], kind.as_str());
+        }
     }
 }

@@ -14,6 +14,11 @@
 //!    (so in sequence order per conversation).
 //! 4. Only then does each caller get its answer.
 //!
+//! Steps 3 and 4 run on a second thread (`sqlite-publish`) that takes settled batches in
+//! commit order, so the writer starts the next transaction while the last one's events are
+//! encoded and fanned out (that was ~12 % of the writer's time). WAL checkpoints run on a
+//! third ([`checkpoint`]).
+//!
 //! If a statement fails in step 1 (a constraint, disk full, an I/O error), that request may
 //! have written half of itself, and SQLite may even have rolled back the whole transaction.
 //! So the batch is rolled back and run again one request per transaction: the bad request
@@ -35,6 +40,7 @@
 //!
 //! The writer holds no lock at all: its state is the connection and the channel it owns.
 
+mod checkpoint;
 mod sql;
 
 use crate::{
@@ -44,6 +50,7 @@ use crate::{
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
+use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_shared::{ConversationId, Seq, Side};
@@ -114,31 +121,75 @@ enum BatchFailed {
     Commit(rusqlite::Error),
 }
 
-/// Starts the writer on a thread of its own. The returned receiver completes when the
-/// writer has stopped: every sender is gone (the store was closed and in-flight calls have
-/// queued their last request), the queue is drained and the connection closed.
+/// Settled batches waiting for the publish thread. Small: if fan-out falls behind, the
+/// writer waits rather than piling up answered-but-unpublished work.
+const PUBLISH_QUEUE: usize = 4;
+
+/// Pages SQLite caches for the writer (negative: KiB). Index pages of busy conversations are
+/// touched by every batch; the default 2 MiB re-read them from the OS on every commit.
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
+
+/// What a transaction settled: each job with its outcome, in order, ready to publish.
+pub(super) struct Settled {
+    jobs: Vec<Job>,
+    outcomes: Vec<Outcome>,
+}
+
+/// Starts the writer, its publish thread and its checkpoint thread. The returned receiver
+/// completes when all work is done: every sender is gone (the store was closed and in-flight
+/// calls have queued their last request), the queue is drained, every answer sent and the
+/// connection closed.
 pub(crate) fn spawn(
     path: &Path,
     rx: mpsc::Receiver<Job>,
     listener: Arc<dyn CommitListener>,
 ) -> StoreResult<oneshot::Receiver<()>> {
     let conn = open(path)?;
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        checkpoint::WRITER_AUTOCHECKPOINT,
+    )?;
+    let io = |e| StoreError::Database(sqlx::Error::Io(e));
+    let nudge = checkpoint::spawn(path).map_err(io)?;
     let (done, stopped) = oneshot::channel();
+    let (settled_tx, settled_rx) = sync_channel::<Settled>(PUBLISH_QUEUE);
     std::thread::Builder::new()
-        .name("sqlite-writer".into())
+        .name("sqlite-publish".into())
         .spawn(move || {
-            run(conn, rx, &*listener);
+            for settled in settled_rx {
+                finish(settled, &*listener);
+            }
             let _ = done.send(());
         })
-        .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        .map_err(io)?;
+    std::thread::Builder::new()
+        .name("sqlite-writer".into())
+        .spawn(move || run(conn, rx, |settled| settled_tx.send(settled).is_ok(), &nudge))
+        .map_err(io)?;
     Ok(stopped)
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, listener: &dyn CommitListener) {
+/// `publish` hands a settled batch on; `false` means nobody can take it any more.
+fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Job>,
+    mut publish: impl FnMut(Settled) -> bool,
+    nudge: &checkpoint::Nudge,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.blocking_recv_many(&mut batch, MAX_BATCH) > 0 {
         let (started, requests) = (Instant::now(), batch.len());
-        process(&mut conn, std::mem::take(&mut batch), listener);
+        for settled in settle(&mut conn, std::mem::take(&mut batch)) {
+            if !publish(settled) {
+                // The publish thread died (a panic): answering is impossible, and callers
+                // see their reply channel closed (`StoreError::Closed`).
+                tracing::error!("the publish thread is gone; the writer stops");
+                return;
+            }
+        }
+        nudge.committed();
         let took = started.elapsed();
         if took > SLOW_BATCH {
             tracing::warn!(?took, requests, "slow group commit");
@@ -149,33 +200,43 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, listener: &dyn CommitL
     }
 }
 
-/// Commits one batch and answers every job in it, whatever happens.
+/// Commits one batch and answers every job in it, on the calling thread (tests).
+#[cfg(test)]
 pub(super) fn process(conn: &mut Connection, jobs: Vec<Job>, listener: &dyn CommitListener) {
+    for settled in settle(conn, jobs) {
+        finish(settled, listener);
+    }
+}
+
+/// Steps 1 and 2: commits one batch and settles every job in it, whatever happens.
+fn settle(conn: &mut Connection, jobs: Vec<Job>) -> Vec<Settled> {
     match run_batch(conn, &jobs) {
-        Ok(outcomes) => finish(jobs, outcomes, listener),
+        Ok(outcomes) => vec![Settled { jobs, outcomes }],
         Err(BatchFailed::Commit(e)) => {
             tracing::error!(error = %e, requests = jobs.len(), "group commit failed");
-            fail_all(jobs, &e);
+            vec![failed(jobs, &e)]
         }
         Err(BatchFailed::Aborted { index, error }) => {
             tracing::warn!(%error, request = index, "batch aborted; retrying one by one");
-            for job in jobs {
-                let jobs = [job];
-                match run_batch(conn, &jobs) {
-                    Ok(outcomes) => finish(jobs.into(), outcomes, listener),
-                    Err(BatchFailed::Commit(e)) => fail_all(jobs.into(), &e),
-                    Err(BatchFailed::Aborted { error, .. }) => {
-                        let [job] = jobs;
-                        job.answer(Outcome::Failed(error));
+            jobs.into_iter()
+                .map(|job| {
+                    let jobs = vec![job];
+                    match run_batch(conn, &jobs) {
+                        Ok(outcomes) => Settled { jobs, outcomes },
+                        Err(BatchFailed::Commit(e)) => failed(jobs, &e),
+                        Err(BatchFailed::Aborted { error, .. }) => Settled {
+                            jobs,
+                            outcomes: vec![Outcome::Failed(error)],
+                        },
                     }
-                }
-            }
+                })
+                .collect()
         }
     }
 }
 
-/// Step 3 and 4: tell the listener, then answer the callers.
-fn finish(jobs: Vec<Job>, outcomes: Vec<Outcome>, listener: &dyn CommitListener) {
+/// Steps 3 and 4: tell the listener, then answer the callers.
+fn finish(Settled { jobs, outcomes }: Settled, listener: &dyn CommitListener) {
     let new_events: Vec<StoredEvent> = outcomes
         .iter()
         .filter_map(|o| match o {
@@ -195,10 +256,13 @@ fn finish(jobs: Vec<Job>, outcomes: Vec<Outcome>, listener: &dyn CommitListener)
     }
 }
 
-fn fail_all(jobs: Vec<Job>, error: &rusqlite::Error) {
-    for job in jobs {
-        job.answer(Outcome::Failed(StoreError::CommitFailed(error.to_string())));
-    }
+/// Nothing of the batch is durable: every job fails with the commit's error.
+fn failed(jobs: Vec<Job>, error: &rusqlite::Error) -> Settled {
+    let outcomes = jobs
+        .iter()
+        .map(|_| Outcome::Failed(StoreError::CommitFailed(error.to_string())))
+        .collect();
+    Settled { jobs, outcomes }
 }
 
 impl Job {

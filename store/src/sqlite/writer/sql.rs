@@ -20,8 +20,9 @@ use switchboard_shared::{
 /// How long the writer waits for the write lock held by the pool's rare writes.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Opens the writer's connection to a file the pools have created, switched to WAL and
-/// migrated. Same durability settings as theirs: `synchronous=FULL`, foreign keys on.
+/// Opens a connection (the writer's, the checkpointer's) to a file the pools have created,
+/// switched to WAL and migrated. Same durability settings as theirs: `synchronous=FULL`,
+/// foreign keys on.
 pub(crate) fn open(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;

@@ -1,0 +1,73 @@
+//! WAL checkpoints off the writer's thread.
+//!
+//! SQLite checkpoints in the committing connection once the WAL passes
+//! `wal_autocheckpoint` pages (default 1,000). Under load one batch dirties about that many
+//! pages, so the writer checkpointed after nearly every commit: ~10 % of its time (perf),
+//! with an extra `fsync` of the database file in the path of every acknowledgement.
+//! Here a thread with its own connection runs `PASSIVE` checkpoints (they never block the
+//! writer) when the writer reports commits, at most every [`PAUSE`]. The writer keeps a high
+//! `wal_autocheckpoint` ([`WRITER_AUTOCHECKPOINT`]) as the backstop: a passive checkpoint
+//! cannot finish while commits keep arriving, and only a checkpoint that finished lets the
+//! next transaction start the WAL file over; the writer's own checkpoint is then small,
+//! because this thread has already copied almost everything.
+
+use super::sql;
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::time::Duration;
+
+/// Pages in the WAL before the writer checkpoints itself (~32 MiB at 4 KiB pages).
+pub(super) const WRITER_AUTOCHECKPOINT: u32 = 8_000;
+
+/// Shortest time between two checkpoints of this thread.
+const PAUSE: Duration = Duration::from_millis(200);
+
+/// The writer's side: reports commits without ever waiting.
+pub(super) struct Nudge(SyncSender<()>);
+
+impl Nudge {
+    pub(super) fn committed(&self) {
+        // Full means a nudge is already pending; disconnected means the thread stopped
+        // (the writer's backstop still checkpoints).
+        if let Err(TrySendError::Disconnected(())) = self.0.try_send(()) {
+            tracing::debug!("checkpoint thread gone");
+        }
+    }
+}
+
+/// Starts the checkpoint thread. It stops, after a last checkpoint, when the [`Nudge`] is
+/// dropped (the writer stopped).
+pub(super) fn spawn(path: &Path) -> std::io::Result<Nudge> {
+    let (tx, rx) = sync_channel(1);
+    let path = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || run(&path, rx))?;
+    Ok(Nudge(tx))
+}
+
+fn run(path: &Path, rx: Receiver<()>) {
+    let conn = match sql::open(path) {
+        Ok(conn) => conn,
+        Err(e) => {
+            tracing::warn!(error = %e, "no checkpoint thread; the writer checkpoints alone");
+            return;
+        }
+    };
+    loop {
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        checkpoint(&conn);
+        std::thread::sleep(PAUSE);
+    }
+    checkpoint(&conn);
+}
+
+fn checkpoint(conn: &rusqlite::Connection) {
+    // Returns (busy, log pages, checkpointed pages); only failures matter here.
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        tracing::warn!(error = %e, "WAL checkpoint failed");
+    }
+}
