@@ -27,6 +27,7 @@
 //! Today this is in-process; with several relay nodes a Redis subscriber feeds `publish`.
 
 use axum::extract::ws::Utf8Bytes;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,9 +41,9 @@ use tokio::sync::{mpsc, watch};
 /// was 0.1–0.3 s at 3,000–5,000 msgs/s) the events of its conversations queue up: an agent
 /// with 8 busy chats gets ~100 frames/s. 64 slots dropped healthy agents with 4002 at
 /// 5,000 msgs/s (12,611 messages cut off in one run); 512 tolerates a stall of ~5 s. The
-/// bound is a count, not a reservation: tokio allocates slots in blocks of 32 as they fill,
-/// so an idle connection costs the same as with 64, and only a connection that really falls
-/// behind holds more (at most 512 pointers to frames shared with other receivers).
+/// bound is a count, not a reservation: a [`Mailbox`] grows as it fills and gives its
+/// buffer back once drained, so only a connection that really falls behind holds more (at
+/// most 512 pointers to frames shared with other receivers).
 pub const CONNECTION_CHANNEL: usize = 512;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,20 +102,57 @@ impl Tx {
     }
 }
 
-struct Entry {
+struct Registered {
     party: Party,
     tx: Tx,
     topics: Vec<ConversationId>,
-    /// Subscribed at registration (before the welcome is built, so no change falls between
-    /// the two); the connection task takes it once it is live.
-    latest: Option<Latest>,
+}
+
+/// The connections of one party: nearly always one, kept inline (a `Vec` would be one more
+/// heap block per visitor).
+#[derive(Debug, Clone, PartialEq)]
+enum Ids {
+    One(ConnId),
+    Many(Vec<ConnId>),
+}
+
+impl Ids {
+    fn push(&mut self, id: ConnId) {
+        match self {
+            Ids::One(first) => *self = Ids::Many(vec![*first, id]),
+            Ids::Many(ids) => ids.push(id),
+        }
+    }
+
+    /// Removes `id`; true when no connection is left.
+    fn remove(&mut self, id: ConnId) -> bool {
+        match self {
+            Ids::One(only) => *only == id,
+            Ids::Many(ids) => {
+                ids.retain(|&c| c != id);
+                ids.is_empty()
+            }
+        }
+    }
+
+    fn to_vec(&self) -> Vec<ConnId> {
+        match self {
+            Ids::One(id) => vec![*id],
+            Ids::Many(ids) => ids.clone(),
+        }
+    }
 }
 
 #[derive(Default)]
 struct State {
     next: ConnId,
-    conns: HashMap<ConnId, Entry>,
-    by_party: HashMap<Party, Vec<ConnId>>,
+    conns: HashMap<ConnId, Registered>,
+    by_party: HashMap<Party, Ids>,
+    /// Latest-state receivers of connections still greeting: subscribed at registration
+    /// (before the welcome is built, so no change falls between the two) and taken by the
+    /// connection task once it is live. Not in `Registered`, where every live connection would
+    /// carry the empty slot.
+    pending_latest: HashMap<ConnId, Latest>,
     topics: HashMap<ConversationId, Vec<ConnId>>,
 }
 
@@ -123,9 +161,9 @@ impl State {
         let Some(entry) = self.conns.remove(&id) else {
             return;
         };
-        if let Some(list) = self.by_party.get_mut(&entry.party) {
-            list.retain(|&c| c != id);
-            if list.is_empty() {
+        self.pending_latest.remove(&id);
+        if let Some(ids) = self.by_party.get_mut(&entry.party) {
+            if ids.remove(id) {
                 self.by_party.remove(&entry.party);
             }
         }
@@ -205,14 +243,19 @@ impl Hub {
         let id = s.next;
         s.conns.insert(
             id,
-            Entry {
+            Registered {
                 party,
                 tx: Tx::Greeting(tx),
                 topics: Vec::new(),
-                latest: Some(latest),
             },
         );
-        s.by_party.entry(party).or_default().push(id);
+        s.pending_latest.insert(id, latest);
+        match s.by_party.entry(party) {
+            Entry::Occupied(mut ids) => ids.get_mut().push(id),
+            Entry::Vacant(slot) => {
+                slot.insert(Ids::One(id));
+            }
+        }
         (id, rx)
     }
 
@@ -259,7 +302,7 @@ impl Hub {
     /// Every connection of `party` stops following `topic` (transfer, requeue, end).
     pub fn unsubscribe_party(&self, party: Party, topic: ConversationId) {
         let mut s = self.lock();
-        let ids = s.by_party.get(&party).cloned().unwrap_or_default();
+        let ids = s.by_party.get(&party).map(Ids::to_vec).unwrap_or_default();
         for id in ids {
             if let Some(entry) = s.conns.get_mut(&id) {
                 entry.topics.retain(|&t| t != topic);
@@ -278,7 +321,7 @@ impl Hub {
 
     pub fn send_party(&self, party: Party, msg: Outbound) {
         let mut s = self.lock();
-        let Some(ids) = s.by_party.get(&party).cloned() else {
+        let Some(ids) = s.by_party.get(&party).map(Ids::to_vec) else {
             return;
         };
         s.deliver(&ids, &Arc::new(msg));
@@ -298,7 +341,7 @@ impl Hub {
     /// Hands a registered connection its latest-state receiver (once): it reports every
     /// change since the connection registered.
     pub fn latest_for(&self, id: ConnId) -> Option<Latest> {
-        self.lock().conns.get_mut(&id)?.latest.take()
+        self.lock().pending_latest.remove(&id)
     }
 
     pub fn connection_count(&self) -> usize {
@@ -534,5 +577,35 @@ mod tests {
         let mut live = hub.go_live(Some(a), ra);
         assert!(live.recv().await.is_some());
         assert!(live.recv().await.is_none());
+    }
+
+    #[test]
+    fn a_party_with_one_connection_keeps_it_inline_and_several_in_a_list() {
+        let mut ids = Ids::One(1);
+        assert!(!ids.remove(2));
+        ids.push(2);
+        assert_eq!(ids, Ids::Many(vec![1, 2]));
+        assert!(!ids.remove(1));
+        assert_eq!(ids.to_vec(), vec![2]);
+        assert!(ids.remove(2), "the last one gone");
+        assert!(Ids::One(3).remove(3));
+    }
+
+    #[tokio::test]
+    async fn every_connection_of_a_party_gets_what_is_sent_to_it() {
+        let hub = Hub::default();
+        let (a, ra) = hub.register(Party::Agent(AgentId(1)));
+        let (b, mut rb) = hub.register(Party::Agent(AgentId(1)));
+        let mut la = hub.go_live(Some(a), ra);
+        hub.send_party(Party::Agent(AgentId(1)), frame("both"));
+        assert!(la.recv().await.is_some());
+        assert!(rb.try_recv().is_ok());
+        hub.unregister(b);
+        hub.send_party(Party::Agent(AgentId(1)), frame("a only"));
+        assert!(la.recv().await.is_some());
+        hub.unregister(a);
+        assert_eq!(hub.connection_count(), 0);
+        let state = hub.lock();
+        assert!(state.by_party.is_empty() && state.pending_latest.is_empty());
     }
 }
