@@ -12,6 +12,7 @@ mod agents;
 mod lifecycle;
 mod messages;
 mod publish;
+mod sites;
 mod visitors;
 
 pub use publish::{encode, event_frame, Publisher};
@@ -95,6 +96,8 @@ struct Inner {
     announced: Mutex<publish::Announced>,
     /// Wakes the queue announcer (coalesced; see `publish`).
     queue_dirty: tokio::sync::Notify,
+    /// Sites as the hello path reads them (see `sites`).
+    sites: sites::SiteCache,
 }
 
 impl Chat {
@@ -122,6 +125,7 @@ impl Chat {
                 intake: tokio::sync::Mutex::new(()),
                 announced: Mutex::default(),
                 queue_dirty: tokio::sync::Notify::new(),
+                sites: sites::SiteCache::default(),
             }),
         };
         chat.inner.tasks.spawn(chat.clone().announce_queue_loop());

@@ -143,6 +143,7 @@ async fn update(
     // A concurrent PATCH of another field may be overwritten: admins edit sites rarely, and
     // the answer shows what was stored.
     store.update_site(site.clone()).await?;
+    app.chat.site_changed(site.clone());
     tracing::info!(site = %site.id, admin = %caller.agent.id.0, "site settings changed");
     Ok(Json(view(site)))
 }

@@ -117,12 +117,7 @@ impl Endpoint for VisitorEndpoint {
         if protocol != PROTOCOL_VERSION {
             return Err(ErrorCode::UnsupportedVersion.into());
         }
-        let site = conn
-            .chat
-            .store()
-            .site(&site)
-            .await?
-            .ok_or(ErrorCode::UnknownSite)?;
+        let site = conn.chat.site(&site).await?.ok_or(ErrorCode::UnknownSite)?;
         if !origin_allowed(
             conn.ctx.origin.as_deref(),
             &site.allowed_origins,
@@ -223,7 +218,6 @@ impl Endpoint for VisitorEndpoint {
                 // Read again: the admin may have changed the site since the welcome.
                 let site = conn
                     .chat
-                    .store()
                     .site(&self.visitor.site)
                     .await?
                     .ok_or(ErrorCode::UnknownSite)?;
