@@ -8,21 +8,23 @@
 //! client resumes from its last sequence number. A slow reader therefore costs itself a
 //! reconnect, never the relay memory or other clients latency.
 //!
-//! State that a newer value replaces (the agents-online count for visitors, the queue
-//! snapshot for agents) does not travel through those channels at all: each audience has one
-//! `watch` slot holding the latest encoded frame, and every connection of that audience
-//! holds a receiver (16 bytes). A burst of changes then costs each connection at most one
-//! frame, the newest, when it next gets to run; it can never fill a channel and get a
-//! healthy-but-busy client dropped (before, 64 queue snapshots in 1.6 s dropped every agent,
-//! and the agents-online changes that followed dropped every visitor). Fan-out to every
-//! visitor is one `send_replace` plus one wake-up per connection.
+//! Each connection's channel is a [`Mailbox`]: a queue behind a mutex, ~100 bytes while
+//! empty (tokio's bounded channel allocates ~830 bytes up front: a cache-padded 512-byte
+//! header and a first block of 32 slots, a fifth of an idle connection).
 //!
-//! A live connection's channel is a [`Mailbox`]: a queue behind a mutex, ~100 bytes while
-//! empty. tokio's bounded channel allocates ~830 bytes up front (a cache-padded 512-byte
-//! header and a first block of 32 slots), about a fifth of an idle connection. Endpoints
-//! still get a tokio receiver from [`Hub::register`] (their `greet` returns it); the
-//! connection hands it back through [`Hub::go_live`] once greeted, which moves anything
-//! queued into the mailbox, in order, and frees it.
+//! State that a newer value replaces (the agents-online count for visitors, the queue
+//! snapshot for agents) does not queue: each mailbox has one slot for the latest state
+//! frame, which a broadcast overwrites. A burst of changes then costs each connection at
+//! most one frame, the newest, when it next gets to run; it can never fill a channel and
+//! get a healthy-but-busy client dropped (before, 64 queue snapshots in 1.6 s dropped every
+//! agent, and the agents-online changes that followed dropped every visitor). Fan-out to
+//! every visitor is one slot write and one wake-up per connection, under the hub lock (a
+//! `watch` receiver per connection did the same wake-ups but cost each idle connection
+//! 170 bytes of waiting state).
+//!
+//! Endpoints still get a tokio receiver from [`Hub::register`] (their `greet` returns it);
+//! it never receives anything. The hub delivers into the mailbox from registration on, and
+//! the connection takes it with [`Hub::go_live`] once greeted.
 //!
 //! Today this is in-process; with several relay nodes a Redis subscriber feeds `publish`.
 
@@ -34,7 +36,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use switchboard_shared::{AgentId, ConversationId, Seq};
 use switchboard_store::VisitorId;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 /// Capacity of each connection's channel, in frames. A connection task handles its own
 /// client's commands inline, so while it waits for a durable write (the group commit's p99
@@ -86,25 +88,9 @@ pub enum Outbound {
     AllSessionsRevoked,
 }
 
-/// The sending end of a connection's channel: tokio's while it greets, its mailbox after.
-enum Tx {
-    Greeting(mpsc::Sender<Delivery>),
-    Live(MailboxSender),
-}
-
-impl Tx {
-    /// False when the channel is full or its receiver is gone.
-    fn try_send(&self, msg: Delivery) -> bool {
-        match self {
-            Tx::Greeting(tx) => tx.try_send(msg).is_ok(),
-            Tx::Live(tx) => tx.try_send(msg),
-        }
-    }
-}
-
 struct Registered {
     party: Party,
-    tx: Tx,
+    tx: MailboxSender,
     topics: Vec<ConversationId>,
 }
 
@@ -148,11 +134,12 @@ struct State {
     next: ConnId,
     conns: HashMap<ConnId, Registered>,
     by_party: HashMap<Party, Ids>,
-    /// Latest-state receivers of connections still greeting: subscribed at registration
-    /// (before the welcome is built, so no change falls between the two) and taken by the
-    /// connection task once it is live. Not in `Registered`, where every live connection would
-    /// carry the empty slot.
-    pending_latest: HashMap<ConnId, Latest>,
+    /// Mailboxes of connections still greeting (delivered to from registration on, so no
+    /// event or state change falls between the welcome and the loop); taken by
+    /// [`Hub::go_live`].
+    greeting: HashMap<ConnId, Mailbox>,
+    /// Agent connections (few), for the queue snapshot.
+    agents: Vec<ConnId>,
     topics: HashMap<ConversationId, Vec<ConnId>>,
 }
 
@@ -161,7 +148,11 @@ impl State {
         let Some(entry) = self.conns.remove(&id) else {
             return;
         };
-        self.pending_latest.remove(&id);
+        // A greeting connection's mailbox stays for `go_live` (closed now, it yields what was
+        // queued, then `None`); `unregister` removes it.
+        if let Party::Agent(_) = entry.party {
+            self.agents.retain(|&c| c != id);
+        }
         if let Some(ids) = self.by_party.get_mut(&entry.party) {
             if ids.remove(id) {
                 self.by_party.remove(&entry.party);
@@ -201,27 +192,10 @@ impl State {
     }
 }
 
-/// The latest state frame of one audience (`None` until the first one).
-pub type Latest = watch::Receiver<Option<Utf8Bytes>>;
-
 /// Cheap cloneable handle to the hub.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Hub {
     state: Arc<Mutex<State>>,
-    /// Latest `availability` frame, for every visitor connection.
-    visitors_latest: Arc<watch::Sender<Option<Utf8Bytes>>>,
-    /// Latest `queue_snapshot` frame, for every agent connection.
-    agents_latest: Arc<watch::Sender<Option<Utf8Bytes>>>,
-}
-
-impl Default for Hub {
-    fn default() -> Self {
-        Self {
-            state: Arc::default(),
-            visitors_latest: Arc::new(watch::channel(None).0),
-            agents_latest: Arc::new(watch::channel(None).0),
-        }
-    }
 }
 
 impl Hub {
@@ -231,13 +205,11 @@ impl Hub {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Registers a greeted connection and returns its id and the receiving end.
+    /// Registers a connection that passed its `hello` checks. The receiver it returns never
+    /// receives anything (`Endpoint::greet` still names tokio's type); the hub delivers into
+    /// the connection's mailbox, which [`go_live`](Self::go_live) hands over.
     pub fn register(&self, party: Party) -> (ConnId, mpsc::Receiver<Delivery>) {
-        let (tx, rx) = mpsc::channel(CONNECTION_CHANNEL);
-        let latest = match party {
-            Party::Visitor(_) => self.visitors_latest.subscribe(),
-            Party::Agent(_) => self.agents_latest.subscribe(),
-        };
+        let (tx, mailbox) = mailbox();
         let mut s = self.lock();
         s.next += 1;
         let id = s.next;
@@ -245,45 +217,37 @@ impl Hub {
             id,
             Registered {
                 party,
-                tx: Tx::Greeting(tx),
+                tx,
                 topics: Vec::new(),
             },
         );
-        s.pending_latest.insert(id, latest);
+        s.greeting.insert(id, mailbox);
+        if let Party::Agent(_) = party {
+            s.agents.push(id);
+        }
         match s.by_party.entry(party) {
             Entry::Occupied(mut ids) => ids.get_mut().push(id),
             Entry::Vacant(slot) => {
                 slot.insert(Ids::One(id));
             }
         }
-        (id, rx)
+        drop(s);
+        (id, mpsc::channel(1).1)
     }
 
-    /// A greeted connection trades the receiver [`register`](Self::register) gave it for its
-    /// mailbox. What was queued moves over first, in order: sends happen under the hub lock,
-    /// held here, so nothing can slip in between. If the hub already dropped the connection
-    /// (or never had it), the mailbox is closed and yields what was queued, then `None`.
-    pub fn go_live(&self, id: Option<ConnId>, mut greeting: mpsc::Receiver<Delivery>) -> Mailbox {
-        let mut s = self.lock();
-        let (tx, mut mailbox) = mailbox();
-        let entry = id.and_then(|id| s.conns.get_mut(&id));
-        {
-            let mut queue = mailbox.lock();
-            while let Ok(msg) = greeting.try_recv() {
-                queue.items.push_back(msg);
-            }
-        }
-        match entry {
-            Some(entry) => entry.tx = Tx::Live(tx),
-            None => drop(tx),
-        }
-        drop(s);
-        mailbox.shrink();
-        mailbox
+    /// The greeted connection's mailbox, with everything delivered since registration. If
+    /// the hub dropped the connection meanwhile (it fell behind), the mailbox yields what
+    /// was queued, then `None`; without a registration it is closed and empty.
+    pub fn go_live(&self, id: Option<ConnId>, greeting: mpsc::Receiver<Delivery>) -> Mailbox {
+        drop(greeting);
+        let taken = id.and_then(|id| self.lock().greeting.remove(&id));
+        taken.unwrap_or_else(|| mailbox().1)
     }
 
     pub fn unregister(&self, id: ConnId) {
-        self.lock().remove(id);
+        let mut s = self.lock();
+        s.remove(id);
+        s.greeting.remove(&id);
     }
 
     /// The connection follows a conversation's events from now on.
@@ -330,18 +294,22 @@ impl Hub {
     /// Every visitor connection gets `frame` (availability) as the latest state, replacing
     /// any not yet sent.
     pub fn broadcast_visitors(&self, frame: Utf8Bytes) {
-        self.visitors_latest.send_replace(Some(frame));
+        let s = self.lock();
+        for entry in s.conns.values() {
+            if let Party::Visitor(_) = entry.party {
+                entry.tx.set_state(&frame);
+            }
+        }
     }
 
     /// Every agent connection gets `frame` (the queue snapshot) as the latest state.
     pub fn broadcast_agents(&self, frame: Utf8Bytes) {
-        self.agents_latest.send_replace(Some(frame));
-    }
-
-    /// Hands a registered connection its latest-state receiver (once): it reports every
-    /// change since the connection registered.
-    pub fn latest_for(&self, id: ConnId) -> Option<Latest> {
-        self.lock().pending_latest.remove(&id)
+        let s = self.lock();
+        for id in &s.agents {
+            if let Some(entry) = s.conns.get(id) {
+                entry.tx.set_state(&frame);
+            }
+        }
     }
 
     pub fn connection_count(&self) -> usize {
@@ -357,9 +325,19 @@ pub struct Mailbox(Arc<Mutex<Queue>>);
 /// The hub's end of a [`Mailbox`].
 struct MailboxSender(Arc<Mutex<Queue>>);
 
+/// What a connection's mailbox yields.
+#[derive(Debug)]
+pub enum Mail {
+    Delivery(Delivery),
+    /// The newest state frame of the connection's audience (availability or queue snapshot).
+    State(Utf8Bytes),
+}
+
 #[derive(Default)]
 struct Queue {
     items: VecDeque<Delivery>,
+    /// The latest state frame not yet taken; a newer one replaces it.
+    state: Option<Utf8Bytes>,
     /// The connection task waiting for an item.
     waker: Option<Waker>,
     sender_gone: bool,
@@ -392,6 +370,21 @@ impl MailboxSender {
     }
 }
 
+impl MailboxSender {
+    fn set_state(&self, frame: &Utf8Bytes) {
+        let mut q = lock_queue(&self.0);
+        if q.receiver_gone {
+            return;
+        }
+        q.state = Some(frame.clone());
+        let waker = q.waker.take();
+        drop(q);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
 impl Drop for MailboxSender {
     fn drop(&mut self) {
         let mut q = lock_queue(&self.0);
@@ -409,32 +402,31 @@ impl Mailbox {
         lock_queue(&self.0)
     }
 
-    /// The next delivery; `None` once the hub dropped this connection and the queue is empty.
-    pub async fn recv(&mut self) -> Option<Delivery> {
+    /// The next delivery (in order), else the latest state frame; `None` once the hub
+    /// dropped this connection and the queue is empty.
+    pub async fn recv(&mut self) -> Option<Mail> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Mail>> {
         let mut q = self.lock();
         if let Some(msg) = q.items.pop_front() {
             if q.items.is_empty() && q.items.capacity() > 32 {
                 // A burst is over: give its buffer back rather than keep it while idle.
                 q.items = VecDeque::new();
             }
-            return Poll::Ready(Some(msg));
+            return Poll::Ready(Some(Mail::Delivery(msg)));
         }
         if q.sender_gone {
             return Poll::Ready(None);
+        }
+        if let Some(frame) = q.state.take() {
+            return Poll::Ready(Some(Mail::State(frame)));
         }
         if !q.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             q.waker = Some(cx.waker().clone());
         }
         Poll::Pending
-    }
-
-    /// Frees spare room (after moving a greeting's queue in).
-    fn shrink(&mut self) {
-        self.lock().items.shrink_to_fit();
     }
 }
 
@@ -443,6 +435,7 @@ impl Drop for Mailbox {
         let mut q = self.lock();
         q.receiver_gone = true;
         q.items.clear();
+        q.state = None;
     }
 }
 
@@ -454,21 +447,47 @@ mod tests {
         Outbound::Frame(Utf8Bytes::from(s.to_string()))
     }
 
-    #[tokio::test]
-    async fn only_subscribers_of_a_conversation_get_its_events() {
-        let hub = Hub::default();
-        let (a, mut ra) = hub.register(Party::Agent(AgentId(1)));
-        let (_b, mut rb) = hub.register(Party::Agent(AgentId(2)));
-        hub.subscribe(a, ConversationId(7));
-        hub.publish(ConversationId(7), frame("x"));
-        assert!(ra.try_recv().is_ok());
-        assert!(rb.try_recv().is_err());
+    /// Registers and greets at once: the connection's mailbox.
+    fn live(hub: &Hub, party: Party) -> (ConnId, Mailbox) {
+        let (id, rx) = hub.register(party);
+        (id, hub.go_live(Some(id), rx))
+    }
+
+    fn text(mail: Option<Mail>) -> String {
+        match mail {
+            Some(Mail::Delivery(d)) => match &*d {
+                Outbound::Frame(f) => f.as_str().to_string(),
+                other => format!("{other:?}"),
+            },
+            Some(Mail::State(f)) => format!("state {}", f.as_str()),
+            None => "closed".to_string(),
+        }
+    }
+
+    /// What the mailbox holds right now (without waiting).
+    fn ready(mailbox: &mut Mailbox) -> Option<Mail> {
+        let waker = std::task::Waker::noop();
+        match mailbox.poll_recv(&mut Context::from_waker(waker)) {
+            Poll::Ready(mail) => mail,
+            Poll::Pending => None,
+        }
     }
 
     #[tokio::test]
-    async fn a_connection_that_cannot_keep_up_is_dropped_not_waited_for() {
+    async fn only_subscribers_of_a_conversation_get_its_events() {
         let hub = Hub::default();
-        let (a, mut ra) = hub.register(Party::Visitor(VisitorId(1)));
+        let (a, mut ra) = live(&hub, Party::Agent(AgentId(1)));
+        let (_b, mut rb) = live(&hub, Party::Agent(AgentId(2)));
+        hub.subscribe(a, ConversationId(7));
+        hub.publish(ConversationId(7), frame("x"));
+        assert_eq!(text(ready(&mut ra)), "x");
+        assert!(ready(&mut rb).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_cannot_keep_up_is_dropped_after_its_queue_drains() {
+        let hub = Hub::default();
+        let (a, mut ra) = live(&hub, Party::Visitor(VisitorId(1)));
         hub.subscribe(a, ConversationId(1));
         for _ in 0..=CONNECTION_CHANNEL {
             hub.publish(ConversationId(1), frame("x"));
@@ -485,48 +504,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_burst_of_state_changes_reaches_a_slow_connection_as_the_newest_only() {
+    async fn what_arrives_while_greeting_waits_in_order_for_the_live_connection() {
         let hub = Hub::default();
-        let (v, _rv) = hub.register(Party::Visitor(VisitorId(1)));
-        let (a, _ra) = hub.register(Party::Agent(AgentId(1)));
-        let mut latest_v = hub.latest_for(v).unwrap();
-        let mut latest_a = hub.latest_for(a).unwrap();
-        for n in 0..1000 {
-            hub.broadcast_visitors(Utf8Bytes::from(format!("online {n}")));
-        }
-        assert_eq!(hub.connection_count(), 2, "nobody is dropped");
-        latest_v.changed().await.unwrap();
-        assert_eq!(
-            latest_v
-                .borrow_and_update()
-                .as_ref()
-                .map(|f| f.as_str().to_string()),
-            Some("online 999".to_string())
-        );
-        assert!(!latest_v.has_changed().unwrap(), "one frame for the burst");
-        assert!(
-            !latest_a.has_changed().unwrap(),
-            "agents do not get visitor state"
-        );
-        hub.broadcast_agents(Utf8Bytes::from_static("queue"));
-        latest_a.changed().await.unwrap();
-        assert!(!latest_v.has_changed().unwrap());
-    }
-
-    #[tokio::test]
-    async fn going_live_keeps_what_was_queued_in_order_then_takes_new_deliveries() {
-        let hub = Hub::default();
-        let (a, ra) = hub.register(Party::Visitor(VisitorId(1)));
+        let (a, rx) = hub.register(Party::Visitor(VisitorId(1)));
         hub.subscribe(a, ConversationId(1));
         hub.publish(ConversationId(1), frame("1"));
+        hub.broadcast_visitors(Utf8Bytes::from_static("online 1"));
         hub.publish(ConversationId(1), frame("2"));
-        let mut live = hub.go_live(Some(a), ra);
+        let mut live = hub.go_live(Some(a), rx);
         hub.publish(ConversationId(1), frame("3"));
-        for want in ["1", "2", "3"] {
-            match live.recv().await.as_deref() {
-                Some(Outbound::Frame(f)) => assert_eq!(f.as_str(), want),
-                other => panic!("expected frame {want}, got {other:?}"),
-            }
+        for want in ["1", "2", "3", "state online 1"] {
+            assert_eq!(text(live.recv().await), want);
         }
         hub.unregister(a);
         assert!(
@@ -536,28 +524,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_live_connection_that_cannot_keep_up_is_dropped_after_its_queue_drains() {
+    async fn a_connection_dropped_while_greeting_gets_its_queue_then_the_close() {
         let hub = Hub::default();
-        let (a, ra) = hub.register(Party::Visitor(VisitorId(1)));
+        let (a, rx) = hub.register(Party::Visitor(VisitorId(1)));
         hub.subscribe(a, ConversationId(1));
-        let mut live = hub.go_live(Some(a), ra);
         for _ in 0..=CONNECTION_CHANNEL {
             hub.publish(ConversationId(1), frame("x"));
         }
         assert_eq!(hub.connection_count(), 0);
+        let mut live = hub.go_live(Some(a), rx);
         let mut n = 0;
         while live.recv().await.is_some() {
             n += 1;
         }
         assert_eq!(n, CONNECTION_CHANNEL);
+        hub.unregister(a);
+        assert!(hub.lock().greeting.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_greeting_leaves_nothing_behind() {
+        let hub = Hub::default();
+        let (a, _rx) = hub.register(Party::Agent(AgentId(1)));
+        hub.unregister(a);
+        let s = hub.lock();
+        assert!(s.conns.is_empty() && s.greeting.is_empty());
+        assert!(s.by_party.is_empty() && s.agents.is_empty());
     }
 
     #[tokio::test]
     async fn a_waiting_connection_wakes_for_a_delivery_and_a_closed_mailbox_refuses() {
         let hub = Hub::default();
-        let (a, ra) = hub.register(Party::Agent(AgentId(1)));
+        let (a, mut live) = live(&hub, Party::Agent(AgentId(1)));
         hub.subscribe(a, ConversationId(2));
-        let mut live = hub.go_live(Some(a), ra);
         let waiting = tokio::spawn(async move { live.recv().await.is_some() });
         tokio::task::yield_now().await;
         hub.publish(ConversationId(2), frame("y"));
@@ -568,15 +567,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn going_live_after_the_hub_dropped_the_connection_yields_the_queue_then_closes() {
+    async fn a_burst_of_state_changes_reaches_a_slow_connection_as_the_newest_only() {
         let hub = Hub::default();
-        let (a, ra) = hub.register(Party::Visitor(VisitorId(1)));
-        hub.subscribe(a, ConversationId(1));
-        hub.publish(ConversationId(1), frame("1"));
-        hub.unregister(a);
-        let mut live = hub.go_live(Some(a), ra);
-        assert!(live.recv().await.is_some());
-        assert!(live.recv().await.is_none());
+        let (_v, mut rv) = live(&hub, Party::Visitor(VisitorId(1)));
+        let (_a, mut ra) = live(&hub, Party::Agent(AgentId(1)));
+        for n in 0..1000 {
+            hub.broadcast_visitors(Utf8Bytes::from(format!("online {n}")));
+        }
+        assert_eq!(hub.connection_count(), 2, "nobody is dropped");
+        assert_eq!(text(rv.recv().await), "state online 999");
+        assert!(ready(&mut rv).is_none(), "one frame for the burst");
+        assert!(ready(&mut ra).is_none(), "agents do not get visitor state");
+        hub.broadcast_agents(Utf8Bytes::from_static("queue"));
+        assert_eq!(text(ra.recv().await), "state queue");
+        assert!(ready(&mut rv).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_waiting_connection_wakes_for_a_state_change() {
+        let hub = Hub::default();
+        let (_v, mut rv) = live(&hub, Party::Visitor(VisitorId(1)));
+        let waiting = tokio::spawn(async move { text(rv.recv().await) });
+        tokio::task::yield_now().await;
+        hub.broadcast_visitors(Utf8Bytes::from_static("online 3"));
+        assert_eq!(waiting.await.unwrap(), "state online 3");
     }
 
     #[test]
@@ -594,18 +608,17 @@ mod tests {
     #[tokio::test]
     async fn every_connection_of_a_party_gets_what_is_sent_to_it() {
         let hub = Hub::default();
-        let (a, ra) = hub.register(Party::Agent(AgentId(1)));
-        let (b, mut rb) = hub.register(Party::Agent(AgentId(1)));
-        let mut la = hub.go_live(Some(a), ra);
+        let (a, mut la) = live(&hub, Party::Agent(AgentId(1)));
+        let (b, mut lb) = live(&hub, Party::Agent(AgentId(1)));
         hub.send_party(Party::Agent(AgentId(1)), frame("both"));
-        assert!(la.recv().await.is_some());
-        assert!(rb.try_recv().is_ok());
+        assert_eq!(text(ready(&mut la)), "both");
+        assert_eq!(text(ready(&mut lb)), "both");
         hub.unregister(b);
         hub.send_party(Party::Agent(AgentId(1)), frame("a only"));
-        assert!(la.recv().await.is_some());
+        assert_eq!(text(ready(&mut la)), "a only");
         hub.unregister(a);
         assert_eq!(hub.connection_count(), 0);
         let state = hub.lock();
-        assert!(state.by_party.is_empty() && state.pending_latest.is_empty());
+        assert!(state.by_party.is_empty() && state.agents.is_empty());
     }
 }

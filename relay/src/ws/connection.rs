@@ -2,8 +2,8 @@
 //!
 //! 1. wait (bounded) for `hello`; the endpoint checks it, registers with the hub and sends
 //!    its welcome;
-//! 2. one task, one `select!` over: shutdown, the hub channel (events to forward), the
-//!    audience's latest-state slot (availability or queue snapshot, newest only), and the
+//! 2. one task, one `select!` over: shutdown, the hub's mailbox (events to forward, and
+//!    the audience's latest state: availability or queue snapshot, newest only), and the
 //!    socket (frames to parse and hand to the endpoint);
 //! 3. after the loop, the endpoint cleans up (hub, grace period).
 //!
@@ -17,11 +17,11 @@
 //! long as it stays, so the connection is its own task (not axum's upgrade task, whose
 //! captures sat beside ours), `Conn` is built before the future and moved in once, and the
 //! work of each select branch (greeting, a command, a delivery, cleanup) is boxed. The idle
-//! future is ~1 KB (`ws/footprint.rs` prints it); it was 1.9 KB inside a 2.3 KB task.
+//! future is ~0.8 KB (`ws/footprint.rs` prints it); it was 1.9 KB inside a 2.3 KB task.
 
 use crate::conversations::encode;
 use crate::conversations::{Chat, ChatError};
-use crate::fanout::{ConnId, Delivery, Latest, Outbound};
+use crate::fanout::{ConnId, Delivery, Mail, Outbound};
 use crate::ratelimit::FrameLimiter;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use serde::de::DeserializeOwned;
@@ -155,13 +155,11 @@ pub fn serve<E: Endpoint>(mut conn: Conn) -> impl Future<Output = ()> + Send {
 
         // Phase 2: live. Whatever lives across the loop's awaits is part of every idle
         // connection's task, so the loop keeps only handles and the select's own futures.
-        let mut latest = conn.conn_id.and_then(|id| conn.chat.hub().latest_for(id));
         loop {
             // Each branch's work is one boxed future, so its locals (a parsed command, a
             // delivery) exist only while it runs, not in every idle connection's state.
             let step = tokio::select! {
-                frame = newest(&mut latest) => Box::pin(conn.send_text(frame)).await,
-                _ = conn.chat.shutdown_token().cancelled() => {
+                    _ = conn.chat.shutdown_token().cancelled() => {
                     Box::pin(conn.close(close::GOING_AWAY, "relay shutting down")).await;
                     Err(Gone)
                 }
@@ -179,22 +177,6 @@ pub fn serve<E: Endpoint>(mut conn: Conn) -> impl Future<Output = ()> + Send {
             }
         }
         Box::pin(endpoint.closed(&mut conn)).await;
-    }
-}
-
-/// The next state frame for this connection's audience; pending forever without one.
-pub(crate) async fn newest(latest: &mut Option<Latest>) -> Utf8Bytes {
-    loop {
-        let Some(rx) = latest.as_mut() else {
-            return std::future::pending().await;
-        };
-        if rx.changed().await.is_err() {
-            *latest = None; // the hub is gone (shutdown)
-            continue;
-        }
-        if let Some(frame) = rx.borrow_and_update().clone() {
-            return frame;
-        }
     }
 }
 
@@ -264,11 +246,12 @@ impl Conn {
     /// behind, and the client resumes after reconnecting.
     async fn delivered(
         &mut self,
-        out: Option<Delivery>,
+        out: Option<Mail>,
         session: Option<[u8; 32]>,
     ) -> Result<(), Gone> {
         match out {
-            Some(out) => self.outbound(out, session).await,
+            Some(Mail::Delivery(out)) => self.outbound(out, session).await,
+            Some(Mail::State(frame)) => self.send_text(frame).await,
             None => {
                 self.close(close::TOO_SLOW, "too slow; reconnect and resume")
                     .await;
