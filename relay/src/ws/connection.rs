@@ -146,7 +146,7 @@ pub fn serve<E: Endpoint>(mut conn: Conn) -> impl Future<Output = ()> + Send {
         let Some((mut endpoint, greeting_rx)) = Box::pin(greeting::<E>(&mut conn)).await else {
             return;
         };
-        // From here on the hub delivers into this connection's small mailbox.
+        // The mailbox the hub has delivered into since registration (events, latest state).
         let mut rx = conn.chat.hub().go_live(conn.conn_id, greeting_rx);
         // Only the greeting reads these (the endpoint keeps what it needs): an idle connection
         // should not hold the request's strings.
@@ -159,7 +159,7 @@ pub fn serve<E: Endpoint>(mut conn: Conn) -> impl Future<Output = ()> + Send {
             // Each branch's work is one boxed future, so its locals (a parsed command, a
             // delivery) exist only while it runs, not in every idle connection's state.
             let step = tokio::select! {
-                    _ = conn.chat.shutdown_token().cancelled() => {
+                _ = conn.chat.shutdown_token().cancelled() => {
                     Box::pin(conn.close(close::GOING_AWAY, "relay shutting down")).await;
                     Err(Gone)
                 }
