@@ -402,6 +402,13 @@ impl Mailbox {
         lock_queue(&self.0)
     }
 
+    /// Whether [`Mailbox::recv`] would answer at once (a delivery, a state frame, or the
+    /// hub's goodbye).
+    pub fn has_mail(&mut self) -> bool {
+        let q = self.lock();
+        !q.items.is_empty() || q.state.is_some() || q.sender_gone
+    }
+
     /// The next delivery (in order), else the latest state frame; `None` once the hub
     /// dropped this connection and the queue is empty.
     pub async fn recv(&mut self) -> Option<Mail> {

@@ -24,6 +24,7 @@ use crate::conversations::{Chat, ChatError};
 use crate::fanout::{ConnId, Delivery, Mail, Outbound};
 use crate::ratelimit::FrameLimiter;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::SinkExt;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::future::Future;
@@ -68,6 +69,10 @@ pub struct Conn {
     pub subs: HashMap<ConversationId, Sub>,
     limiter: FrameLimiter,
     strikes: u32,
+    /// Frames fed to the socket since the last flush: the loop flushes once it has nothing
+    /// more to send, so a burst (an ack and the echo of the same message, an agent's events)
+    /// leaves in one `send` instead of one each.
+    unflushed: bool,
 }
 
 /// What a frame from the client turned into.
@@ -133,6 +138,7 @@ impl Conn {
             subs: HashMap::new(),
             limiter: FrameLimiter::new(),
             strikes: 0,
+            unflushed: false,
         }
     }
 }
@@ -172,7 +178,8 @@ pub fn serve<E: Endpoint>(mut conn: Conn) -> impl Future<Output = ()> + Send {
                     Box::pin(conn.incoming(&mut endpoint, incoming)).await
                 }
             };
-            if step.is_err() {
+            // More mail already waiting goes out in the same write.
+            if step.is_err() || (!rx.has_mail() && Box::pin(conn.flush()).await.is_err()) {
                 break;
             }
         }
@@ -187,6 +194,10 @@ async fn greeting<E: Endpoint>(conn: &mut Conn) -> Option<(E, mpsc::Receiver<Del
     let deadline = tokio::time::sleep(Duration::from_millis(HELLO_TIMEOUT_MS));
     tokio::pin!(deadline);
     loop {
+        // Whatever the last round answered (an error) goes out before waiting again.
+        if Box::pin(conn.flush()).await.is_err() {
+            return None;
+        }
         let msg = tokio::select! {
             _ = &mut deadline => {
                 Box::pin(conn.close(close::UNAUTHENTICATED, "no hello in time")).await;
@@ -210,7 +221,10 @@ async fn greeting<E: Endpoint>(conn: &mut Conn) -> Option<(E, mpsc::Receiver<Del
                     continue;
                 }
                 match Box::pin(E::greet(conn, cmd)).await {
-                    Ok(greeted) => return Some(greeted),
+                    Ok(greeted) => {
+                        // The welcome (and a returning visitor's replay) leaves now.
+                        return Box::pin(conn.flush()).await.ok().map(|()| greeted);
+                    }
                     Err(e) => {
                         let code = e.code();
                         if let Some(conn_id) = conn.conn_id.take() {
@@ -325,11 +339,21 @@ impl Conn {
         parse::<E>(text.as_str())
     }
 
+    /// Queues a frame; it leaves at the next [`Conn::flush`] (the connection loop and the
+    /// greeting flush before they wait), or earlier once the socket's write buffer is full.
     pub async fn send_text(&mut self, text: Utf8Bytes) -> Result<(), Gone> {
+        self.unflushed = true;
         self.socket
-            .send(Message::Text(text))
+            .feed(Message::Text(text))
             .await
             .map_err(|_| Gone)
+    }
+
+    async fn flush(&mut self) -> Result<(), Gone> {
+        if !std::mem::take(&mut self.unflushed) {
+            return Ok(());
+        }
+        self.socket.flush().await.map_err(|_| Gone)
     }
 
     pub async fn send(&mut self, frame: &ServerFrame) -> Result<(), Gone> {

@@ -28,9 +28,9 @@ pub fn router() -> Router<AppState> {
 /// Small buffers keep idle connections cheap (tungstenite's default 128 KiB read buffer
 /// would become resident on the first read, and it never shrinks); frames are capped at
 /// `MAX_FRAME_BYTES`, so anything larger is refused before it is buffered.
-fn configure(ws: WebSocketUpgrade, read_buffer: usize) -> WebSocketUpgrade {
-    ws.read_buffer_size(read_buffer)
-        .write_buffer_size(0)
+fn configure(ws: WebSocketUpgrade, (read, write): Buffers) -> WebSocketUpgrade {
+    ws.read_buffer_size(read)
+        .write_buffer_size(write)
         .max_write_buffer_size(MAX_FRAME_BYTES * 4)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
@@ -40,8 +40,14 @@ fn configure(ws: WebSocketUpgrade, read_buffer: usize) -> WebSocketUpgrade {
 /// its buffer for as long as it is connected; their frames are short (a chat message is a
 /// few hundred bytes), and a longer one is read in several chunks. Agents, few and busy,
 /// keep 1 KiB.
-const VISITOR_READ_BUFFER: usize = 256;
-const AGENT_READ_BUFFER: usize = 1024;
+///
+/// The write side: frames are fed and flushed once the connection has nothing more to send
+/// (`Conn::send_text`); tungstenite writes early only when this much is waiting. The buffer
+/// keeps the size of the largest batch, so visitors get room for an ack and the echo of their
+/// message, agents (many chats, bursts of events) more.
+type Buffers = (usize, usize);
+const VISITOR_BUFFERS: Buffers = (256, 512);
+const AGENT_BUFFERS: Buffers = (1024, 8 * 1024);
 
 /// Longer User-Agent strings are cut: they are shown, not parsed, by the relay.
 const MAX_USER_AGENT_CHARS: usize = 300;
@@ -71,7 +77,7 @@ fn context(app: &AppState, addr: SocketAddr, headers: &HeaderMap) -> Option<Conn
 
 /// Upgrades to a WebSocket served by endpoint `E`, as a task the app can wait for.
 fn upgrade<E: Endpoint + 'static>(
-    read_buffer: usize,
+    buffers: Buffers,
     app: AppState,
     addr: SocketAddr,
     headers: &HeaderMap,
@@ -85,7 +91,7 @@ fn upgrade<E: Endpoint + 'static>(
             .into_response();
     };
     let (chat, tasks) = (app.chat, app.connections);
-    configure(ws, read_buffer).on_upgrade(move |socket| {
+    configure(ws, buffers).on_upgrade(move |socket| {
         // Its own task rather than axum's upgrade task: that one keeps its captures (the
         // upgrade config, this closure) beside our future for as long as the connection
         // lives, 2.3 KB per idle connection instead of the future's own size.
@@ -100,7 +106,7 @@ async fn visitor_upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    upgrade::<visitor::VisitorEndpoint>(VISITOR_READ_BUFFER, app, addr, &headers, ws)
+    upgrade::<visitor::VisitorEndpoint>(VISITOR_BUFFERS, app, addr, &headers, ws)
 }
 
 async fn agent_upgrade(
@@ -109,5 +115,5 @@ async fn agent_upgrade(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    upgrade::<agent::AgentEndpoint>(AGENT_READ_BUFFER, app, addr, &headers, ws)
+    upgrade::<agent::AgentEndpoint>(AGENT_BUFFERS, app, addr, &headers, ws)
 }
