@@ -32,7 +32,7 @@ pub(crate) fn status_str(status: ConversationStatus) -> &'static str {
     }
 }
 
-pub(crate) fn parse_status(s: &str) -> StoreResult<ConversationStatus> {
+fn parse_status(s: &str) -> StoreResult<ConversationStatus> {
     Ok(match s {
         "queued" => ConversationStatus::Queued,
         "active" => ConversationStatus::Active,
@@ -100,28 +100,68 @@ pub(crate) fn visitor(row: &SqliteRow) -> StoreResult<VisitorRecord> {
     })
 }
 
-pub(crate) fn conversation(row: &SqliteRow) -> StoreResult<ConversationRecord> {
-    let seq = |col: &str| -> StoreResult<Seq> { seq_from_db(row.try_get(col)?) };
+/// A row's columns by name: sqlx's rows (the pools) and rusqlite's (the writer) both implement
+/// it, so one mapping serves both.
+pub(crate) trait Columns {
+    fn int(&self, col: &str) -> StoreResult<i64>;
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>>;
+    fn text(&self, col: &str) -> StoreResult<String>;
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
+}
+
+impl Columns for SqliteRow {
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+        Ok(self.try_get(col)?)
+    }
+    fn text(&self, col: &str) -> StoreResult<String> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        Ok(self.try_get(col)?)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        Ok(self.get(col)?)
+    }
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+        Ok(self.get(col)?)
+    }
+    fn text(&self, col: &str) -> StoreResult<String> {
+        Ok(self.get(col)?)
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        Ok(self.get(col)?)
+    }
+}
+
+/// Reads the columns of [`CONVERSATION_COLUMNS`].
+pub(crate) fn conversation(row: &impl Columns) -> StoreResult<ConversationRecord> {
+    let seq = |col: &str| -> StoreResult<Seq> { seq_from_db(row.int(col)?) };
     Ok(ConversationRecord {
-        id: ConversationId(row.try_get("id")?),
-        site_id: row.try_get("site_id")?,
-        visitor_id: VisitorId(row.try_get("visitor_id")?),
-        status: parse_status(row.try_get("status")?)?,
-        agent_id: row.try_get::<Option<i64>, _>("agent_id")?.map(AgentId),
+        id: ConversationId(row.int("id")?),
+        site_id: row.text("site_id")?,
+        visitor_id: VisitorId(row.int("visitor_id")?),
+        status: parse_status(&row.text("status")?)?,
+        agent_id: row.opt_int("agent_id")?.map(AgentId),
         info: VisitorInfo {
-            name: row.try_get("visitor_name")?,
-            email: row.try_get("visitor_email")?,
-            customer_number: row.try_get("visitor_customer_number")?,
-            page_url: row.try_get("visitor_page_url")?,
-            locale: row.try_get("visitor_locale")?,
-            browser: row.try_get("visitor_browser")?,
+            name: row.opt_text("visitor_name")?,
+            email: row.opt_text("visitor_email")?,
+            customer_number: row.opt_text("visitor_customer_number")?,
+            page_url: row.opt_text("visitor_page_url")?,
+            locale: row.opt_text("visitor_locale")?,
+            browser: row.opt_text("visitor_browser")?,
         },
         last_seq: seq("last_seq")?,
-        queue_rank: row.try_get("queue_rank")?,
-        created_at: row.try_get("created_at")?,
-        queued_at: row.try_get("queued_at")?,
-        assigned_at: row.try_get("assigned_at")?,
-        ended_at: row.try_get("ended_at")?,
+        queue_rank: row.opt_int("queue_rank")?,
+        created_at: row.int("created_at")?,
+        queued_at: row.opt_int("queued_at")?,
+        assigned_at: row.opt_int("assigned_at")?,
+        ended_at: row.opt_int("ended_at")?,
         visitor_delivered: seq("visitor_delivered")?,
         visitor_read: seq("visitor_read")?,
         agent_delivered: seq("agent_delivered")?,

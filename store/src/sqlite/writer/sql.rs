@@ -4,18 +4,16 @@
 
 use super::{Outcome, Receipt};
 use crate::sqlite::rows::{
-    encode_event, event_side, parse_status, seq_from_db, seq_to_db, side_str, status_str,
+    self, encode_event, event_side, seq_from_db, seq_to_db, side_str, status_str,
     CONVERSATION_COLUMNS,
 };
 use crate::{
     AppendRequest, Appended, ConversationRecord, ConversationUpdate, NewConversation, StoreError,
     StoreResult, StoredEvent, VisitorId, VisitorRecord,
 };
-use rusqlite::{ffi, params, Connection, OptionalExtension, Row};
+use rusqlite::{ffi, params, Connection, OptionalExtension};
 use std::path::Path;
-use switchboard_shared::{
-    AgentId, ClientMsgId, ConversationId, ConversationStatus, Seq, Side, VisitorInfo,
-};
+use switchboard_shared::{ClientMsgId, ConversationId, ConversationStatus, Side};
 
 /// How long the writer waits for the write lock held by the pool's rare writes.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -244,39 +242,7 @@ pub(super) fn create_conversation(
             new.at,
             queued_at,
         ],
-        |r| Ok(conversation(r)),
+        |r| Ok(rows::conversation(r)),
     )
     .map_err(|e| constraint(e, || "conversation".into()))?
-}
-
-/// The rusqlite twin of `rows::conversation` (the pools' sqlx rows), for the one statement
-/// here that returns a whole conversation.
-fn conversation(row: &Row<'_>) -> StoreResult<ConversationRecord> {
-    let seq = |col: &str| -> StoreResult<Seq> { seq_from_db(row.get(col)?) };
-    let status: String = row.get("status")?;
-    Ok(ConversationRecord {
-        id: ConversationId(row.get("id")?),
-        site_id: row.get("site_id")?,
-        visitor_id: VisitorId(row.get("visitor_id")?),
-        status: parse_status(&status)?,
-        agent_id: row.get::<_, Option<i64>>("agent_id")?.map(AgentId),
-        info: VisitorInfo {
-            name: row.get("visitor_name")?,
-            email: row.get("visitor_email")?,
-            customer_number: row.get("visitor_customer_number")?,
-            page_url: row.get("visitor_page_url")?,
-            locale: row.get("visitor_locale")?,
-            browser: row.get("visitor_browser")?,
-        },
-        last_seq: seq("last_seq")?,
-        queue_rank: row.get("queue_rank")?,
-        created_at: row.get("created_at")?,
-        queued_at: row.get("queued_at")?,
-        assigned_at: row.get("assigned_at")?,
-        ended_at: row.get("ended_at")?,
-        visitor_delivered: seq("visitor_delivered")?,
-        visitor_read: seq("visitor_read")?,
-        agent_delivered: seq("agent_delivered")?,
-        agent_read: seq("agent_read")?,
-    })
 }
