@@ -127,7 +127,7 @@ impl Endpoint for VisitorEndpoint {
             return Err(ErrorCode::OriginNotAllowed.into());
         }
         let locale = parse_field(locale.as_deref())?;
-        let visitor = conn
+        let mut visitor = conn
             .chat
             .identify_visitor(&site.id, token.as_deref())
             .await?;
@@ -149,7 +149,8 @@ impl Endpoint for VisitorEndpoint {
             .map_err(|_| gone())?;
         let welcome = ServerFrame::VisitorWelcome {
             protocol: PROTOCOL_VERSION,
-            token: visitor.new_token.clone(),
+            // Sent once; not kept for the life of the connection.
+            token: visitor.new_token.take(),
             conversation: conversation.as_ref().map(|c| conn.chat.view(c)),
             agents_online: if closed { 0 } else { conn.chat.agents_online() },
             site: SiteSettings {
