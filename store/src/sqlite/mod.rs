@@ -1,12 +1,13 @@
 //! # SQLite store
 //!
 //! Three ways into one database file (WAL mode, `synchronous=FULL`):
-//! - the **writer** ([`writer`]): one thread with its own connection that group-commits every
-//!   `append` and `record_receipt` (and creates visitors and conversations), hands new events
-//!   to the [`CommitListener`] and only then answers the callers;
-//! - the **write pool** (one connection): the rare other writes (agents, sessions, sites,
-//!   visitors, new conversations). One connection, so those never contend among themselves;
-//!   against the writer they wait on `busy_timeout`;
+//! - the **writer** ([`writer`]): one thread with its own (rusqlite) connection that
+//!   group-commits every `append` and `record_receipt` and creates visitors and
+//!   conversations; a second thread hands new events to the [`CommitListener`] and only then
+//!   answers the callers; a third checkpoints the WAL;
+//! - the **write pool** (one sqlx connection): the rare other writes (agents, sessions,
+//!   sites, tickets). One connection, so those never contend among themselves; against the
+//!   writer they wait on `busy_timeout`;
 //! - the **read pool**: read-only connections for everything else; WAL lets them read a
 //!   consistent snapshot beside the writer.
 //!
