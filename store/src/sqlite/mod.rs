@@ -56,7 +56,7 @@ use tokio::sync::{mpsc, oneshot};
 use writer::{Job, Receipt};
 
 /// How long a connection waits for the write lock before giving up with `SQLITE_BUSY`.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Readers: replays, lookups and routing start-up run beside each other.
 const READ_CONNECTIONS: u32 = 8;
 

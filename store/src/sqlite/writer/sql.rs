@@ -7,6 +7,7 @@ use crate::sqlite::rows::{
     self, encode_event, event_side, seq_from_db, seq_to_db, side_str, status_str,
     CONVERSATION_COLUMNS,
 };
+use crate::sqlite::BUSY_TIMEOUT;
 use crate::{
     AppendRequest, Appended, ConversationRecord, ConversationUpdate, NewConversation, StoreError,
     StoreResult, StoredEvent, VisitorId, VisitorRecord,
@@ -14,9 +15,6 @@ use crate::{
 use rusqlite::{ffi, params, Connection, OptionalExtension};
 use std::path::Path;
 use switchboard_shared::{ClientMsgId, ConversationId, ConversationStatus, Side};
-
-/// How long the writer waits for the write lock held by the pool's rare writes.
-const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Opens a connection (the writer's, the checkpointer's) to a file the pools have created,
 /// switched to WAL and migrated. Same durability settings as theirs: `synchronous=FULL`,
