@@ -50,7 +50,7 @@ use crate::{
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_shared::{ConversationId, Seq, Side};
@@ -166,23 +166,24 @@ pub(crate) fn spawn(
         .map_err(io)?;
     std::thread::Builder::new()
         .name("sqlite-writer".into())
-        .spawn(move || run(conn, rx, |settled| settled_tx.send(settled).is_ok(), &nudge))
+        .spawn(move || run(conn, rx, settled_tx, &nudge))
         .map_err(io)?;
     Ok(stopped)
 }
 
-/// `publish` hands a settled batch on; `false` means nobody can take it any more.
+/// Commits batches until every job sender is gone; each settled batch goes to the publish
+/// thread in commit order. `publish` is dropped last, after the connection is closed.
 fn run(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Job>,
-    mut publish: impl FnMut(Settled) -> bool,
+    publish: SyncSender<Settled>,
     nudge: &checkpoint::Nudge,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.blocking_recv_many(&mut batch, MAX_BATCH) > 0 {
         let (started, requests) = (Instant::now(), batch.len());
         for settled in settle(&mut conn, std::mem::take(&mut batch)) {
-            if !publish(settled) {
+            if publish.send(settled).is_err() {
                 // The publish thread died (a panic): answering is impossible, and callers
                 // see their reply channel closed (`StoreError::Closed`).
                 tracing::error!("the publish thread is gone; the writer stops");
