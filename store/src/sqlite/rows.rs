@@ -17,10 +17,13 @@ pub(crate) const AGENT_COLUMNS: &str =
     "id, email, display_name, password_hash, role, max_concurrent_chats, support_level, \
      disabled, created_at";
 
-/// Columns of `conversations`, in the order [`conversation`] reads them.
+/// Columns of `conversations`, in the order [`conversation`] reads them. `last_seq` is the
+/// last entry of the events' primary key (one index seek): the writer keeps it out of the
+/// row so a plain message does not rewrite the conversation (migration 0011).
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, status, agent_id, \
     visitor_name, visitor_email, visitor_customer_number, visitor_page_url, visitor_locale, \
-    visitor_browser, last_seq, queue_rank, created_at, queued_at, assigned_at, ended_at, \
+    visitor_browser, (SELECT COALESCE(MAX(seq), 0) FROM events \
+        WHERE events.conversation_id = conversations.id) AS last_seq, queue_rank, created_at, queued_at, assigned_at, ended_at, \
     visitor_delivered, visitor_read, agent_delivered, agent_read";
 
 pub(crate) fn status_str(status: ConversationStatus) -> &'static str {

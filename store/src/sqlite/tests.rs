@@ -184,7 +184,7 @@ async fn one_batch(f: &Fixture, reqs: Vec<AppendRequest>) -> Vec<Result<Appended
             Job::Append { req, reply }
         })
         .collect();
-    writer::process(&mut conn, jobs, &*f.recorder);
+    writer::process(&mut conn, &mut writer::Tails::default(), jobs, &*f.recorder);
     let mut results = Vec::new();
     for answer in answers {
         results.push(answer.await.unwrap());
@@ -278,6 +278,39 @@ async fn a_resend_in_the_same_batch_is_a_duplicate_of_the_first() {
     assert_eq!(
         results[2].as_ref().unwrap(),
         &Appended::Duplicate { seq: 1 }
+    );
+    assert_eq!(f.store.events_after(c, 0, 100).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_client_id_whose_hash_the_writer_knows_but_is_not_stored_is_a_new_message() {
+    let f = Fixture::new().await;
+    let c = f.conversation(ConversationStatus::Active, 1).await;
+    f.append(visitor_message(c, "m1", "Hallo")).await;
+    let path = f.dir.path().join("switchboard.db");
+    let mut conn = writer::open(&path).unwrap();
+    let mut tails = writer::Tails::default();
+    tails
+        .pretend_stored(&conn, c.0, Side::Visitor, &cid("m2"))
+        .unwrap();
+    let (reply, answer) = oneshot::channel();
+    let (reply2, answer2) = oneshot::channel();
+    let jobs = vec![
+        Job::Append {
+            req: visitor_message(c, "m2", "noch da?"),
+            reply,
+        },
+        Job::Append {
+            req: visitor_message(c, "m1", "Hallo"),
+            reply: reply2,
+        },
+    ];
+    writer::process(&mut conn, &mut tails, jobs, &*f.recorder);
+    assert_eq!(new_seq(&answer.await.unwrap().unwrap()), 2);
+    assert_eq!(
+        answer2.await.unwrap().unwrap(),
+        Appended::Duplicate { seq: 1 },
+        "read from the file when the writer first meets the conversation"
     );
     assert_eq!(f.store.events_after(c, 0, 100).await.unwrap().len(), 2);
 }
@@ -888,7 +921,7 @@ async fn receipts_go_through_the_writer_batch_like_appends() {
             reply: reply2,
         },
     ];
-    writer::process(&mut conn, jobs, &NoListener);
+    writer::process(&mut conn, &mut writer::Tails::default(), jobs, &NoListener);
     answer.await.unwrap().unwrap();
     assert!(matches!(answer2.await.unwrap(), Err(StoreError::NotFound)));
     assert_eq!(

@@ -42,6 +42,7 @@
 
 mod checkpoint;
 mod sql;
+mod tails;
 
 use crate::{
     AppendRequest, Appended, CommitListener, ConversationRecord, NewConversation, StoreError,
@@ -54,6 +55,7 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_shared::{ConversationId, Seq, Side};
+pub(super) use tails::Tails;
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use sql::open;
@@ -180,9 +182,10 @@ fn run(
     nudge: &checkpoint::Nudge,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut tails = Tails::default();
     while rx.blocking_recv_many(&mut batch, MAX_BATCH) > 0 {
         let (started, requests) = (Instant::now(), batch.len());
-        for settled in settle(&mut conn, std::mem::take(&mut batch)) {
+        for settled in settle(&mut conn, &mut tails, std::mem::take(&mut batch)) {
             if publish.send(settled).is_err() {
                 // The publish thread died (a panic): answering is impossible, and callers
                 // see their reply channel closed (`StoreError::Closed`).
@@ -201,17 +204,23 @@ fn run(
     }
 }
 
-/// Commits one batch and answers every job in it, on the calling thread (tests).
+/// Commits one batch and answers every job in it, on the calling thread (tests; a fresh
+/// `Tails` is a writer that has just started).
 #[cfg(test)]
-pub(super) fn process(conn: &mut Connection, jobs: Vec<Job>, listener: &dyn CommitListener) {
-    for settled in settle(conn, jobs) {
+pub(super) fn process(
+    conn: &mut Connection,
+    tails: &mut Tails,
+    jobs: Vec<Job>,
+    listener: &dyn CommitListener,
+) {
+    for settled in settle(conn, tails, jobs) {
         finish(settled, listener);
     }
 }
 
 /// Steps 1 and 2: commits one batch and settles every job in it, whatever happens.
-fn settle(conn: &mut Connection, jobs: Vec<Job>) -> Vec<Settled> {
-    match run_batch(conn, &jobs) {
+fn settle(conn: &mut Connection, tails: &mut Tails, jobs: Vec<Job>) -> Vec<Settled> {
+    match run_batch(conn, tails, &jobs) {
         Ok(outcomes) => vec![Settled { jobs, outcomes }],
         Err(BatchFailed::Commit(e)) => {
             tracing::error!(error = %e, requests = jobs.len(), "group commit failed");
@@ -222,7 +231,7 @@ fn settle(conn: &mut Connection, jobs: Vec<Job>) -> Vec<Settled> {
             jobs.into_iter()
                 .map(|job| {
                     let jobs = vec![job];
-                    match run_batch(conn, &jobs) {
+                    match run_batch(conn, tails, &jobs) {
                         Ok(outcomes) => Settled { jobs, outcomes },
                         Err(BatchFailed::Commit(e)) => failed(jobs, &e),
                         Err(BatchFailed::Aborted { error, .. }) => Settled {
@@ -307,7 +316,11 @@ impl Job {
 }
 
 /// Step 1 and 2 for one batch. On `Ok`, everything the outcomes report is committed.
-fn run_batch(conn: &mut Connection, jobs: &[Job]) -> Result<Vec<Outcome>, BatchFailed> {
+fn run_batch(
+    conn: &mut Connection,
+    tails: &mut Tails,
+    jobs: &[Job],
+) -> Result<Vec<Outcome>, BatchFailed> {
     // IMMEDIATE takes the write lock now, waiting up to busy_timeout for pool writers. A
     // deferred transaction would read first and could then fail to upgrade with SQLITE_BUSY,
     // which busy_timeout does not retry.
@@ -316,8 +329,8 @@ fn run_batch(conn: &mut Connection, jobs: &[Job]) -> Result<Vec<Outcome>, BatchF
     let mut outcomes = Vec::with_capacity(jobs.len());
     for (index, job) in jobs.iter().enumerate() {
         let outcome = match job {
-            Job::Append { req, .. } => sql::append(conn, req),
-            Job::Receipt { receipt, .. } => sql::record_receipt(conn, receipt),
+            Job::Append { req, .. } => sql::append(conn, tails, req),
+            Job::Receipt { receipt, .. } => sql::record_receipt(conn, tails, receipt),
             Job::CreateVisitor {
                 site_id,
                 token_hash,
@@ -332,20 +345,23 @@ fn run_batch(conn: &mut Connection, jobs: &[Job]) -> Result<Vec<Outcome>, BatchF
         match outcome {
             Ok(outcome) => outcomes.push(outcome),
             Err(error) => {
-                rollback(conn);
+                rollback(conn, tails);
                 return Err(BatchFailed::Aborted { index, error });
             }
         }
     }
     if let Err(e) = conn.execute_batch("COMMIT") {
-        rollback(conn);
+        rollback(conn, tails);
         return Err(BatchFailed::Commit(e));
     }
+    tails.commit();
     Ok(outcomes)
 }
 
-/// Leaves the connection outside any transaction, whatever state it is in.
-fn rollback(conn: &mut Connection) {
+/// Leaves the connection outside any transaction, whatever state it is in, and forgets
+/// what the transaction taught the writer's memory.
+fn rollback(conn: &mut Connection, tails: &mut Tails) {
     // Fails harmlessly with "no transaction is active" when SQLite already rolled back.
     let _ = conn.execute_batch("ROLLBACK");
+    tails.rollback();
 }

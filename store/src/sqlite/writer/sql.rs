@@ -2,6 +2,7 @@
 //! cached by the connection; statement texts are fixed (optional values are bound as a
 //! "change it" flag and a value) so the cache always hits.
 
+use super::tails::Tails;
 use super::{Outcome, Receipt};
 use crate::sqlite::rows::{
     self, encode_event, event_side, seq_from_db, seq_to_db, side_str, status_str,
@@ -14,7 +15,7 @@ use crate::{
 };
 use rusqlite::{ffi, params, Connection, OptionalExtension};
 use std::path::Path;
-use switchboard_shared::{ClientMsgId, ConversationId, ConversationStatus, Side};
+use switchboard_shared::{ConversationId, ConversationStatus, Side};
 
 /// Opens a connection (the writer's, the checkpointer's) to a file the pools have created,
 /// switched to WAL and migrated. Same durability settings as theirs: `synchronous=FULL`,
@@ -45,18 +46,27 @@ fn constraint(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
 
 /// `Ok` when the request is finished: written, or refused before it wrote anything.
 /// `Err` when a statement failed and the transaction can no longer be trusted.
-pub(super) fn append(conn: &Connection, req: &AppendRequest) -> StoreResult<Outcome> {
+///
+/// A plain message is one `INSERT`: the next seq and the duplicate check come from the
+/// writer's memory of the conversation ([`Tails`]); the conversation row is written only
+/// when the event changes its state.
+pub(super) fn append(
+    conn: &Connection,
+    tails: &mut Tails,
+    req: &AppendRequest,
+) -> StoreResult<Outcome> {
     let conversation = req.conversation_id.0;
     let (kind, payload) = match encode_event(&req.event) {
         Ok(encoded) => encoded,
         Err(e) => return Ok(Outcome::Failed(e)),
     };
-    // The duplicate check rides in the UPDATE (two statements per new message instead of
-    // three). No row back means a duplicate or an unknown conversation; only then is the
-    // earlier event looked up.
-    let Some(seq) = next_seq_and_update(conn, req.conversation_id, &req.update, &req.dedup)? else {
-        if let Some((side, client_id)) = &req.dedup {
-            // Also finds an event appended earlier in this same batch: it is in the transaction.
+    let Some(tail) = tails.get(conn, conversation)? else {
+        return Ok(Outcome::Failed(StoreError::NotFound));
+    };
+    if let Some((side, client_id)) = &req.dedup {
+        if tail.may_hold(*side, client_id) {
+            // Also finds an event appended earlier in this same batch: it is in the
+            // transaction. Rare (a resend), so a scan of the conversation's events is fine.
             let earlier: Option<i64> = conn
                 .prepare_cached(
                     "SELECT seq FROM events \
@@ -73,8 +83,11 @@ pub(super) fn append(conn: &Connection, req: &AppendRequest) -> StoreResult<Outc
                 }));
             }
         }
-        return Ok(Outcome::Failed(StoreError::NotFound));
-    };
+    }
+    let seq = tail.last_seq + 1;
+    if !is_empty(&req.update) {
+        update_conversation(conn, req.conversation_id, &req.update)?;
+    }
     let side = req
         .dedup
         .as_ref()
@@ -93,6 +106,7 @@ pub(super) fn append(conn: &Connection, req: &AppendRequest) -> StoreResult<Outc
         req.dedup.as_ref().map(|(_, id)| id.as_str()),
         payload,
     ])?;
+    tail.record(seq, req.dedup.as_ref().map(|(side, id)| (*side, id)));
 
     Ok(Outcome::Appended(Appended::New(StoredEvent {
         conversation_id: req.conversation_id,
@@ -102,79 +116,88 @@ pub(super) fn append(conn: &Connection, req: &AppendRequest) -> StoreResult<Outc
     })))
 }
 
-/// Takes the next sequence number and applies the update in one statement, so the event and
-/// the state it describes are written together. With `dedup`, nothing happens (`None`) when
-/// that side already sent that client id in this conversation. Each nullable column gets a
-/// "change it" flag and a value, so the statement text is fixed. `None` when the
-/// conversation does not exist (nothing written).
-fn next_seq_and_update(
+fn is_empty(u: &ConversationUpdate) -> bool {
+    let ConversationUpdate {
+        status,
+        agent_id,
+        queue_rank,
+        queued_at,
+        assigned_at,
+        ended_at,
+    } = u;
+    status.is_none()
+        && agent_id.is_none()
+        && queue_rank.is_none()
+        && queued_at.is_none()
+        && assigned_at.is_none()
+        && ended_at.is_none()
+}
+
+/// Applies the state change an event describes, in the event's transaction. Each nullable
+/// column gets a "change it" flag and a value, so the statement text is fixed.
+fn update_conversation(
     conn: &Connection,
     id: ConversationId,
     u: &ConversationUpdate,
-    dedup: &Option<(Side, ClientMsgId)>,
-) -> StoreResult<Option<i64>> {
-    let seq = conn
-        .prepare_cached(
-            "UPDATE conversations SET last_seq = last_seq + 1, \
-                status      = CASE WHEN ?2  THEN ?3  ELSE status      END, \
-                agent_id    = CASE WHEN ?4  THEN ?5  ELSE agent_id    END, \
-                queue_rank  = CASE WHEN ?6  THEN ?7  ELSE queue_rank  END, \
-                queued_at   = CASE WHEN ?8  THEN ?9  ELSE queued_at   END, \
-                assigned_at = CASE WHEN ?10 THEN ?11 ELSE assigned_at END, \
-                ended_at    = CASE WHEN ?12 THEN ?13 ELSE ended_at    END \
-             WHERE id = ?1 AND (?14 IS NULL OR NOT EXISTS (SELECT 1 FROM events \
-                WHERE conversation_id = ?1 AND side = ?14 AND client_id = ?15)) \
-             RETURNING last_seq",
-        )?
-        .query_row(
-            params![
-                id.0,
-                u.status.is_some(),
-                u.status.map(status_str),
-                u.agent_id.is_some(),
-                u.agent_id.flatten().map(|a| a.0),
-                u.queue_rank.is_some(),
-                u.queue_rank.flatten(),
-                u.queued_at.is_some(),
-                u.queued_at.flatten(),
-                u.assigned_at.is_some(),
-                u.assigned_at.flatten(),
-                u.ended_at.is_some(),
-                u.ended_at.flatten(),
-                dedup.as_ref().map(|(side, _)| side_str(*side)),
-                dedup.as_ref().map(|(_, id)| id.as_str()),
-            ],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(seq)
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "UPDATE conversations SET \
+            status      = CASE WHEN ?2  THEN ?3  ELSE status      END, \
+            agent_id    = CASE WHEN ?4  THEN ?5  ELSE agent_id    END, \
+            queue_rank  = CASE WHEN ?6  THEN ?7  ELSE queue_rank  END, \
+            queued_at   = CASE WHEN ?8  THEN ?9  ELSE queued_at   END, \
+            assigned_at = CASE WHEN ?10 THEN ?11 ELSE assigned_at END, \
+            ended_at    = CASE WHEN ?12 THEN ?13 ELSE ended_at    END \
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id.0,
+        u.status.is_some(),
+        u.status.map(status_str),
+        u.agent_id.is_some(),
+        u.agent_id.flatten().map(|a| a.0),
+        u.queue_rank.is_some(),
+        u.queue_rank.flatten(),
+        u.queued_at.is_some(),
+        u.queued_at.flatten(),
+        u.assigned_at.is_some(),
+        u.assigned_at.flatten(),
+        u.ended_at.is_some(),
+        u.ended_at.flatten(),
+    ])?;
+    Ok(())
 }
 
 /// Raises one side's receipts, never lowers them, and never past the last event: a client
 /// claiming to have read seq 10^9 must not poison the row forever.
-pub(super) fn record_receipt(conn: &Connection, r: &Receipt) -> StoreResult<Outcome> {
+pub(super) fn record_receipt(
+    conn: &Connection,
+    tails: &mut Tails,
+    r: &Receipt,
+) -> StoreResult<Outcome> {
+    let Some(tail) = tails.get(conn, r.conversation_id.0)? else {
+        return Ok(Outcome::Failed(StoreError::NotFound));
+    };
+    let last = tail.last_seq;
     let sql = match r.side {
         Side::Visitor => {
             "UPDATE conversations SET \
-                visitor_delivered = MAX(visitor_delivered, MIN(?2, last_seq)), \
-                visitor_read      = MAX(visitor_read,      MIN(?3, last_seq)) \
+                visitor_delivered = MAX(visitor_delivered, ?2), \
+                visitor_read      = MAX(visitor_read,      ?3) \
              WHERE id = ?1"
         }
         Side::Agent => {
             "UPDATE conversations SET \
-                agent_delivered = MAX(agent_delivered, MIN(?2, last_seq)), \
-                agent_read      = MAX(agent_read,      MIN(?3, last_seq)) \
+                agent_delivered = MAX(agent_delivered, ?2), \
+                agent_read      = MAX(agent_read,      ?3) \
              WHERE id = ?1"
         }
     };
-    let changed = conn.prepare_cached(sql)?.execute(params![
+    conn.prepare_cached(sql)?.execute(params![
         r.conversation_id.0,
-        seq_to_db(r.delivered),
-        seq_to_db(r.read),
+        seq_to_db(r.delivered).min(last),
+        seq_to_db(r.read).min(last),
     ])?;
-    if changed == 0 {
-        return Ok(Outcome::Failed(StoreError::NotFound));
-    }
     Ok(Outcome::Done)
 }
 
@@ -212,7 +235,7 @@ pub(super) fn touch_visitor(conn: &Connection, id: VisitorId, now: i64) -> Store
     })
 }
 
-/// A new conversation has no events yet (`last_seq` 0). A queued one starts waiting now.
+/// A new conversation has no events yet (its `last_seq` is 0). A queued one starts waiting now.
 /// An unknown site or visitor is `NotFound`.
 pub(super) fn create_conversation(
     conn: &Connection,
