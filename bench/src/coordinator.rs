@@ -7,7 +7,7 @@ use crate::config::{Plan, RunArgs};
 use crate::conversation::unix_micros;
 use crate::ipc::{AgentCred, FromWorker, ToWorker, TrafficSpec, WorkerSpec};
 use crate::metrics::{add_pairs, new_histogram, Counters, MsgSet, ReceivedIndex};
-use crate::procfs::{self, Sample};
+use crate::procfs::{self, Sample, TcpDrops};
 use crate::relay_proc::{self, die_with_parent, Login, RelayProc};
 use crate::report::{
     FanoutRound, Idle, Machine, MemPoint, Percentiles, StepResult, Storm, Summary,
@@ -329,6 +329,7 @@ async fn drive(
 
     // 4. The memory curve: idle visitors in steps.
     for &n in &plan.visitor_steps {
+        let drops_before = TcpDrops::read();
         let replies = ask_all(
             workers,
             |i| ToWorker::ConnectVisitors {
@@ -337,18 +338,24 @@ async fn drive(
             long,
         )
         .await?;
+        let tcp_drops = TcpDrops::read()
+            .zip(drops_before)
+            .map(|(now, then)| now.since(then));
         let (mut held, mut failed, mut secs) = (0, 0, 0f64);
+        let mut setup = new_histogram();
         for (i, r) in replies.into_iter().enumerate() {
             if let FromWorker::Visitors {
                 held: h,
                 failed: f,
                 secs: t,
+                setup_latency,
                 counters: c,
             } = r
             {
                 held += h;
                 failed += f;
                 secs = secs.max(t);
+                add_pairs(&mut setup, &setup_latency);
                 counters[i] = c;
             }
         }
@@ -360,6 +367,8 @@ async fn drive(
             connect_secs: secs,
             connects_per_sec: f64::from(held.saturating_sub(prev)) / secs.max(1e-3),
             failed,
+            setup_latency: Percentiles::of(&setup),
+            tcp_drops,
             rss: now.map(|x| x.rss),
             bytes_per_conn: match (now, base) {
                 (Some(x), Some(b)) if held > 0 => {
@@ -371,8 +380,8 @@ async fn drive(
             relay_threads: now.map(|x| x.threads),
         };
         eprintln!(
-            "bench: {held} visitors ({failed} failed) in {secs:.1}s; RSS {:?}",
-            point.rss
+            "bench: {held} visitors ({failed} failed) in {secs:.2}s; set-up p99 {:.1} ms; RSS {:?}",
+            point.setup_latency.p99_ms, point.rss
         );
         s.memory.push(point);
     }

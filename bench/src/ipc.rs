@@ -94,6 +94,9 @@ pub enum FromWorker {
         held: u32,
         failed: u32,
         secs: f64,
+        /// (microseconds, count) pairs: each new session's set-up time, from the TCP
+        /// connect to the welcome (a dropped SYN shows here as a 1 s retransmission).
+        setup_latency: Vec<(u64, u64)>,
         counters: Counters,
     },
     Started {

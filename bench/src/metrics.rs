@@ -149,7 +149,8 @@ pub struct StepReport {
     pub received_ids: Vec<MsgSet>,
 }
 
-fn histogram_pairs(h: &Histogram<u64>) -> Vec<(u64, u64)> {
+/// (value, count) pairs of a histogram, to ship it from a worker to the coordinator.
+pub fn histogram_pairs(h: &Histogram<u64>) -> Vec<(u64, u64)> {
     h.iter_recorded()
         .map(|v| (v.value_iterated_to(), v.count_at_value()))
         .collect()

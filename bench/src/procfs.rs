@@ -99,6 +99,50 @@ fn port_range() -> Option<(u32, u32)> {
     Some((it.next()?, it.next()?))
 }
 
+/// Machine-wide TCP counters (`TcpExt` in /proc/net/netstat) that explain slow connects:
+/// a listener whose accept queue is full drops the handshake, and the client sends its SYN
+/// again only after a second.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct TcpDrops {
+    /// `ListenOverflows`: handshakes dropped because a listen backlog was full.
+    pub listen_overflows: u64,
+    /// `TCPSynRetrans`: SYNs (and SYN-ACKs) sent again.
+    pub syn_retrans: u64,
+}
+
+impl TcpDrops {
+    pub fn read() -> Option<TcpDrops> {
+        parse_tcp_ext(&std::fs::read_to_string("/proc/net/netstat").ok()?)
+    }
+
+    /// What happened since `earlier`.
+    pub fn since(self, earlier: TcpDrops) -> TcpDrops {
+        TcpDrops {
+            listen_overflows: self
+                .listen_overflows
+                .saturating_sub(earlier.listen_overflows),
+            syn_retrans: self.syn_retrans.saturating_sub(earlier.syn_retrans),
+        }
+    }
+}
+
+/// /proc/net/netstat holds pairs of lines: `TcpExt: <names>` then `TcpExt: <values>`.
+fn parse_tcp_ext(text: &str) -> Option<TcpDrops> {
+    let mut rows = text.lines().filter_map(|l| l.strip_prefix("TcpExt:"));
+    let (names, values) = (rows.next()?, rows.next()?);
+    let get = |name: &str| {
+        names
+            .split_whitespace()
+            .zip(values.split_whitespace())
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, v)| v.parse().ok())
+    };
+    Some(TcpDrops {
+        listen_overflows: get("ListenOverflows")?,
+        syn_retrans: get("TCPSynRetrans")?,
+    })
+}
+
 /// Raises this process's soft open-file limit to its hard limit (workers need ~15,000).
 pub fn raise_nofile() {
     let mut lim = libc::rlimit {
@@ -124,5 +168,24 @@ mod tests {
         let s = sample(me).unwrap();
         assert!(s.rss > 0 && s.threads >= 1 && s.open_fds >= 1);
         assert!(limits(me).open_files_soft.is_some());
+    }
+
+    #[test]
+    fn listen_overflows_and_syn_retransmissions_are_read_from_the_tcp_ext_lines() {
+        let text = "TcpExt: SyncookiesSent ListenOverflows TCPSynRetrans\n\
+                    TcpExt: 3 1920 1461\n\
+                    IpExt: InNoRoutes\n\
+                    IpExt: 0\n";
+        let d = parse_tcp_ext(text).unwrap();
+        assert_eq!((d.listen_overflows, d.syn_retrans), (1920, 1461));
+        let later = TcpDrops {
+            listen_overflows: 2000,
+            syn_retrans: 1461,
+        };
+        assert_eq!(later.since(d).listen_overflows, 80);
+        assert!(
+            TcpDrops::read().is_some(),
+            "this machine has /proc/net/netstat"
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::config::Plan;
 use crate::metrics::Counters;
-use crate::procfs::Limits;
+use crate::procfs::{Limits, TcpDrops};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
@@ -101,8 +101,15 @@ pub struct Setup {
 pub struct MemPoint {
     pub visitors: u32,
     pub connect_secs: f64,
+    /// New visitor sessions (TCP connect, upgrade, hello, welcome received) of this step
+    /// per second of the slowest worker's connect phase.
     pub connects_per_sec: f64,
     pub failed: u32,
+    /// Set-up time of this step's sessions, TCP connect to welcome.
+    pub setup_latency: Percentiles,
+    /// Machine-wide handshakes dropped by full listen backlogs and SYNs sent again during
+    /// this step (anything else connecting on the machine counts too).
+    pub tcp_drops: Option<TcpDrops>,
     pub rss: Option<u64>,
     /// (RSS now − baseline) / visitors, bytes per idle connection.
     pub bytes_per_conn: Option<f64>,
@@ -210,7 +217,7 @@ pub fn print(s: &Summary) {
         s.setup.start_conversations_secs
     );
     println!();
-    println!("idle visitors | connect/s | failed | relay RSS   | per idle conn | fds    | threads");
+    println!("idle visitors | connect/s | failed | relay RSS   | per idle conn | fds    | threads | set-up p50 / p99 / max ms | listen overflows / SYN retr.");
     if let Some(b) = s.baseline_rss {
         println!(
             "{:>13} | {:>9} | {:>6} | {:>11} | {:>13} | {:>6} |",
@@ -223,8 +230,9 @@ pub fn print(s: &Summary) {
         );
     }
     for m in &s.memory {
+        let l = &m.setup_latency;
         println!(
-            "{:>13} | {:>9.0} | {:>6} | {:>11} | {:>13} | {:>6} | {:>7}",
+            "{:>13} | {:>9.0} | {:>6} | {:>11} | {:>13} | {:>6} | {:>7} | {:>25} | {}",
             m.visitors,
             m.connects_per_sec,
             m.failed,
@@ -233,6 +241,11 @@ pub fn print(s: &Summary) {
                 .map_or("-".into(), |b| format!("{:.2} KiB", b / 1024.0)),
             m.relay_fds.map_or("-".into(), |v| v.to_string()),
             m.relay_threads.map_or("-".into(), |v| v.to_string()),
+            format!("{:.1} / {:.1} / {:.0}", l.p50_ms, l.p99_ms, l.max_ms),
+            m.tcp_drops.map_or("-".into(), |d| format!(
+                "{} / {}",
+                d.listen_overflows, d.syn_retrans
+            )),
         );
     }
     if let Some(i) = &s.idle {

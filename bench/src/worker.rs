@@ -5,8 +5,10 @@
 use crate::conn::{self, await_frame, send_json};
 use crate::conversation::{agent, chatting_visitor, idle_visitor, Ctl, Reconnect, Shared};
 use crate::ipc::{FromWorker, ToWorker, TrafficSpec, WorkerSpec};
+use crate::metrics::{histogram_pairs, new_histogram};
 use crate::procfs;
 use anyhow::{anyhow, Context, Result};
+use hdrhistogram::Histogram;
 use std::net::Ipv4Addr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -199,6 +201,7 @@ impl Worker {
         let url = format!("{}/ws/visitor", self.spec.url);
         let permits = Arc::new(Semaphore::new(self.spec.connect_concurrency as usize));
         let mut set = JoinSet::new();
+        let mut setup = new_histogram();
         for idx in self.visitors_held..total {
             let src = self.next_source();
             let (url, origin, site) = (
@@ -209,19 +212,21 @@ impl Worker {
             let permit = permits.clone().acquire_owned().await?;
             set.spawn(async move {
                 let _permit = permit;
+                // From before the TCP connect to the welcome: the whole session set-up.
+                let t = Instant::now();
                 let r = visitor_connect(&url, src, &origin, &site, None)
                     .await
                     .map(|(ws, token)| (ws, src, token));
-                (idx, r)
+                (idx, r, t.elapsed())
             });
             // Reap finished connects as we go so the JoinSet does not hold 15,000 results.
             while let Some(done) = set.try_join_next() {
-                self.visitor_done(done?);
+                self.visitor_timed(done?, &mut setup);
             }
         }
         let mut failed = 0;
         while let Some(done) = set.join_next().await {
-            if !self.visitor_done(done?) {
+            if !self.visitor_timed(done?, &mut setup) {
                 failed += 1;
             }
         }
@@ -230,8 +235,21 @@ impl Worker {
             held: self.visitors_held,
             failed,
             secs: began.elapsed().as_secs_f64(),
+            setup_latency: histogram_pairs(&setup),
             counters: self.shared.counters(),
         })
+    }
+
+    /// [`visitor_done`](Self::visitor_done), recording a successful set-up's time.
+    fn visitor_timed(
+        &mut self,
+        (idx, r, took): (u32, Result<Connected, (bool, anyhow::Error)>, Duration),
+        setup: &mut Histogram<u64>,
+    ) -> bool {
+        if r.is_ok() {
+            setup.saturating_record((took.as_micros() as u64).max(1));
+        }
+        self.visitor_done((idx, r))
     }
 
     /// Starts the task of a connected visitor; returns false for a failed one.
