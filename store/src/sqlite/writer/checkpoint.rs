@@ -63,8 +63,17 @@ fn run(path: &Path, rx: Receiver<()>) {
 }
 
 fn checkpoint(conn: &rusqlite::Connection) {
-    // Returns (busy, log pages, checkpointed pages); only failures matter here.
-    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-        tracing::warn!(error = %e, "WAL checkpoint failed");
+    let started = std::time::Instant::now();
+    // (busy, pages in the log, pages checkpointed)
+    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    }) {
+        Ok((log, copied)) => tracing::debug!(
+            log,
+            copied,
+            took_us = started.elapsed().as_micros() as u64,
+            "WAL checkpoint"
+        ),
+        Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
     }
 }
