@@ -16,7 +16,7 @@ use std::time::Duration;
 use switchboard_shared::ConversationStatus;
 use switchboard_store::sqlite::SqliteStore;
 use switchboard_store::SharedStore;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::services::ServeDir;
@@ -82,6 +82,24 @@ async fn open_store(url: &str, hub: &Hub) -> anyhow::Result<(SharedStore, Routin
     Ok((store, routing))
 }
 
+/// Handshakes the kernel completes before the relay accepts them. std's `bind` (and so
+/// tokio's) asks for 128, which a burst of new visitors overflows: the kernel then drops
+/// SYNs and clients retry only after a second (the bench's connect steps showed it). The
+/// kernel caps this at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As std's listener does: a restarted relay can bind while old connections linger.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 impl Application {
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
         if args.store.database_url.is_none() {
@@ -95,9 +113,7 @@ impl Application {
         let shutdown = CancellationToken::new();
         let hub = Hub::default();
         let (store, routing) = open_store(&args.store.url(), &hub).await?;
-        let listener = TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("binding {}", args.listen))?;
+        let listener = bind(args.listen).with_context(|| format!("binding {}", args.listen))?;
         let addr = listener.local_addr()?;
         let mut banner = vec![format!("switchboard listening on http://{addr}")];
         if args.demo {
