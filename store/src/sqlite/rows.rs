@@ -22,8 +22,10 @@ pub(crate) const AGENT_COLUMNS: &str =
 /// row so a plain message does not rewrite the conversation (migration 0011).
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, status, agent_id, \
     visitor_name, visitor_email, visitor_customer_number, visitor_page_url, visitor_locale, \
-    visitor_browser, (SELECT COALESCE(MAX(seq), 0) FROM events \
-        WHERE events.conversation_id = conversations.id) AS last_seq, queue_rank, created_at, queued_at, assigned_at, ended_at, \
+    visitor_browser, \
+    (SELECT COALESCE(MAX(seq), 0) FROM events \
+        WHERE events.conversation_id = conversations.id) AS last_seq, \
+    queue_rank, created_at, queued_at, assigned_at, ended_at, \
     visitor_delivered, visitor_read, agent_delivered, agent_read";
 
 pub(crate) fn status_str(status: ConversationStatus) -> &'static str {

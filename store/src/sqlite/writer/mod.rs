@@ -22,8 +22,10 @@
 //! If a statement fails in step 1 (a constraint, disk full, an I/O error), that request may
 //! have written half of itself, and SQLite may even have rolled back the whole transaction.
 //! So the batch is rolled back and run again one request per transaction: the bad request
-//! fails alone and the others commit. This keeps the common path at 2 statements per
-//! request (no `SAVEPOINT`/`RELEASE` pair).
+//! fails alone and the others commit. This keeps the common path at one statement per
+//! message (no `SAVEPOINT`/`RELEASE` pair): the next `seq` and the duplicate check come
+//! from the writer's memory of each conversation ([`tails`]), and the conversation row is
+//! written only when an event changes its state.
 //!
 //! Why a thread of its own with rusqlite rather than a task on a sqlx connection: sqlx runs
 //! each SQLite connection on a worker thread and every statement is a round trip to it (a
