@@ -44,6 +44,9 @@ pub enum StoreError {
     /// A batch did not commit: every request in it gets this; the cause is logged once.
     #[error("group commit failed: {0}")]
     CommitFailed(String),
+    /// Another process appends events to this database (two relays on one SQLite file).
+    #[error("another switchboard process is serving this database (lock {0} is held)")]
+    InUse(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -316,6 +316,38 @@ async fn a_client_id_whose_hash_the_writer_knows_but_is_not_stored_is_a_new_mess
 }
 
 #[tokio::test]
+async fn a_second_store_on_the_same_file_refuses_events_until_the_first_closes() {
+    let f = Fixture::new().await;
+    let c = f.conversation(ConversationStatus::Active, 1).await;
+    f.append(visitor_message(c, "m1", "Hallo")).await;
+    let second = open_at(&f.dir, Arc::new(NoListener)).await;
+    assert!(matches!(
+        second.append(visitor_message(c, "m2", "zwei")).await,
+        Err(StoreError::InUse(_))
+    ));
+    assert!(matches!(
+        second.record_receipt(c, Side::Agent, 1, 1).await,
+        Err(StoreError::InUse(_))
+    ));
+    // What the command line does beside a running relay still works.
+    second
+        .create_agent(new_agent("b@example.com"))
+        .await
+        .unwrap();
+    f.store.close().await;
+    assert_eq!(
+        new_seq(
+            &second
+                .append(visitor_message(c, "m2", "zwei"))
+                .await
+                .unwrap()
+        ),
+        2
+    );
+    second.close().await;
+}
+
+#[tokio::test]
 async fn an_unknown_conversation_fails_alone_and_the_rest_of_its_batch_commits() {
     let f = Fixture::new().await;
     let c = f.conversation(ConversationStatus::Active, 1).await;

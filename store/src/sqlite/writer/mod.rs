@@ -43,6 +43,7 @@
 //! The writer holds no lock at all: its state is the connection and the channel it owns.
 
 mod checkpoint;
+mod lock;
 mod sql;
 mod tails;
 
@@ -159,6 +160,7 @@ pub(crate) fn spawn(
     let nudge = checkpoint::spawn(path).map_err(io)?;
     let (done, stopped) = oneshot::channel();
     let (settled_tx, settled_rx) = sync_channel::<Settled>(PUBLISH_QUEUE);
+    let lock = lock::EventsLock::new(path);
     std::thread::Builder::new()
         .name("sqlite-publish".into())
         .spawn(move || {
@@ -170,7 +172,7 @@ pub(crate) fn spawn(
         .map_err(io)?;
     std::thread::Builder::new()
         .name("sqlite-writer".into())
-        .spawn(move || run(conn, rx, settled_tx, &nudge))
+        .spawn(move || run(conn, lock, rx, settled_tx, &nudge))
         .map_err(io)?;
     Ok(stopped)
 }
@@ -179,6 +181,7 @@ pub(crate) fn spawn(
 /// thread in commit order. `publish` is dropped last, after the connection is closed.
 fn run(
     mut conn: Connection,
+    mut lock: lock::EventsLock,
     mut rx: mpsc::Receiver<Job>,
     publish: SyncSender<Settled>,
     nudge: &checkpoint::Nudge,
@@ -187,6 +190,19 @@ fn run(
     let mut tails = Tails::default();
     while rx.blocking_recv_many(&mut batch, MAX_BATCH) > 0 {
         let (started, requests) = (Instant::now(), batch.len());
+        if batch.iter().any(Job::touches_events) {
+            if let Err(e) = lock.claim() {
+                tracing::error!(error = %e, "refusing events");
+                let refused;
+                (refused, batch) = batch.into_iter().partition(Job::touches_events);
+                for job in refused {
+                    job.fail(match &e {
+                        StoreError::InUse(lock) => StoreError::InUse(lock.clone()),
+                        other => StoreError::CommitFailed(other.to_string()),
+                    });
+                }
+            }
+        }
         for settled in settle(&mut conn, &mut tails, std::mem::take(&mut batch)) {
             if publish.send(settled).is_err() {
                 // The publish thread died (a panic): answering is impossible, and callers
@@ -204,6 +220,10 @@ fn run(
     if let Err((_, e)) = conn.close() {
         tracing::warn!(error = %e, "closing the writer connection failed");
     }
+    // Released before the publish thread (dropping `publish`) reports the store closed, so
+    // a store opened right after a close can take it.
+    drop(lock);
+    drop(publish);
 }
 
 /// Commits one batch and answers every job in it, on the calling thread (tests; a fresh
@@ -278,6 +298,11 @@ fn failed(jobs: Vec<Job>, error: &rusqlite::Error) -> Settled {
 }
 
 impl Job {
+    /// Appends and receipts rely on the writer's [`Tails`], so on [`lock`].
+    fn touches_events(&self) -> bool {
+        matches!(self, Job::Append { .. } | Job::Receipt { .. })
+    }
+
     fn answer(self, outcome: Outcome) {
         // A caller that stopped waiting (its task was cancelled) is no error: the write
         // stands, and a resend is answered as a duplicate.
