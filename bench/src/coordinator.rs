@@ -330,6 +330,8 @@ async fn drive(
     // 4. The memory curve: idle visitors in steps.
     for &n in &plan.visitor_steps {
         let drops_before = TcpDrops::read();
+        let before = target.sample();
+        let t = Instant::now();
         let replies = ask_all(
             workers,
             |i| ToWorker::ConnectVisitors {
@@ -359,6 +361,8 @@ async fn drive(
                 counters[i] = c;
             }
         }
+        let after = target.sample();
+        let wall = t.elapsed().as_secs_f64();
         tokio::time::sleep(SETTLE).await;
         let now = target.sample();
         let prev = s.memory.last().map_or(0, |m| m.visitors);
@@ -369,6 +373,9 @@ async fn drive(
             failed,
             setup_latency: Percentiles::of(&setup),
             tcp_drops,
+            relay_cpu_percent: before
+                .zip(after)
+                .map(|(a, b)| 100.0 * (b.cpu_secs - a.cpu_secs) / wall.max(1e-3)),
             rss: now.map(|x| x.rss),
             bytes_per_conn: match (now, base) {
                 (Some(x), Some(b)) if held > 0 => {

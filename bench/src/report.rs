@@ -110,6 +110,9 @@ pub struct MemPoint {
     /// Machine-wide handshakes dropped by full listen backlogs and SYNs sent again during
     /// this step (anything else connecting on the machine counts too).
     pub tcp_drops: Option<TcpDrops>,
+    /// Relay CPU while this step connected, per cent of one core (the machine's cores are
+    /// shared with the workers).
+    pub relay_cpu_percent: Option<f64>,
     pub rss: Option<u64>,
     /// (RSS now − baseline) / visitors, bytes per idle connection.
     pub bytes_per_conn: Option<f64>,
@@ -217,7 +220,7 @@ pub fn print(s: &Summary) {
         s.setup.start_conversations_secs
     );
     println!();
-    println!("idle visitors | connect/s | failed | relay RSS   | per idle conn | fds    | threads | set-up p50 / p99 / max ms | listen overflows / SYN retr.");
+    println!("idle visitors | connect/s | failed | relay RSS   | per idle conn | fds    | threads | set-up p50 / p99 / max ms | listen overflows / SYN retr. | relay CPU");
     if let Some(b) = s.baseline_rss {
         println!(
             "{:>13} | {:>9} | {:>6} | {:>11} | {:>13} | {:>6} |",
@@ -232,7 +235,7 @@ pub fn print(s: &Summary) {
     for m in &s.memory {
         let l = &m.setup_latency;
         println!(
-            "{:>13} | {:>9.0} | {:>6} | {:>11} | {:>13} | {:>6} | {:>7} | {:>25} | {}",
+            "{:>13} | {:>9.0} | {:>6} | {:>11} | {:>13} | {:>6} | {:>7} | {:>25} | {:>28} | {}",
             m.visitors,
             m.connects_per_sec,
             m.failed,
@@ -246,6 +249,8 @@ pub fn print(s: &Summary) {
                 "{} / {}",
                 d.listen_overflows, d.syn_retrans
             )),
+            m.relay_cpu_percent
+                .map_or("-".into(), |c| format!("{c:.0}%")),
         );
     }
     if let Some(i) = &s.idle {
