@@ -85,7 +85,7 @@ pub(super) fn append(
         }
     }
     let seq = tail.last_seq + 1;
-    if !is_empty(&req.update) {
+    if req.update != ConversationUpdate::default() {
         update_conversation(conn, req.conversation_id, &req.update)?;
     }
     let side = req
@@ -114,23 +114,6 @@ pub(super) fn append(
         at: req.at,
         event: req.event.clone(),
     })))
-}
-
-fn is_empty(u: &ConversationUpdate) -> bool {
-    let ConversationUpdate {
-        status,
-        agent_id,
-        queue_rank,
-        queued_at,
-        assigned_at,
-        ended_at,
-    } = u;
-    status.is_none()
-        && agent_id.is_none()
-        && queue_rank.is_none()
-        && queued_at.is_none()
-        && assigned_at.is_none()
-        && ended_at.is_none()
 }
 
 /// Applies the state change an event describes, in the event's transaction. Each nullable
