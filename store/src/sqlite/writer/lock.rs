@@ -14,6 +14,8 @@ pub(super) struct EventsLock {
     path: PathBuf,
     /// Held until the writer stops (the lock goes with the file handle).
     held: Option<File>,
+    /// Refusals are logged once, not once per batch.
+    refusing: bool,
 }
 
 impl EventsLock {
@@ -23,6 +25,7 @@ impl EventsLock {
         EventsLock {
             path: PathBuf::from(name),
             held: None,
+            refusing: false,
         }
     }
 
@@ -32,21 +35,29 @@ impl EventsLock {
             return Ok(());
         }
         let io = |e| StoreError::Database(sqlx::Error::Io(e));
-        let file = File::options()
+        let refused = match File::options()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&self.path)
-            .map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => {
-                self.held = Some(file);
-                Ok(())
-            }
-            Err(TryLockError::WouldBlock) => {
-                Err(StoreError::InUse(self.path.display().to_string()))
-            }
-            Err(TryLockError::Error(e)) => Err(io(e)),
+        {
+            Err(e) => io(e),
+            Ok(file) => match file.try_lock() {
+                Ok(()) => {
+                    self.held = Some(file);
+                    if self.refusing {
+                        tracing::info!(lock = %self.path.display(), "events accepted again");
+                    }
+                    return Ok(());
+                }
+                Err(TryLockError::WouldBlock) => StoreError::InUse(self.path.display().to_string()),
+                Err(TryLockError::Error(e)) => io(e),
+            },
+        };
+        if !self.refusing {
+            tracing::error!(error = %refused, "refusing events until the lock is free");
         }
+        self.refusing = true;
+        Err(refused)
     }
 }

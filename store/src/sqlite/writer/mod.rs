@@ -40,7 +40,8 @@
 //! two writers on one SQLite file wait for each other through `busy_timeout`, whose sleeps
 //! stalled single writes for over a second under load (measured by the bench).
 //!
-//! The writer holds no lock at all: its state is the connection and the channel it owns.
+//! The writer shares no memory with other threads: its state is the connection, its
+//! memory of conversations ([`tails`]) and the channel it owns.
 
 mod checkpoint;
 mod lock;
@@ -192,7 +193,6 @@ fn run(
         let (started, requests) = (Instant::now(), batch.len());
         if batch.iter().any(Job::touches_events) {
             if let Err(e) = lock.claim() {
-                tracing::error!(error = %e, "refusing events");
                 let refused;
                 (refused, batch) = batch.into_iter().partition(Job::touches_events);
                 for job in refused {
