@@ -197,7 +197,7 @@ fn run(
                 (refused, batch) = batch.into_iter().partition(Job::touches_events);
                 for job in refused {
                     job.fail(match &e {
-                        StoreError::InUse(lock) => StoreError::InUse(lock.clone()),
+                        StoreError::InUse(path) => StoreError::InUse(path.clone()),
                         other => StoreError::CommitFailed(other.to_string()),
                     });
                 }
