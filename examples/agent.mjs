@@ -39,7 +39,7 @@ ws.onmessage = ({ data }) => {
   const f = JSON.parse(data);
   switch (f.type) {
     case "agent_welcome":
-      console.log(`online; holding ${f.conversations.length} chat(s), ${f.queue.length} waiting`);
+      console.log(`online; holding ${f.conversations.length} chat(s), ${f.queue_total ?? f.queue.length} waiting`);
       break;
     case "conversation_assigned":
       console.log(`\n== chat ${f.conversation.id} from ${f.conversation.visitor.name || "a visitor"}` +
@@ -63,7 +63,7 @@ ws.onmessage = ({ data }) => {
       if (f.active) console.log(`[${f.conversation_id}] visitor is typing…`);
       break;
     case "queue_snapshot":
-      if (f.entries.length) console.log(`queue: ${f.entries.length} waiting`);
+      if (f.total ?? f.entries.length) console.log(`queue: ${f.total ?? f.entries.length} waiting`);
       break;
     case "error":
       console.log(`error: ${f.code} (${f.message})`);

@@ -149,7 +149,9 @@ pub struct Effects {
 pub struct Console {
     pub me: Option<AgentRef>,
     pub load: Option<Load>,
+    /// The head of the queue (the relay lists at most 50) and how many wait in all.
     pub queue: Vec<QueueEntry>,
+    pub queue_total: u32,
     pub chats: Vec<Chat>,
     pub connected: bool,
 }
@@ -187,6 +189,7 @@ impl Console {
                 load,
                 conversations,
                 queue,
+                queue_total,
                 ..
             } => {
                 // Chats the relay no longer gives us (ended, moved, requeued while we were
@@ -205,6 +208,8 @@ impl Console {
                 self.me = Some(agent);
                 self.load = Some(load);
                 self.queue = queue;
+                // Without a total (a relay older than the field) all we know is the list.
+                self.queue_total = queue_total.max(self.queue.len() as u32);
                 self.connected = true;
                 fx.welcome = true;
             }
@@ -370,7 +375,10 @@ impl Console {
                     c.visitor_typing = active && !c.ended;
                 }
             }
-            ServerFrame::QueueSnapshot { entries } => self.queue = entries,
+            ServerFrame::QueueSnapshot { entries, total } => {
+                self.queue_total = total.max(entries.len() as u32);
+                self.queue = entries;
+            }
             ServerFrame::Load(load) => self.load = Some(load),
             ServerFrame::Error {
                 code, client_id, ..
@@ -423,8 +431,26 @@ mod tests {
             },
             conversations: ids.iter().map(|i| view(*i)).collect(),
             queue: vec![],
+            queue_total: 0,
         });
         c
+    }
+
+    #[test]
+    fn the_queue_count_is_the_relays_total_not_the_listed_head() {
+        let mut c = welcomed(&[]);
+        let entry = r#"{"conversation_id":7,"position":1,"waiting_since":0,"visitor_name":null}"#;
+        c.apply(frame(&format!(
+            r#"{{"type":"queue_snapshot","entries":[{entry}],"total":73}}"#
+        )));
+        assert_eq!((c.queue.len(), c.queue_total), (1, 73));
+        // Without a total (a relay older than the field) the console counts the list.
+        c.apply(frame(&format!(
+            r#"{{"type":"queue_snapshot","entries":[{entry}]}}"#
+        )));
+        assert_eq!((c.queue.len(), c.queue_total), (1, 1));
+        c.apply(frame(r#"{"type":"queue_snapshot","entries":[],"total":0}"#));
+        assert_eq!((c.queue.len(), c.queue_total), (0, 0));
     }
 
     #[test]
@@ -459,6 +485,7 @@ mod tests {
             },
             conversations: vec![v],
             queue: vec![],
+            queue_total: 0,
         });
         assert_eq!(fx.fresh, vec![ConversationId(1)]);
         let msg = |seq: u64, body: &str| {
@@ -517,6 +544,7 @@ mod tests {
                 load: again.load.unwrap(),
                 conversations: vec![view(1)],
                 queue: vec![],
+                queue_total: 0,
             });
             c2
         };

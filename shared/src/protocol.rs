@@ -201,7 +201,11 @@ pub enum ServerFrame {
         agent: AgentRef,
         load: Load,
         conversations: Vec<ConversationView>,
+        /// The head of the waiting queue, as in `queue_snapshot`.
         queue: Vec<QueueEntry>,
+        /// How many are waiting in all (`queue` lists at most the first 50).
+        #[serde(default)]
+        queue_total: u32,
     },
     /// A durable event in a conversation. Replayed after reconnects; clients drop any `seq`
     /// they already hold.
@@ -252,9 +256,13 @@ pub enum ServerFrame {
         conversation_id: ConversationId,
         reason: RemovalReason,
     },
-    /// To agents: the waiting queue (metadata only, no messages).
+    /// To agents: the head of the waiting queue (metadata only, no messages).
     QueueSnapshot {
+        /// At most the first 50 waiting, in order; `position` is absolute.
         entries: Vec<QueueEntry>,
+        /// How many are waiting in all, listed or not.
+        #[serde(default)]
+        total: u32,
     },
     /// To an agent: their presence and load.
     Load(Load),

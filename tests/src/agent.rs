@@ -19,6 +19,7 @@ pub struct AgentWelcome {
     pub load: Load,
     pub conversations: Vec<ConversationView>,
     pub queue: Vec<QueueEntry>,
+    pub queue_total: u32,
 }
 
 pub struct AgentClient {
@@ -95,6 +96,7 @@ impl AgentClient {
             load,
             conversations,
             queue,
+            queue_total,
             ..
         } = frame
         else {
@@ -105,6 +107,7 @@ impl AgentClient {
             load,
             conversations,
             queue,
+            queue_total,
         })
     }
 

@@ -164,6 +164,11 @@ struct Crowd {
 }
 
 async fn fifty_visitors_arrive_at_once() -> Result<Crowd> {
+    visitors_arrive_at_once(50).await
+}
+
+/// `n` visitors start chats at once while three agents (caps 1, 2, 3) are online.
+async fn visitors_arrive_at_once(n: usize) -> Result<Crowd> {
     let relay = Relay::spawn().await?;
     let caps = [1u32, 2, 3];
     let mut agents = Vec::new();
@@ -173,7 +178,7 @@ async fn fifty_visitors_arrive_at_once() -> Result<Crowd> {
     }
     let relay_ref = &relay;
     let arrivals =
-        join_all((0..50).map(|i| async move {
+        join_all((0..n).map(|i| async move {
             VisitorClient::started(relay_ref, &format!("visitor{i}")).await
         }))
         .await;
@@ -201,6 +206,52 @@ async fn fifty_visitors_arrive_at_once() -> Result<Crowd> {
         visitors,
         holding,
     })
+}
+
+/// Snapshots list the head of the queue only (50), so they carry the total: with 54 waiting,
+/// a console must be able to say 54, not 50, both from live snapshots and from its welcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_longer_than_the_snapshot_is_counted_in_full_for_agents() -> Result<()> {
+    let mut crowd = visitors_arrive_at_once(60).await?;
+    let outcome: Result<()> = async {
+        let snapshot = crowd.agents[0]
+            .expect("a queue snapshot of 54 waiting", |f| {
+                matches!(f, ServerFrame::QueueSnapshot { total: 54, .. })
+            })
+            .await?;
+        let ServerFrame::QueueSnapshot { entries, .. } = snapshot else {
+            unreachable!()
+        };
+        let positions: Vec<u32> = entries.iter().map(|e| e.position).collect();
+        ensure!(
+            positions == (1..=50).collect::<Vec<u32>>(),
+            "snapshot positions {positions:?}"
+        );
+        // A console opened now (the same agent's second tab) is told the same in its welcome.
+        let info = crowd.agents[0].info.clone();
+        let (_second, welcome) = AgentClient::connect(&crowd.relay, &info).await?;
+        ensure!(
+            welcome.queue_total == 54 && welcome.queue.len() == 50,
+            "welcome lists {} of {}",
+            welcome.queue.len(),
+            welcome.queue_total
+        );
+        ensure!(
+            welcome
+                .queue
+                .iter()
+                .map(|e| e.conversation_id)
+                .collect::<Vec<_>>()
+                == entries
+                    .iter()
+                    .map(|e| e.conversation_id)
+                    .collect::<Vec<_>>(),
+            "the welcome's head of the queue differs from the last snapshot"
+        );
+        Ok(())
+    }
+    .await;
+    crowd.relay.finish(outcome)
 }
 
 /// FIFO needs an observable arrival order. The relay numbers conversations in the order it
@@ -251,10 +302,10 @@ async fn fifty_concurrent_visitors_fill_three_agents_to_their_caps_and_the_rest_
         let snapshot = agents[0]
             .expect(
                 "a queue snapshot of 44",
-                |f| matches!(f, ServerFrame::QueueSnapshot { entries } if entries.len() == 44),
+                |f| matches!(f, ServerFrame::QueueSnapshot { entries, total: 44 } if entries.len() == 44),
             )
             .await?;
-        let ServerFrame::QueueSnapshot { entries } = snapshot else {
+        let ServerFrame::QueueSnapshot { entries, .. } = snapshot else {
             unreachable!()
         };
         let positions: Vec<u32> = entries.iter().map(|e| e.position).collect();

@@ -190,7 +190,7 @@ async fn an_agent_who_stays_away_past_the_grace_period_has_their_chat_requeued_a
         dropped.expect("queue position 1", |f| matches!(f, ServerFrame::Queue { position: 1, .. })).await?;
         waiting.expect("queue position 2", |f| matches!(f, ServerFrame::Queue { position: 2, .. })).await?;
         b.expect("queue snapshot with the requeued chat first", |f| {
-            matches!(f, ServerFrame::QueueSnapshot { entries } if entries.len() == 2 && entries[0].conversation_id == dropped_conv)
+            matches!(f, ServerFrame::QueueSnapshot { entries, .. } if entries.len() == 2 && entries[0].conversation_id == dropped_conv)
         })
         .await?;
 

@@ -84,8 +84,8 @@ fn Queue() -> impl IntoView {
     });
     view! {
         <div class="cs-queue" data-testid="cs-queue"
-            data-count=move || app.console.with(|c| c.queue.len())>
-            <span>{move || t().queue} ": " {move || app.console.with(|c| c.queue.len())}</span>
+            data-count=move || app.console.with(|c| c.queue_total)>
+            <span>{move || t().queue} ": " {move || app.console.with(|c| c.queue_total)}</span>
             <ul>
                 {move || {
                     let now = tick.get();
@@ -100,6 +100,14 @@ fn Queue() -> impl IntoView {
                         }
                     }).collect_view())
                 }}
+                {move || app.console.with(|c| {
+                    let more = c.queue_total.saturating_sub(c.queue.len() as u32);
+                    (more > 0).then(|| view! {
+                        <li class="cs-queue-more" data-testid="cs-queue-more">
+                            {format!("+{more} {}", t().queue_more)}
+                        </li>
+                    })
+                })}
             </ul>
         </div>
     }

@@ -139,9 +139,9 @@ impl Chat {
         self.router().roster()
     }
 
-    /// The waiting queue as agents see it (metadata only).
-    pub fn queue_entries(&self) -> Vec<switchboard_shared::QueueEntry> {
-        self.router().queue_entries()
+    /// The head of the waiting queue as agents see it (metadata only), and how many wait.
+    pub fn queue_head(&self) -> (Vec<switchboard_shared::QueueEntry>, u32) {
+        self.router().queue_head(super::publish::QUEUE_SNAPSHOT_MAX)
     }
 
     pub fn load_of(&self, agent: AgentId) -> Option<switchboard_shared::Load> {

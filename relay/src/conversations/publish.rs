@@ -12,16 +12,17 @@ use switchboard_store::{CommitListener, StoredEvent};
 /// How long queue changes are gathered before they are announced.
 pub const QUEUE_COALESCE: Duration = Duration::from_millis(25);
 
-/// Most entries a queue snapshot lists (the head of the queue). The snapshot goes to every
-/// agent on every change; uncapped, 1,000 waiting visitors made it ~100 KB every 25 ms per
-/// agent. Positions are absolute, so a console still shows where each listed visitor is.
+/// Most entries a queue snapshot (and an agent's welcome) lists: the head of the queue. The
+/// snapshot goes to every agent on every change; uncapped, 1,000 waiting visitors made it
+/// ~100 KB every 25 ms per agent. Positions are absolute and the frame carries the total, so
+/// a console still shows where each listed visitor is and how many wait behind them.
 pub const QUEUE_SNAPSHOT_MAX: usize = 50;
 
 /// What was last announced, so only changes are sent.
 #[derive(Default)]
 pub(crate) struct Announced {
     positions: HashMap<ConversationId, (u32, Option<u32>)>,
-    snapshot: Vec<QueueEntry>,
+    snapshot: (Vec<QueueEntry>, u32),
     availability: Option<u32>,
 }
 
@@ -90,16 +91,18 @@ impl Chat {
     /// Sends what changed since the last announcement: each queued visitor's position and
     /// estimate, the queue to every agent, the agents-online count to visitors.
     fn announce_queue(&self) {
-        let (positions, entries, online) = {
+        let (positions, head, online) = {
             let r = self.router();
             let positions: Vec<_> = r
                 .queue_positions()
                 .into_iter()
                 .map(|(conv, visitor, pos)| (conv, visitor, pos, r.estimate_secs(pos)))
                 .collect();
-            let mut entries = r.queue_entries();
-            entries.truncate(QUEUE_SNAPSHOT_MAX);
-            (positions, entries, r.agents_online())
+            (
+                positions,
+                r.queue_head(QUEUE_SNAPSHOT_MAX),
+                r.agents_online(),
+            )
         };
         let (moved, snapshot, availability) = {
             let mut last = self
@@ -116,9 +119,9 @@ impl Chat {
                 now.insert(conv, (pos, est));
             }
             last.positions = now;
-            let snapshot = (last.snapshot != entries).then(|| {
-                last.snapshot = entries.clone();
-                entries
+            let snapshot = (last.snapshot != head).then(|| {
+                last.snapshot = head.clone();
+                head
             });
             let availability = (last.availability != Some(online)).then_some(online);
             last.availability = Some(online);
@@ -133,8 +136,8 @@ impl Chat {
             });
             hub.send_party(Party::Visitor(visitor), Outbound::Frame(frame));
         }
-        if let Some(entries) = snapshot {
-            hub.broadcast_agents(encode(&ServerFrame::QueueSnapshot { entries }));
+        if let Some((entries, total)) = snapshot {
+            hub.broadcast_agents(encode(&ServerFrame::QueueSnapshot { entries, total }));
         }
         if let Some(agents_online) = availability {
             hub.broadcast_visitors(encode(&ServerFrame::Availability { agents_online }));

@@ -379,9 +379,12 @@ impl Router {
     }
 
     /// The queue as agents see it: metadata only.
-    pub fn queue_entries(&self) -> Vec<QueueEntry> {
-        self.queue
+    /// The first `max` waiting visitors as agents see them, and how many wait in all.
+    pub fn queue_head(&self, max: usize) -> (Vec<QueueEntry>, u32) {
+        let entries = self
+            .queue
             .iter()
+            .take(max)
             .enumerate()
             .filter_map(|(i, id)| {
                 let live = self.live.get(&id)?;
@@ -392,7 +395,8 @@ impl Router {
                     visitor_name: live.info.name.clone(),
                 })
             })
-            .collect()
+            .collect();
+        (entries, u32::try_from(self.queue.len()).unwrap_or(u32::MAX))
     }
 
     /// The agents who should see queue snapshots: everyone connected.

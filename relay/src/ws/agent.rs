@@ -191,12 +191,14 @@ async fn greet_connected(
     }
     let id: AgentId = me.id;
     let load = conn.chat.load_of(id).ok_or(ErrorCode::Internal)?;
+    let (queue, queue_total) = conn.chat.queue_head();
     let welcome = ServerFrame::AgentWelcome {
         protocol: PROTOCOL_VERSION,
         agent: me,
         load,
         conversations: views,
-        queue: conn.chat.queue_entries(),
+        queue,
+        queue_total,
     };
     conn.send(&welcome).await.map_err(gone)?;
     let resume: HashMap<ConversationId, u64> = resume

@@ -568,7 +568,13 @@ fn unknown_and_agent_only_frames_change_nothing() {
     let before = c.messages.clone();
     assert!(c.apply(ServerFrame::Pong, 0.0).is_empty());
     assert!(c
-        .apply(ServerFrame::QueueSnapshot { entries: vec![] }, 0.0)
+        .apply(
+            ServerFrame::QueueSnapshot {
+                entries: vec![],
+                total: 0
+            },
+            0.0
+        )
         .is_empty());
     assert_eq!(c.messages, before);
 }
