@@ -5,7 +5,9 @@ use anyhow::{ensure, Result};
 use futures_util::future::join_all;
 use std::collections::HashMap;
 use switchboard_e2e::{AgentClient, Relay, VisitorClient, WsConn};
-use switchboard_shared::{AgentId, ConversationId, EventKind, RemovalReason, ServerFrame};
+use switchboard_shared::{
+    AgentId, ConversationId, EventKind, QueueEntry, RemovalReason, ServerFrame,
+};
 
 /// Replays an agent's whole frame log and checks it never held more chats than `cap`:
 /// the running count of `conversation_assigned` minus `conversation_removed` and every
@@ -208,25 +210,37 @@ async fn visitors_arrive_at_once(n: usize) -> Result<Crowd> {
     })
 }
 
+/// Waits for the queue snapshot that counts `total` waiting, and checks that it lists the
+/// head of the queue: positions 1..=`listed`, without gaps or duplicates.
+async fn queue_snapshot_of(
+    agent: &mut AgentClient,
+    total: u32,
+    listed: u32,
+) -> Result<Vec<QueueEntry>> {
+    let snapshot = agent
+        .expect(
+            &format!("a queue snapshot of {total} waiting"),
+            |f| matches!(f, ServerFrame::QueueSnapshot { total: t, .. } if *t == total),
+        )
+        .await?;
+    let ServerFrame::QueueSnapshot { entries, .. } = snapshot else {
+        unreachable!()
+    };
+    let positions: Vec<u32> = entries.iter().map(|e| e.position).collect();
+    ensure!(
+        positions == (1..=listed).collect::<Vec<u32>>(),
+        "snapshot positions {positions:?}"
+    );
+    Ok(entries)
+}
+
 /// Snapshots list the head of the queue only (50), so they carry the total: with 54 waiting,
 /// a console must be able to say 54, not 50, both from live snapshots and from its welcome.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queue_longer_than_the_snapshot_is_counted_in_full_for_agents() -> Result<()> {
     let mut crowd = visitors_arrive_at_once(60).await?;
     let outcome: Result<()> = async {
-        let snapshot = crowd.agents[0]
-            .expect("a queue snapshot of 54 waiting", |f| {
-                matches!(f, ServerFrame::QueueSnapshot { total: 54, .. })
-            })
-            .await?;
-        let ServerFrame::QueueSnapshot { entries, .. } = snapshot else {
-            unreachable!()
-        };
-        let positions: Vec<u32> = entries.iter().map(|e| e.position).collect();
-        ensure!(
-            positions == (1..=50).collect::<Vec<u32>>(),
-            "snapshot positions {positions:?}"
-        );
+        let entries = queue_snapshot_of(&mut crowd.agents[0], 54, 50).await?;
         // A console opened now (the same agent's second tab) is told the same in its welcome.
         let info = crowd.agents[0].info.clone();
         let (_second, welcome) = AgentClient::connect(&crowd.relay, &info).await?;
@@ -299,20 +313,7 @@ async fn fifty_concurrent_visitors_fill_three_agents_to_their_caps_and_the_rest_
         ensure!(routed.len() == 6, "routed {routed:?}");
         // The agents' snapshot of 44 is the queue once every arrival is in (snapshots are
         // sent on each change; only the final queue has 44 entries).
-        let snapshot = agents[0]
-            .expect(
-                "a queue snapshot of 44",
-                |f| matches!(f, ServerFrame::QueueSnapshot { entries, total: 44 } if entries.len() == 44),
-            )
-            .await?;
-        let ServerFrame::QueueSnapshot { entries, .. } = snapshot else {
-            unreachable!()
-        };
-        let positions: Vec<u32> = entries.iter().map(|e| e.position).collect();
-        ensure!(
-            positions == (1..=44).collect::<Vec<u32>>(),
-            "snapshot positions {positions:?}"
-        );
+        let entries = queue_snapshot_of(&mut agents[0], 44, 44).await?;
         let by_position: Vec<ConversationId> = entries.iter().map(|e| e.conversation_id).collect();
         // The six routed visitors see their agent join; each of the 44 others is told the
         // position the agents see (the latest `queue` frame it gets).
