@@ -378,8 +378,8 @@ impl Router {
             .and_then(|i| u32::try_from(i + 1).ok())
     }
 
-    /// The queue as agents see it: metadata only.
-    /// The first `max` waiting visitors as agents see them, and how many wait in all.
+    /// The first `max` waiting visitors as agents see them (metadata only), and how many
+    /// wait in all.
     pub fn queue_head(&self, max: usize) -> (Vec<QueueEntry>, u32) {
         let entries = self
             .queue
