@@ -201,6 +201,10 @@ fn run(
                         other => StoreError::CommitFailed(other.to_string()),
                     });
                 }
+                if batch.is_empty() {
+                    // Everything was refused and answered: no transaction to open.
+                    continue;
+                }
             }
         }
         for settled in settle(&mut conn, &mut tails, std::mem::take(&mut batch)) {
