@@ -15,6 +15,13 @@ export async function openConsole(h, { email, password }, { ctx } = {}) {
   return page;
 }
 
+/** Sets the agent's presence ("online", "away") and waits until the console shows it. */
+export async function setPresence(page, presence) {
+  await ctid(page, "cs-presence").selectOption(presence);
+  await until(async () => (await ctid(page, "cs-presence").inputValue()) === presence,
+    { message: `presence ${presence}` });
+}
+
 /** The load as shown, e.g. "2 / 3". */
 export async function load(page) {
   return ((await ctid(page, "cs-load").textContent()) ?? "").match(/\d+ \/ \d+/)?.[0];

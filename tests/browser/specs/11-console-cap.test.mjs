@@ -7,7 +7,7 @@ import { Harness, TEST_TIMEOUT, until } from "../lib/harness.mjs";
 import { addAgent } from "../lib/relay.mjs";
 import { DEMO_ADMIN } from "../lib/agent.mjs";
 import { ScriptedVisitor } from "../lib/visitor.mjs";
-import { ctid, openConsole, load, openPanes, paneOf, expectPaneMessage } from "../lib/console.mjs";
+import { ctid, openConsole, load, setPresence, openPanes, paneOf, expectPaneMessage } from "../lib/console.mjs";
 
 const h = new Harness("11-console-cap");
 const BEN = { email: "ben@acme-brandschutz.example", name: "Ben Berger", password: "ben-geheim-1234" };
@@ -20,8 +20,7 @@ after(() => h.teardown(), { timeout: TEST_TIMEOUT });
 h.test("lowering an agent's cap from 3 to 1 keeps their 2 chats and gives them no new one until below 1", async () => {
   // The admin works in the admin view and is away, so routing only ever picks Ben.
   const admin = await openConsole(h, DEMO_ADMIN, { ctx: await h.context() });
-  await ctid(admin, "cs-presence").selectOption("away");
-  await until(async () => (await ctid(admin, "cs-presence").inputValue()) === "away", { message: "admin away" });
+  await setPresence(admin, "away");
   const ben = await openConsole(h, BEN, { ctx: await h.context() });
 
   const v1 = h.track(await ScriptedVisitor.start(h.relay.url, { name: "Erste Kundin" }));

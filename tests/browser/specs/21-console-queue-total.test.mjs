@@ -6,7 +6,7 @@ import { Harness, TEST_TIMEOUT, until } from "../lib/harness.mjs";
 import { addAgent } from "../lib/relay.mjs";
 import { DEMO_ADMIN } from "../lib/agent.mjs";
 import { ScriptedVisitor } from "../lib/visitor.mjs";
-import { ctid, openConsole, load } from "../lib/console.mjs";
+import { ctid, openConsole, load, setPresence } from "../lib/console.mjs";
 
 const h = new Harness("21-console-queue-total");
 const BEN = { email: "ben@acme-brandschutz.example", name: "Ben Berger", password: "ben-geheim-1234" };
@@ -19,8 +19,7 @@ after(() => h.teardown(), { timeout: TEST_TIMEOUT });
 h.test("with 52 waiting the console says 52, lists the first 50 and shows +2 more", async () => {
   // The admin is away, so only Ben takes chats; his cap of 1 fills with the first visitor.
   const admin = await openConsole(h, DEMO_ADMIN, { ctx: await h.context() });
-  await ctid(admin, "cs-presence").selectOption("away");
-  await until(async () => (await ctid(admin, "cs-presence").inputValue()) === "away", { message: "admin away" });
+  await setPresence(admin, "away");
   const ben = await openConsole(h, BEN, { ctx: await h.context() });
   h.track(await ScriptedVisitor.start(h.relay.url, { name: "Erste Kundin" }));
   await until(async () => (await load(ben)) === "1 / 1", { message: 'Ben\'s load "1 / 1"' });
