@@ -7,7 +7,7 @@
 //! so the other side measures send → `event` latency across processes (one machine, one
 //! clock) and the coordinator can match every acknowledged message with its receipt.
 
-use crate::conn::{classify, frame_name, send_json, Incoming, Ws};
+use crate::conn::{classify, feed_json, frame_name, send_json, Incoming, Ws};
 use crate::metrics::{Counters, StepStats};
 use futures_util::StreamExt;
 use std::collections::HashMap;
@@ -368,7 +368,7 @@ pub async fn chatting_visitor(
                 let (Some(typing), Some(c)) = (typing, conv) else { continue };
                 if typing {
                     shared.step.lock().expect("step lock").typing_sent += 1;
-                    if send_json(&mut ws, &VisitorCommand::Typing { active: true }).await.is_err() {
+                    if feed_json(&mut ws, &VisitorCommand::Typing { active: true }).await.is_err() {
                         return closed(&shared, "send_failed".into());
                     }
                 }
@@ -445,7 +445,7 @@ pub async fn agent(
                 if typing {
                     shared.step.lock().expect("step lock").typing_sent += 1;
                     let t = AgentCommand::Typing { conversation_id, active: true };
-                    if send_json(&mut ws, &t).await.is_err() {
+                    if feed_json(&mut ws, &t).await.is_err() {
                         return closed(&shared, "send_failed".into());
                     }
                 }

@@ -30,6 +30,11 @@ struct WorkerProc {
 }
 
 impl WorkerProc {
+    /// CPU seconds the worker process has used so far (the generator's share of the box).
+    fn cpu_secs(&self) -> Option<f64> {
+        procfs::sample(self.child.id()?).ok().map(|s| s.cpu_secs)
+    }
+
     async fn spawn(spec: &WorkerSpec) -> Result<WorkerProc> {
         let exe = std::env::current_exe()?;
         let mut cmd = Command::new(exe);
@@ -245,6 +250,11 @@ async fn phases(args: &RunArgs, plan: &Plan, s: &mut Summary) -> Result<()> {
 
 /// One fan-out round: arm every worker, have the first agent change presence (so the
 /// agents-online count changes), wait until every visitor got its availability frame.
+/// CPU seconds of all worker processes together, if every one could be read.
+fn generator_cpu(workers: &[WorkerProc]) -> Option<f64> {
+    workers.iter().map(WorkerProc::cpu_secs).sum()
+}
+
 async fn fanout_round(workers: &mut [WorkerProc], presence: Presence) -> Result<FanoutRound> {
     let short = Duration::from_secs(10);
     ask_all(workers, |_| ToWorker::FanoutArm, short).await?;
@@ -522,9 +532,11 @@ async fn drive(
             drain_secs: plan.drain_secs,
         };
         let before = target.sample();
+        let gen_before = generator_cpu(workers);
         let t = Instant::now();
         let replies = ask_all(workers, |_| ToWorker::Traffic(spec), long).await?;
         let after = target.sample();
+        let gen_after = generator_cpu(workers);
         let wall = t.elapsed().as_secs_f64();
         let mut st = StepResult {
             target_rate: rate,
@@ -560,6 +572,9 @@ async fn drive(
         if let (Some(a), Some(b)) = (before, after) {
             st.relay_cpu_percent = Some(100.0 * (b.cpu_secs - a.cpu_secs) / wall);
             st.relay_rss = Some(b.rss);
+        }
+        if let (Some(a), Some(b)) = (gen_before, gen_after) {
+            st.generator_cpu_percent = Some(100.0 * (b - a) / wall);
         }
         eprintln!(
             "bench: rate {rate}/s: achieved {:.0}/s, p99 {:.2} ms, acked {} received {}",

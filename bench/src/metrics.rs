@@ -9,6 +9,7 @@
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Latencies are recorded in microseconds, up to a minute, with 3 significant digits.
@@ -28,8 +29,9 @@ pub struct Counters {
     pub closes: BTreeMap<String, u64>,
     /// Frames we could not parse as a `ServerFrame`.
     pub unparsed: u64,
-    /// Server frames by type, for the curious (typing, queue, receipts…).
-    pub frames_in: BTreeMap<String, u64>,
+    /// Server frames by type, for the curious (typing, queue, receipts…). Borrowed names:
+    /// counting a frame must not allocate (it runs for every frame the generator reads).
+    pub frames_in: BTreeMap<Cow<'static, str>, u64>,
 }
 
 impl Counters {

@@ -170,6 +170,8 @@ pub struct StepResult {
     /// Send → the sender's `sent` (durable).
     pub ack_latency: Percentiles,
     pub relay_cpu_percent: Option<f64>,
+    /// All generator worker processes together: on one box they share the relay's cores.
+    pub generator_cpu_percent: Option<f64>,
     pub relay_rss: Option<u64>,
 }
 
@@ -281,11 +283,11 @@ pub fn print(s: &Summary) {
         );
     }
     println!();
-    println!("target/s | achieved/s |   acked |  lost | dup | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | ack p99 | relay CPU");
+    println!("target/s | achieved/s |   acked |  lost | dup | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | ack p99 | relay CPU | gen. CPU");
     for st in &s.steps {
         let l = &st.latency;
         println!(
-            "{:>8} | {:>10.0} | {:>7} | {:>5} | {:>3} | {:>6.2} | {:>6.2} | {:>6.2} | {:>8.2} | {:>6.1} | {:>7.2} | {}",
+            "{:>8} | {:>10.0} | {:>7} | {:>5} | {:>3} | {:>6.2} | {:>6.2} | {:>6.2} | {:>8.2} | {:>6.1} | {:>7.2} | {:>9} | {}",
             st.target_rate,
             st.achieved_rate,
             st.acked,
@@ -298,6 +300,7 @@ pub fn print(s: &Summary) {
             l.max_ms,
             st.ack_latency.p99_ms,
             st.relay_cpu_percent.map_or("-".into(), |c| format!("{c:.0}%")),
+            st.generator_cpu_percent.map_or("-".into(), |c| format!("{c:.0}%")),
         );
     }
     println!();
