@@ -248,13 +248,13 @@ async fn phases(args: &RunArgs, plan: &Plan, s: &mut Summary) -> Result<()> {
     result
 }
 
-/// One fan-out round: arm every worker, have the first agent change presence (so the
-/// agents-online count changes), wait until every visitor got its availability frame.
 /// CPU seconds of all worker processes together, if every one could be read.
 fn generator_cpu(workers: &[WorkerProc]) -> Option<f64> {
     workers.iter().map(WorkerProc::cpu_secs).sum()
 }
 
+/// One fan-out round: arm every worker, have the first agent change presence (so the
+/// agents-online count changes), wait until every visitor got its availability frame.
 async fn fanout_round(workers: &mut [WorkerProc], presence: Presence) -> Result<FanoutRound> {
     let short = Duration::from_secs(10);
     ask_all(workers, |_| ToWorker::FanoutArm, short).await?;
