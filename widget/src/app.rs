@@ -295,9 +295,14 @@ impl Ctl {
     }
 
     /// Moves focus into the panel once it is drawn: the first field, else the close button.
+    /// Not when a field of the panel already has focus by then: a visitor who clicked into
+    /// the e-mail field before that frame would otherwise type the rest into the name field.
     pub fn focus_first_input(&self) {
         let host = self.host.clone();
         request_animation_frame(move || {
+            if field_has_focus(&host) {
+                return;
+            }
             let el = host
                 .query_selector("input, textarea")
                 .ok()
@@ -458,4 +463,16 @@ fn current_page_url() -> Option<String> {
 
 fn set(obj: &js_sys::Object, key: &str, value: &JsValue) {
     let _ = js_sys::Reflect::set(obj, &JsValue::from_str(key), value);
+}
+
+/// True when the focused element (inside the shadow root that holds `host`) is an input or
+/// text area of the panel.
+fn field_has_focus(host: &web_sys::HtmlElement) -> bool {
+    host.get_root_node()
+        .dyn_into::<web_sys::ShadowRoot>()
+        .ok()
+        .and_then(|root| root.active_element())
+        .is_some_and(|el| {
+            host.contains(Some(&el)) && matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA")
+        })
 }

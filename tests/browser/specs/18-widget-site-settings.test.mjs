@@ -116,7 +116,33 @@ h.test("a queued visitor is offered to leave a message only after the site's wai
   assert.ok(await tid(page, "sb-queue-offer").isHidden(), "no offer at once");
   await tid(page, "sb-queue-offer").waitFor({ state: "visible", timeout: 10_000 });
   assert.ok(Date.now() - queuedAt >= 2_000, "the offer waited for the site's time");
-  await tid(page, "sb-leave-instead").click();
+  // The visitor clicks into the e-mail field as soon as the form is drawn, before the next
+  // frame: the panel's own move of focus to the first field must not take it away (it did,
+  // and the e-mail address ended up in the name field).
+  const kept = await page.evaluate(async () => {
+    const deep = (root, sel) => {
+      const hit = root.querySelector(sel);
+      if (hit) return hit;
+      for (const el of root.querySelectorAll("*")) {
+        const inner = el.shadowRoot && deep(el.shadowRoot, sel);
+        if (inner) return inner;
+      }
+      return null;
+    };
+    deep(document, '[data-testid="sb-leave-instead"]').click();
+    let email = null;
+    for (let i = 0; i < 100 && !email; i++) {
+      await Promise.resolve();
+      email = deep(document, '[data-testid="sb-offline-email"]');
+    }
+    if (!email) return "no e-mail field before the next frame";
+    email.focus();
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    let el = document.activeElement;
+    while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+    return el && el.getAttribute("data-testid");
+  });
+  assert.equal(kept, "sb-offline-email", "focus stays where the visitor put it");
   await tid(page, "sb-offline-email").fill("zweite@example.de");
   await tid(page, "sb-offline-message").fill("Dann bitte Rückruf.");
   await tid(page, "sb-offline-submit").click();
