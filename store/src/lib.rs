@@ -264,16 +264,25 @@ pub struct Note {
     pub created_at: i64,
 }
 
+/// A committed event as its listener sees it: the event, and its [`EventKind`] as the JSON
+/// text the store wrote, which is also what goes on the wire (see
+/// `ServerFrame::event_json`), so the fan-out need not encode it again.
+#[derive(Debug, Clone, Copy)]
+pub struct Committed<'a> {
+    pub event: &'a StoredEvent,
+    pub event_json: &'a str,
+}
+
 /// Receives committed events in commit order, synchronously, from the writer. Must not
 /// block: it hands bytes to per-connection channels and returns.
 pub trait CommitListener: Send + Sync + 'static {
-    fn committed(&self, events: &[StoredEvent]);
+    fn committed(&self, events: &[Committed<'_>]);
 }
 
 /// A listener that drops everything (CLI commands and store tests).
 pub struct NoListener;
 impl CommitListener for NoListener {
-    fn committed(&self, _events: &[StoredEvent]) {}
+    fn committed(&self, _events: &[Committed<'_>]) {}
 }
 
 /// A cheap, cloneable handle to the store.

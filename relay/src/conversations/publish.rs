@@ -7,7 +7,7 @@ use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
 use std::time::Duration;
 use switchboard_shared::{AgentId, ConversationId, QueueEntry, ServerFrame};
-use switchboard_store::{CommitListener, StoredEvent};
+use switchboard_store::{CommitListener, Committed, StoredEvent};
 
 /// How long queue changes are gathered before they are announced.
 pub const QUEUE_COALESCE: Duration = Duration::from_millis(25);
@@ -53,14 +53,16 @@ impl Publisher {
 }
 
 impl CommitListener for Publisher {
-    fn committed(&self, events: &[StoredEvent]) {
-        for ev in events {
+    fn committed(&self, events: &[Committed<'_>]) {
+        for &Committed { event, event_json } in events {
+            let (conversation_id, seq) = (event.conversation_id, event.seq);
+            let frame = ServerFrame::event_json(conversation_id, seq, event.at, event_json);
             self.hub.publish(
-                ev.conversation_id,
+                conversation_id,
                 Outbound::Event {
-                    conversation_id: ev.conversation_id,
-                    seq: ev.seq,
-                    frame: event_frame(ev),
+                    conversation_id,
+                    seq,
+                    frame: Utf8Bytes::from(frame),
                 },
             );
         }

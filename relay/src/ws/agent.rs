@@ -8,8 +8,8 @@ use crate::fanout::{Delivery, Party};
 use std::collections::HashMap;
 use switchboard_shared::text::MessageBody;
 use switchboard_shared::{
-    AgentCommand, AgentId, AgentRef, Author, ConversationId, ErrorCode, ServerFrame, Side,
-    AGENT_TYPES, PROTOCOL_VERSION, VISITOR_ONLY_TYPES,
+    AgentCommand, AgentId, AgentRef, Author, ClientMsgId, ConversationId, ErrorCode, ServerFrame,
+    Side, AGENT_TYPES, PROTOCOL_VERSION, VISITOR_ONLY_TYPES,
 };
 use tokio::sync::mpsc;
 
@@ -35,6 +35,10 @@ impl Endpoint for AgentEndpoint {
 
     fn is_hello(cmd: &AgentCommand) -> bool {
         matches!(cmd, AgentCommand::Hello { .. })
+    }
+
+    fn client_id(cmd: &AgentCommand) -> Option<&ClientMsgId> {
+        cmd.client_id()
     }
 
     async fn greet(

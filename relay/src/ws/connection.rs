@@ -95,6 +95,9 @@ pub trait Endpoint: Sized + Send {
 
     fn is_hello(cmd: &Self::Command) -> bool;
 
+    /// The command's message id, echoed in an error about it.
+    fn client_id(cmd: &Self::Command) -> Option<&ClientMsgId>;
+
     /// Checks `hello`, registers with the hub (setting `conn.conn_id`) and sends the
     /// welcome; returns the endpoint and the hub channel.
     fn greet(
@@ -545,7 +548,23 @@ impl Conn {
 
 /// JSON text → typed command, telling apart bad JSON, unknown types, the other endpoint's
 /// types and bad fields.
+///
+/// A valid frame (nearly all of them) is parsed once, straight into its type. Only a frame
+/// that fails is parsed again as a `serde_json::Value`, to say why; parsing every frame
+/// that way first cost ~5 % of the relay's instructions per message (callgrind,
+/// docs/PERFORMANCE.md).
 fn parse<E: Endpoint>(text: &str) -> Incoming<E::Command> {
+    match serde_json::from_str::<E::Command>(text) {
+        Ok(cmd) => {
+            let client_id = E::client_id(&cmd).cloned();
+            Incoming::Command(cmd, client_id)
+        }
+        Err(_) => refusal::<E>(text),
+    }
+}
+
+/// Why a frame that is not a valid command was refused.
+fn refusal<E: Endpoint>(text: &str) -> Incoming<E::Command> {
     let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
         return Incoming::Refused(ErrorCode::BadJson, None);
     };

@@ -9,8 +9,8 @@ use crate::tickets::{TicketError, Tickets};
 use switchboard_shared::limits::MAX_URL_CHARS;
 use switchboard_shared::text::{parse_field, MessageBody};
 use switchboard_shared::{
-    ConversationId, ConversationStatus, ErrorCode, ServerFrame, Side, SiteSettings, VisitorCommand,
-    VisitorInfo, AGENT_ONLY_TYPES, PROTOCOL_VERSION, VISITOR_TYPES,
+    ClientMsgId, ConversationId, ConversationStatus, ErrorCode, ServerFrame, Side, SiteSettings,
+    VisitorCommand, VisitorInfo, AGENT_ONLY_TYPES, PROTOCOL_VERSION, VISITOR_TYPES,
 };
 use tokio::sync::mpsc;
 
@@ -98,6 +98,10 @@ impl Endpoint for VisitorEndpoint {
 
     fn is_hello(cmd: &VisitorCommand) -> bool {
         matches!(cmd, VisitorCommand::Hello { .. })
+    }
+
+    fn client_id(cmd: &VisitorCommand) -> Option<&ClientMsgId> {
+        cmd.client_id()
     }
 
     async fn greet(

@@ -4,7 +4,7 @@
 use super::writer::{self, Job, Receipt};
 use super::SqliteStore;
 use crate::{
-    AgentPatch, AppendRequest, Appended, CommitListener, ConversationUpdate, NewAgent,
+    AgentPatch, AppendRequest, Appended, CommitListener, Committed, ConversationUpdate, NewAgent,
     NewConversation, NoListener, Role, SiteRecord, Store, StoreError, StoredEvent, VisitorId,
 };
 use std::collections::{HashMap, HashSet};
@@ -23,8 +23,14 @@ struct Recorder {
 }
 
 impl CommitListener for Recorder {
-    fn committed(&self, events: &[StoredEvent]) {
-        self.batches.lock().unwrap().push(events.to_vec());
+    fn committed(&self, events: &[Committed<'_>]) {
+        for c in events {
+            // What the listener gets as text is what the event is.
+            let decoded: EventKind = serde_json::from_str(c.event_json).unwrap();
+            assert_eq!(decoded, c.event.event);
+        }
+        let batch = events.iter().map(|c| c.event.clone()).collect();
+        self.batches.lock().unwrap().push(batch);
     }
 }
 

@@ -49,8 +49,8 @@ mod sql;
 mod tails;
 
 use crate::{
-    AppendRequest, Appended, CommitListener, ConversationRecord, NewConversation, StoreError,
-    StoreResult, StoredEvent, VisitorId, VisitorRecord,
+    AppendRequest, Appended, CommitListener, Committed, ConversationRecord, NewConversation,
+    StoreError, StoreResult, StoredEvent, VisitorId, VisitorRecord,
 };
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -110,7 +110,10 @@ pub(crate) struct Receipt {
 /// What one request did inside the transaction, before we know whether it commits.
 /// `Failed` is a refusal that wrote nothing (unknown conversation), so the batch carries on.
 enum Outcome {
-    Appended(Appended),
+    /// A new event, with its `EventKind` as the JSON text that was stored.
+    New(StoredEvent, String),
+    /// Already stored (a resend): nothing was written.
+    Duplicate(Seq),
     /// A receipt or a visitor touch: nothing to report but success.
     Done,
     Visitor(VisitorRecord),
@@ -273,10 +276,10 @@ fn settle(conn: &mut Connection, tails: &mut Tails, jobs: Vec<Job>) -> Vec<Settl
 
 /// Steps 3 and 4: tell the listener, then answer the callers.
 fn finish(Settled { jobs, outcomes }: Settled, listener: &dyn CommitListener) {
-    let new_events: Vec<StoredEvent> = outcomes
+    let new_events: Vec<Committed<'_>> = outcomes
         .iter()
         .filter_map(|o| match o {
-            Outcome::Appended(Appended::New(ev)) => Some(ev.clone()),
+            Outcome::New(event, event_json) => Some(Committed { event, event_json }),
             _ => None,
         })
         .collect();
@@ -287,6 +290,7 @@ fn finish(Settled { jobs, outcomes }: Settled, listener: &dyn CommitListener) {
             tracing::error!(events = new_events.len(), "commit listener panicked");
         }
     }
+    drop(new_events);
     for (job, outcome) in jobs.into_iter().zip(outcomes) {
         job.answer(outcome);
     }
@@ -315,7 +319,12 @@ impl Job {
         }
         let mixed_up = || StoreError::Corrupt("writer mixed up a reply".into());
         match (self, outcome) {
-            (Job::Append { reply, .. }, Outcome::Appended(a)) => send(reply, Ok(a)),
+            (Job::Append { reply, .. }, Outcome::New(event, _)) => {
+                send(reply, Ok(Appended::New(event)))
+            }
+            (Job::Append { reply, .. }, Outcome::Duplicate(seq)) => {
+                send(reply, Ok(Appended::Duplicate { seq }))
+            }
             (Job::Receipt { reply, .. } | Job::TouchVisitor { reply, .. }, Outcome::Done) => {
                 send(reply, Ok(()))
             }

@@ -10,7 +10,7 @@ use crate::sqlite::rows::{
 };
 use crate::sqlite::BUSY_TIMEOUT;
 use crate::{
-    AppendRequest, Appended, ConversationRecord, ConversationUpdate, NewConversation, StoreError,
+    AppendRequest, ConversationRecord, ConversationUpdate, NewConversation, StoreError,
     StoreResult, StoredEvent, VisitorId, VisitorRecord,
 };
 use rusqlite::{ffi, params, Connection, OptionalExtension};
@@ -78,9 +78,7 @@ pub(super) fn append(
                 )
                 .optional()?;
             if let Some(seq) = earlier {
-                return Ok(Outcome::Appended(Appended::Duplicate {
-                    seq: seq_from_db(seq)?,
-                }));
+                return Ok(Outcome::Duplicate(seq_from_db(seq)?));
             }
         }
     }
@@ -108,12 +106,15 @@ pub(super) fn append(
     ])?;
     tail.record(seq, req.dedup.as_ref().map(|(side, id)| (*side, id)));
 
-    Ok(Outcome::Appended(Appended::New(StoredEvent {
-        conversation_id: req.conversation_id,
-        seq: seq_from_db(seq)?,
-        at: req.at,
-        event: req.event.clone(),
-    })))
+    Ok(Outcome::New(
+        StoredEvent {
+            conversation_id: req.conversation_id,
+            seq: seq_from_db(seq)?,
+            at: req.at,
+            event: req.event.clone(),
+        },
+        payload,
+    ))
 }
 
 /// Applies the state change an event describes, in the event's transaction. Each nullable
