@@ -5,7 +5,9 @@
 
 use super::capacity::AgentSlots;
 use super::queue::WaitQueue;
-use std::collections::{HashMap, VecDeque};
+// foldhash: looked up for every message, keyed by ids the relay assigns (see fanout::hub).
+use foldhash::HashMap;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use switchboard_shared::{
     AgentId, ConversationId, ErrorCode, Load, Presence, QueueEntry, VisitorInfo,

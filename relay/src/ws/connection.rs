@@ -26,7 +26,8 @@ use crate::ratelimit::FrameLimiter;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::SinkExt;
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
+// foldhash: looked up for every message, keyed by ids the relay assigns (see fanout::hub).
+use foldhash::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -138,7 +139,7 @@ impl Conn {
             chat,
             ctx,
             conn_id: None,
-            subs: HashMap::new(),
+            subs: HashMap::default(),
             limiter: FrameLimiter::new(),
             strikes: 0,
             unflushed: false,

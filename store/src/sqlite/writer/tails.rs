@@ -21,7 +21,9 @@
 use crate::sqlite::rows::side_str;
 use crate::StoreResult;
 use rusqlite::{params, Connection, OptionalExtension};
-use std::collections::{HashMap, HashSet};
+// foldhash rather than std's SipHash: looked up for every message; the keys are
+// conversation ids and hashes the writer computed, not raw client input.
+use foldhash::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use switchboard_shared::{ClientMsgId, Side};
 
@@ -134,7 +136,7 @@ fn load(conn: &Connection, conversation: i64) -> StoreResult<Option<Tail>> {
         last_seq: conn
             .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events WHERE conversation_id = ?")?
             .query_row(params![conversation], |r| r.get(0))?,
-        client_ids: HashSet::new(),
+        client_ids: HashSet::default(),
     };
     let mut stmt = conn.prepare_cached(
         "SELECT side, client_id FROM events \
