@@ -245,17 +245,22 @@ fn error_name(code: ErrorCode) -> String {
         .unwrap_or_else(|| format!("{code:?}"))
 }
 
-/// A message event from the other side: record its arrival and latency.
-fn received(shared: &Shared, conv: i64, author_is_agent: bool, body: &str) {
+/// A message event from the other side: record its arrival and latency, in all and since
+/// the relay stamped it (`at`, milliseconds: the split is good to 1 ms, and says whether a
+/// slow message was slow before the relay accepted it or after).
+fn received(shared: &Shared, conv: i64, author_is_agent: bool, body: &str, at_ms: i64) {
     let Some((_sender, no, sent_us)) = parse_body(body) else {
         return;
     };
-    let micros = unix_micros().saturating_sub(sent_us);
-    shared
-        .step
-        .lock()
-        .expect("step lock")
-        .record_receive((conv, author_is_agent), no, micros);
+    let now = unix_micros();
+    let micros = now.saturating_sub(sent_us);
+    let after_stamp = now.saturating_sub(u64::try_from(at_ms).unwrap_or(0) * 1000);
+    shared.step.lock().expect("step lock").record_receive(
+        (conv, author_is_agent),
+        no,
+        micros,
+        after_stamp,
+    );
     shared
         .last_rx
         .store(shared.epoch.elapsed().as_micros() as u64, Ordering::Relaxed);
@@ -381,7 +386,7 @@ pub async fn chatting_visitor(
                 Incoming::Frame(f) => {
                     common(&shared, &f);
                     match *f {
-                        ServerFrame::Event { conversation_id, event, .. } => match event {
+                        ServerFrame::Event { conversation_id, event, at, .. } => match event {
                             EventKind::Started => conv = Some(conversation_id.0),
                             EventKind::AgentJoined { .. } => {
                                 conv = Some(conversation_id.0);
@@ -391,7 +396,7 @@ pub async fn chatting_visitor(
                                 }
                             }
                             EventKind::Message { author: Author::Agent { .. }, body, .. } => {
-                                received(&shared, conversation_id.0, true, &body);
+                                received(&shared, conversation_id.0, true, &body, at);
                             }
                             _ => {}
                         },
@@ -466,8 +471,8 @@ pub async fn agent(
                         ServerFrame::ConversationRemoved { conversation_id, .. } => {
                             convs.retain(|c| *c != conversation_id.0);
                         }
-                        ServerFrame::Event { conversation_id, event: EventKind::Message { author: Author::Visitor, body, .. }, .. } => {
-                            received(&shared, conversation_id.0, false, &body);
+                        ServerFrame::Event { conversation_id, at, event: EventKind::Message { author: Author::Visitor, body, .. }, .. } => {
+                            received(&shared, conversation_id.0, false, &body, at);
                         }
                         ServerFrame::Sent { client_id, duplicate, .. } => out.acked(&client_id, duplicate, &shared),
                         ServerFrame::Error { client_id, .. } => out.refused(client_id.as_ref(), &shared),

@@ -543,7 +543,8 @@ async fn drive(
             secs: plan.duration_secs,
             ..Default::default()
         };
-        let (mut lat, mut ack_lat) = (new_histogram(), new_histogram());
+        let (mut lat, mut ack_lat, mut stamped) =
+            (new_histogram(), new_histogram(), new_histogram());
         let mut busy = 0f64;
         let mut acked_here = Vec::new();
         for (i, r) in replies.into_iter().enumerate() {
@@ -560,6 +561,7 @@ async fn drive(
                 busy = busy.max(report.busy_secs);
                 add_pairs(&mut lat, &report.latency);
                 add_pairs(&mut ack_lat, &report.ack_latency);
+                add_pairs(&mut stamped, &report.after_stamp);
                 index.add(&report.received_ids);
                 acked_here.extend(report.acked_ids);
                 counters[i] = c;
@@ -569,6 +571,7 @@ async fn drive(
         st.achieved_rate = st.acked as f64 / busy.max(1e-3);
         st.latency = Percentiles::of(&lat);
         st.ack_latency = Percentiles::of(&ack_lat);
+        st.after_stamp = Percentiles::of(&stamped);
         if let (Some(a), Some(b)) = (before, after) {
             st.relay_cpu_percent = Some(100.0 * (b.cpu_secs - a.cpu_secs) / wall);
             st.relay_rss = Some(b.rss);

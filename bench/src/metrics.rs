@@ -72,6 +72,8 @@ pub struct StepStats {
     pub duplicates: u64,
     pub latency: Histogram<u64>,
     pub ack_latency: Histogram<u64>,
+    /// The relay's `at` stamp (taken as it accepts the message) → the other side has it.
+    pub after_stamp: Histogram<u64>,
     pub acked_ids: HashMap<Stream, BTreeSet<u32>>,
     pub received_ids: HashMap<Stream, BTreeSet<u32>>,
 }
@@ -87,6 +89,7 @@ impl Default for StepStats {
             duplicates: 0,
             latency: new_histogram(),
             ack_latency: new_histogram(),
+            after_stamp: new_histogram(),
             acked_ids: HashMap::new(),
             received_ids: HashMap::new(),
         }
@@ -103,14 +106,22 @@ impl StepStats {
         self.acked_ids.entry(stream).or_default().insert(no);
     }
 
-    /// Returns false when this connection had already received the message.
-    pub fn record_receive(&mut self, stream: Stream, no: u32, micros: u64) -> bool {
+    /// Records a message's arrival, `micros` after it was sent and `after_stamp` after the
+    /// relay stamped it. Returns false when this connection had already received it.
+    pub fn record_receive(
+        &mut self,
+        stream: Stream,
+        no: u32,
+        micros: u64,
+        after_stamp: u64,
+    ) -> bool {
         if !self.received_ids.entry(stream).or_default().insert(no) {
             self.duplicates += 1;
             return false;
         }
         self.received += 1;
         self.latency.saturating_record(micros.max(1));
+        self.after_stamp.saturating_record(after_stamp.max(1));
         true
     }
 
@@ -126,6 +137,7 @@ impl StepStats {
             duplicates: self.duplicates,
             latency: histogram_pairs(&self.latency),
             ack_latency: histogram_pairs(&self.ack_latency),
+            after_stamp: histogram_pairs(&self.after_stamp),
             acked_ids: to_sets(self.acked_ids),
             received_ids: to_sets(self.received_ids),
         }
@@ -147,6 +159,8 @@ pub struct StepReport {
     /// (microseconds, count) pairs of the delivery-latency histogram.
     pub latency: Vec<(u64, u64)>,
     pub ack_latency: Vec<(u64, u64)>,
+    #[serde(default)]
+    pub after_stamp: Vec<(u64, u64)>,
     pub acked_ids: Vec<MsgSet>,
     pub received_ids: Vec<MsgSet>,
 }
@@ -227,9 +241,9 @@ mod tests {
         }
         let mut receiver = StepStats::default();
         for n in [1, 2, 4, 5] {
-            assert!(receiver.record_receive((7, false), n, 200));
+            assert!(receiver.record_receive((7, false), n, 200, 100));
         }
-        assert!(!receiver.record_receive((7, false), 4, 200));
+        assert!(!receiver.record_receive((7, false), 4, 200, 100));
         let s = sender.into_report(0, 1.0);
         let r = receiver.into_report(0, 1.0);
         assert_eq!(s.acked_ids[0].ranges, vec![(1, 5)]);

@@ -169,6 +169,10 @@ pub struct StepResult {
     pub latency: Percentiles,
     /// Send → the sender's `sent` (durable).
     pub ack_latency: Percentiles,
+    /// The relay's stamp (`at`, when it accepted the message; 1 ms resolution) → the other
+    /// side's `event`: the relay's store, publish and delivery, and the receiving client. The
+    /// rest of `latency` is the sending client, the network and the relay's read.
+    pub after_stamp: Percentiles,
     pub relay_cpu_percent: Option<f64>,
     /// All generator worker processes together: on one box they share the relay's cores.
     pub generator_cpu_percent: Option<f64>,
@@ -301,6 +305,16 @@ pub fn print(s: &Summary) {
             st.ack_latency.p99_ms,
             st.relay_cpu_percent.map_or("-".into(), |c| format!("{c:.0}%")),
             st.generator_cpu_percent.map_or("-".into(), |c| format!("{c:.0}%")),
+        );
+    }
+    println!();
+    println!("latency split (the relay stamps a message as it accepts it; 1 ms resolution):");
+    println!("target/s | stamp → received p50 / p90 / p99 / p99.9 ms");
+    for st in &s.steps {
+        let a = &st.after_stamp;
+        println!(
+            "{:>8} | {:.2} / {:.2} / {:.2} / {:.2}",
+            st.target_rate, a.p50_ms, a.p90_ms, a.p99_ms, a.p999_ms
         );
     }
     println!();
