@@ -3,8 +3,8 @@
 //! Three ways into one database file (WAL mode, `synchronous=FULL`):
 //! - the **writer** ([`writer`]): one thread with its own (rusqlite) connection that
 //!   group-commits every `append` and `record_receipt` and creates visitors and
-//!   conversations; a second thread hands new events to the [`CommitListener`] and only then
-//!   answers the callers; a third checkpoints the WAL;
+//!   conversations; a tokio task hands new events to the [`CommitListener`] and only then
+//!   answers the callers; a second thread checkpoints the WAL;
 //! - the **write pool** (one sqlx connection): the rare other writes (agents, sessions,
 //!   sites, tickets). One connection, so those never contend among themselves; against the
 //!   writer they wait on `busy_timeout`;

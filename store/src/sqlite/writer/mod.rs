@@ -14,10 +14,14 @@
 //!    (so in sequence order per conversation).
 //! 4. Only then does each caller get its answer.
 //!
-//! Steps 3 and 4 run on a second thread (`sqlite-publish`) that takes settled batches in
-//! commit order, so the writer starts the next transaction while the last one's events are
-//! encoded and fanned out (that was ~12 % of the writer's time). WAL checkpoints run on a
-//! third ([`checkpoint`]).
+//! Steps 3 and 4 run in a tokio task (the publisher) that takes settled batches in commit
+//! order, so the writer starts the next transaction while the last one's events are
+//! encoded and fanned out (that was ~12 % of the writer's time). A task rather than a thread
+//! of its own: what it does is wake connection tasks (their mailboxes, their replies), and
+//! from a runtime worker those wake-ups stay in tokio's run queues instead of each being a
+//! wake-up from outside the runtime; alternating pairs measured less relay CPU and shorter
+//! tails that way (docs/PERFORMANCE.md, seventh round). WAL checkpoints run on a second
+//! thread ([`checkpoint`]).
 //!
 //! If a statement fails in step 1 (a constraint, disk full, an I/O error), that request may
 //! have written half of itself, and SQLite may even have rolled back the whole transaction.
@@ -55,7 +59,6 @@ use crate::{
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_shared::{ConversationId, Seq, Side};
@@ -130,7 +133,7 @@ enum BatchFailed {
     Commit(rusqlite::Error),
 }
 
-/// Settled batches waiting for the publish thread. Small: if fan-out falls behind, the
+/// Settled batches waiting for the publisher. Small: if fan-out falls behind, the
 /// writer waits rather than piling up answered-but-unpublished work.
 const PUBLISH_QUEUE: usize = 4;
 
@@ -144,7 +147,8 @@ pub(super) struct Settled {
     outcomes: Vec<Outcome>,
 }
 
-/// Starts the writer, its publish thread and its checkpoint thread. The returned receiver
+/// Starts the writer, its publisher task and its checkpoint thread (from inside a tokio
+/// runtime). The returned receiver
 /// completes when all work is done: every sender is gone (the store was closed and in-flight
 /// calls have queued their last request), the queue is drained, every answer sent and the
 /// connection closed.
@@ -163,17 +167,14 @@ pub(crate) fn spawn(
     let io = |e| StoreError::Database(sqlx::Error::Io(e));
     let nudge = checkpoint::spawn(path).map_err(io)?;
     let (done, stopped) = oneshot::channel();
-    let (settled_tx, settled_rx) = sync_channel::<Settled>(PUBLISH_QUEUE);
+    let (settled_tx, mut settled_rx) = mpsc::channel::<Settled>(PUBLISH_QUEUE);
     let lock = lock::EventsLock::new(path);
-    std::thread::Builder::new()
-        .name("sqlite-publish".into())
-        .spawn(move || {
-            for settled in settled_rx {
-                finish(settled, &*listener);
-            }
-            let _ = done.send(());
-        })
-        .map_err(io)?;
+    tokio::spawn(async move {
+        while let Some(settled) = settled_rx.recv().await {
+            finish(settled, &*listener);
+        }
+        let _ = done.send(());
+    });
     std::thread::Builder::new()
         .name("sqlite-writer".into())
         .spawn(move || run(conn, lock, rx, settled_tx, &nudge))
@@ -187,7 +188,7 @@ fn run(
     mut conn: Connection,
     mut lock: lock::EventsLock,
     mut rx: mpsc::Receiver<Job>,
-    publish: SyncSender<Settled>,
+    publish: mpsc::Sender<Settled>,
     nudge: &checkpoint::Nudge,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -211,10 +212,10 @@ fn run(
             }
         }
         for settled in settle(&mut conn, &mut tails, std::mem::take(&mut batch)) {
-            if publish.send(settled).is_err() {
-                // The publish thread died (a panic): answering is impossible, and callers
-                // see their reply channel closed (`StoreError::Closed`).
-                tracing::error!("the publish thread is gone; the writer stops");
+            if publish.blocking_send(settled).is_err() {
+                // The publisher is gone (its runtime shut down, or it panicked): answering is
+                // impossible, and callers see their reply channel closed (`StoreError::Closed`).
+                tracing::error!("the publisher is gone; the writer stops");
                 return;
             }
         }
@@ -227,7 +228,7 @@ fn run(
     if let Err((_, e)) = conn.close() {
         tracing::warn!(error = %e, "closing the writer connection failed");
     }
-    // Released before the publish thread (dropping `publish`) reports the store closed, so
+    // Released before the publisher (dropping `publish`) reports the store closed, so
     // a store opened right after a close can take it.
     drop(lock);
     drop(publish);
