@@ -148,10 +148,9 @@ pub(super) struct Settled {
 }
 
 /// Starts the writer, its publisher task and its checkpoint thread (from inside a tokio
-/// runtime). The returned receiver
-/// completes when all work is done: every sender is gone (the store was closed and in-flight
-/// calls have queued their last request), the queue is drained, every answer sent and the
-/// connection closed.
+/// runtime). The returned receiver completes when all work is done: every sender is gone
+/// (the store was closed and in-flight calls have queued their last request), the queue is
+/// drained, every answer sent and the connection closed.
 pub(crate) fn spawn(
     path: &Path,
     rx: mpsc::Receiver<Job>,
@@ -291,7 +290,6 @@ fn finish(Settled { jobs, outcomes }: Settled, listener: &dyn CommitListener) {
             tracing::error!(events = new_events.len(), "commit listener panicked");
         }
     }
-    drop(new_events);
     for (job, outcome) in jobs.into_iter().zip(outcomes) {
         job.answer(outcome);
     }
