@@ -111,6 +111,9 @@ impl Application {
             })?;
         }
         let shutdown = CancellationToken::new();
+        if args.hop_times {
+            crate::hops::start(shutdown.clone())?;
+        }
         let hub = Hub::default();
         let (store, routing) = open_store(&args.store.url(), &hub).await?;
         let listener = bind(args.listen).with_context(|| format!("binding {}", args.listen))?;

@@ -101,6 +101,10 @@ pub struct ServeArgs {
     /// Time limit of one webhook request, in milliseconds.
     #[arg(long, env = "SWITCHBOARD_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
     pub webhook_timeout_ms: u64,
+    /// Log, once a second, how long messages spent in each hop inside the relay (queue,
+    /// commit, publish, mailbox, write): a measuring aid for the load bench.
+    #[arg(long, env = "SWITCHBOARD_HOP_TIMES")]
+    pub hop_times: bool,
     /// Log format on stderr.
     #[arg(
         long,

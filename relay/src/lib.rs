@@ -15,7 +15,8 @@
 //!   crate (the `Store` trait and SQLite with group commit).
 //! - Around them: [`config`] (flags + env), [`app`] (assembly, serve, shutdown), [`cli`]
 //!   (admin subcommands), [`auth`] (passwords, tokens), [`ratelimit`], [`clock`],
-//!   [`listener`] (the connection budget: refuse cleanly near the open-file limit).
+//!   [`listener`] (the connection budget: refuse cleanly near the open-file limit), [`hops`]
+//!   (opt-in timing of a message's hops inside the relay, for the load bench).
 
 pub mod app;
 pub mod auth;
@@ -24,6 +25,7 @@ pub mod clock;
 pub mod config;
 pub mod conversations;
 pub mod fanout;
+pub mod hops;
 pub mod http;
 pub mod listener;
 pub mod ratelimit;

@@ -271,6 +271,17 @@ pub struct Note {
 pub struct Committed<'a> {
     pub event: &'a StoredEvent,
     pub event_json: &'a str,
+    pub stamps: CommitStamps,
+}
+
+/// When the request behind a committed event reached the store, when its transaction
+/// began and when it was durable: the relay's hop timing (`SWITCHBOARD_HOPS`) reports the
+/// legs between them.
+#[derive(Debug, Clone, Copy)]
+pub struct CommitStamps {
+    pub queued: std::time::Instant,
+    pub started: std::time::Instant,
+    pub committed: std::time::Instant,
 }
 
 /// Receives committed events in commit order, synchronously, from the writer. Must not

@@ -3,9 +3,10 @@
 
 use super::Chat;
 use crate::fanout::{Hub, Outbound, Party};
+use crate::hops::{self, Hop};
 use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use switchboard_shared::{AgentId, ConversationId, QueueEntry, ServerFrame};
 use switchboard_store::{CommitListener, Committed, StoredEvent};
 
@@ -54,7 +55,16 @@ impl Publisher {
 
 impl CommitListener for Publisher {
     fn committed(&self, events: &[Committed<'_>]) {
-        for &Committed { event, event_json } in events {
+        let published = Instant::now();
+        for &Committed {
+            event,
+            event_json,
+            stamps,
+        } in events
+        {
+            hops::record(Hop::Queue, stamps.queued, stamps.started);
+            hops::record(Hop::Commit, stamps.started, stamps.committed);
+            hops::record(Hop::Publish, stamps.committed, published);
             let (conversation_id, seq) = (event.conversation_id, event.seq);
             let frame = ServerFrame::event_json(conversation_id, seq, event.at, event_json);
             self.hub.publish(
@@ -63,6 +73,7 @@ impl CommitListener for Publisher {
                     conversation_id,
                     seq,
                     frame: Utf8Bytes::from(frame),
+                    published,
                 },
             );
         }

@@ -64,6 +64,8 @@ pub enum Outbound {
         conversation_id: ConversationId,
         seq: Seq,
         frame: Utf8Bytes,
+        /// When it was handed to the hub (hop timing, see [`crate::hops`]).
+        published: std::time::Instant,
     },
     /// An ephemeral frame, sent as is.
     Frame(Utf8Bytes),

@@ -22,6 +22,7 @@
 use crate::conversations::encode;
 use crate::conversations::{Chat, ChatError};
 use crate::fanout::{ConnId, Delivery, Mail, Outbound};
+use crate::hops::{self, Hop};
 use crate::ratelimit::FrameLimiter;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::SinkExt;
@@ -357,7 +358,12 @@ impl Conn {
         if !std::mem::take(&mut self.unflushed) {
             return Ok(());
         }
-        self.socket.flush().await.map_err(|_| Gone)
+        let started = hops::enabled().then(Instant::now);
+        let flushed = self.socket.flush().await.map_err(|_| Gone);
+        if let Some(started) = started {
+            hops::record(Hop::Write, started, Instant::now());
+        }
+        flushed
     }
 
     pub async fn send(&mut self, frame: &ServerFrame) -> Result<(), Gone> {
@@ -407,7 +413,11 @@ impl Conn {
                 conversation_id,
                 seq,
                 frame,
+                published,
             } => {
+                if hops::enabled() {
+                    hops::record(Hop::Mailbox, *published, Instant::now());
+                }
                 let (conv, seq) = (*conversation_id, *seq);
                 let Some(last) = self.subs.get(&conv).map(|s| s.last_sent) else {
                     return Ok(());

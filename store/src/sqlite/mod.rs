@@ -281,7 +281,9 @@ impl Store for SqliteStore {
         conversations::open(&self.read).await
     }
     async fn append(&self, req: AppendRequest) -> StoreResult<Appended> {
-        self.submit(|reply| Job::Append { req, reply }).await
+        let queued = std::time::Instant::now();
+        self.submit(|reply| Job::Append { req, reply, queued })
+            .await
     }
     async fn events_after(
         &self,

@@ -187,7 +187,11 @@ async fn one_batch(f: &Fixture, reqs: Vec<AppendRequest>) -> Vec<Result<Appended
         .map(|req| {
             let (reply, answer) = oneshot::channel();
             answers.push(answer);
-            Job::Append { req, reply }
+            Job::Append {
+                req,
+                reply,
+                queued: std::time::Instant::now(),
+            }
         })
         .collect();
     writer::process(&mut conn, &mut writer::Tails::default(), jobs, &*f.recorder);
@@ -305,10 +309,12 @@ async fn a_client_id_whose_hash_the_writer_knows_but_is_not_stored_is_a_new_mess
         Job::Append {
             req: visitor_message(c, "m2", "noch da?"),
             reply,
+            queued: std::time::Instant::now(),
         },
         Job::Append {
             req: visitor_message(c, "m1", "Hallo"),
             reply: reply2,
+            queued: std::time::Instant::now(),
         },
     ];
     writer::process(&mut conn, &mut tails, jobs, &*f.recorder);

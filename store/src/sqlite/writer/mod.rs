@@ -53,8 +53,8 @@ mod sql;
 mod tails;
 
 use crate::{
-    AppendRequest, Appended, CommitListener, Committed, ConversationRecord, NewConversation,
-    StoreError, StoreResult, StoredEvent, VisitorId, VisitorRecord,
+    AppendRequest, Appended, CommitListener, CommitStamps, Committed, ConversationRecord,
+    NewConversation, StoreError, StoreResult, StoredEvent, VisitorId, VisitorRecord,
 };
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -81,6 +81,8 @@ pub(crate) enum Job {
     Append {
         req: AppendRequest,
         reply: oneshot::Sender<StoreResult<Appended>>,
+        /// When the caller handed it over (hop timing, see [`crate::CommitStamps`]).
+        queued: Instant,
     },
     Receipt {
         receipt: Receipt,
@@ -145,6 +147,9 @@ const WRITER_CACHE_KIB: i64 = 32 * 1024;
 pub(super) struct Settled {
     jobs: Vec<Job>,
     outcomes: Vec<Outcome>,
+    /// When the transaction began and when it was durable (or failed).
+    started: Instant,
+    committed: Instant,
 }
 
 /// Starts the writer, its publisher task and its checkpoint thread (from inside a tokio
@@ -249,23 +254,37 @@ pub(super) fn process(
 
 /// Steps 1 and 2: commits one batch and settles every job in it, whatever happens.
 fn settle(conn: &mut Connection, tails: &mut Tails, jobs: Vec<Job>) -> Vec<Settled> {
+    let started = Instant::now();
     match run_batch(conn, tails, &jobs) {
-        Ok(outcomes) => vec![Settled { jobs, outcomes }],
+        Ok(outcomes) => vec![Settled {
+            jobs,
+            outcomes,
+            started,
+            committed: Instant::now(),
+        }],
         Err(BatchFailed::Commit(e)) => {
             tracing::error!(error = %e, requests = jobs.len(), "group commit failed");
-            vec![failed(jobs, &e)]
+            vec![failed(jobs, &e, started)]
         }
         Err(BatchFailed::Aborted { index, error }) => {
             tracing::warn!(%error, request = index, "batch aborted; retrying one by one");
             jobs.into_iter()
                 .map(|job| {
                     let jobs = vec![job];
+                    let started = Instant::now();
                     match run_batch(conn, tails, &jobs) {
-                        Ok(outcomes) => Settled { jobs, outcomes },
-                        Err(BatchFailed::Commit(e)) => failed(jobs, &e),
+                        Ok(outcomes) => Settled {
+                            jobs,
+                            outcomes,
+                            started,
+                            committed: Instant::now(),
+                        },
+                        Err(BatchFailed::Commit(e)) => failed(jobs, &e, started),
                         Err(BatchFailed::Aborted { error, .. }) => Settled {
                             jobs,
                             outcomes: vec![Outcome::Failed(error)],
+                            started,
+                            committed: Instant::now(),
                         },
                     }
                 })
@@ -275,11 +294,28 @@ fn settle(conn: &mut Connection, tails: &mut Tails, jobs: Vec<Job>) -> Vec<Settl
 }
 
 /// Steps 3 and 4: tell the listener, then answer the callers.
-fn finish(Settled { jobs, outcomes }: Settled, listener: &dyn CommitListener) {
-    let new_events: Vec<Committed<'_>> = outcomes
+fn finish(
+    Settled {
+        jobs,
+        outcomes,
+        started,
+        committed,
+    }: Settled,
+    listener: &dyn CommitListener,
+) {
+    let new_events: Vec<Committed<'_>> = jobs
         .iter()
-        .filter_map(|o| match o {
-            Outcome::New(event, event_json) => Some(Committed { event, event_json }),
+        .zip(&outcomes)
+        .filter_map(|(job, o)| match (job, o) {
+            (Job::Append { queued, .. }, Outcome::New(event, event_json)) => Some(Committed {
+                event,
+                event_json,
+                stamps: CommitStamps {
+                    queued: *queued,
+                    started,
+                    committed,
+                },
+            }),
             _ => None,
         })
         .collect();
@@ -296,12 +332,17 @@ fn finish(Settled { jobs, outcomes }: Settled, listener: &dyn CommitListener) {
 }
 
 /// Nothing of the batch is durable: every job fails with the commit's error.
-fn failed(jobs: Vec<Job>, error: &rusqlite::Error) -> Settled {
+fn failed(jobs: Vec<Job>, error: &rusqlite::Error, started: Instant) -> Settled {
     let outcomes = jobs
         .iter()
         .map(|_| Outcome::Failed(StoreError::CommitFailed(error.to_string())))
         .collect();
-    Settled { jobs, outcomes }
+    Settled {
+        jobs,
+        outcomes,
+        started,
+        committed: Instant::now(),
+    }
 }
 
 impl Job {
