@@ -126,6 +126,11 @@ pub struct RunArgs {
     /// Keep the relay's temp data dir (database and relay.log) after the run.
     #[arg(long)]
     pub keep_data: bool,
+    /// Start the relay with `--hop-times-file` and report, per rate step, how long messages
+    /// spent in each hop inside it (queue, commit, publish, mailbox, write). Only with a
+    /// relay the bench starts.
+    #[arg(long)]
+    pub hop_times: bool,
 }
 
 /// Sockets one worker process may hold: well under the 20,000 open-file limit.
@@ -156,6 +161,7 @@ pub struct Plan {
     pub max_secs: u64,
     pub site: String,
     pub origin: String,
+    pub hop_times: bool,
 }
 
 impl Plan {
@@ -217,7 +223,11 @@ impl Plan {
             max_secs: a.max_secs.unwrap_or(max),
             site: a.site.clone(),
             origin: a.origin.clone(),
+            hop_times: a.hop_times,
         };
+        if plan.hop_times && a.relay_url.is_some() {
+            bail!("--hop-times needs a relay the bench starts (not --relay-url)");
+        }
         plan.check_rates()?;
         Ok(plan)
     }

@@ -5,6 +5,7 @@
 
 use crate::config::{Plan, RunArgs};
 use crate::conversation::unix_micros;
+use crate::hops;
 use crate::ipc::{AgentCred, FromWorker, ToWorker, TrafficSpec, WorkerSpec};
 use crate::metrics::{add_pairs, new_histogram, Counters, MsgSet, ReceivedIndex};
 use crate::procfs::{self, Sample, TcpDrops};
@@ -98,6 +99,10 @@ fn share(total: u32, parts: u32, i: usize) -> u32 {
 }
 
 /// Where the relay runs and, if we know its pid, how to sample it.
+fn unix_ms() -> i64 {
+    i64::try_from(unix_micros() / 1_000).unwrap_or(i64::MAX)
+}
+
 struct Target {
     url: String,
     pid: Option<u32>,
@@ -534,7 +539,9 @@ async fn drive(
         let before = target.sample();
         let gen_before = generator_cpu(workers);
         let t = Instant::now();
+        let from_ms = unix_ms();
         let replies = ask_all(workers, |_| ToWorker::Traffic(spec), long).await?;
+        let to_ms = unix_ms();
         let after = target.sample();
         let gen_after = generator_cpu(workers);
         let wall = t.elapsed().as_secs_f64();
@@ -578,6 +585,11 @@ async fn drive(
         }
         if let (Some(a), Some(b)) = (gen_before, gen_after) {
             st.generator_cpu_percent = Some(100.0 * (b - a) / wall);
+        }
+        if let (true, Some(p)) = (plan.hop_times, &target.proc) {
+            // The relay writes the second the step ended in up to a second later.
+            tokio::time::sleep(Duration::from_millis(1_200)).await;
+            st.hops = hops::step(&p.dir.path().join(relay_proc::HOPS_FILE), from_ms, to_ms)?;
         }
         eprintln!(
             "bench: rate {rate}/s: achieved {:.0}/s, p99 {:.2} ms, acked {} received {}",

@@ -13,12 +13,14 @@
 //! - [`conversation`]: the connection tasks: idle visitors, chatting visitors, agents.
 //! - [`metrics`]: counters, histograms, lost/duplicate accounting and its merge.
 //! - [`procfs`]: RSS, CPU time and limits from /proc.
+//! - [`hops`]: the relay's own per-hop times (`--hop-times`), merged per rate step.
 //! - [`report`]: the JSON summary and the human table.
 
 pub mod config;
 pub mod conn;
 pub mod conversation;
 pub mod coordinator;
+pub mod hops;
 pub mod ipc;
 pub mod metrics;
 pub mod procfs;

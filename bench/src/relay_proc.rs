@@ -20,6 +20,9 @@ pub struct Login {
     pub password: String,
 }
 
+/// The relay's per-second hop histograms (`--hop-times-file`), in its data dir.
+pub const HOPS_FILE: &str = "hops.jsonl";
+
 pub struct RelayProc {
     child: Child,
     pub pid: u32,
@@ -149,11 +152,14 @@ impl RelayProc {
             "0",
             "--data-dir",
         ])
-        .arg(&d)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true);
+        .arg(&d);
+        if plan.hop_times {
+            cmd.arg("--hop-times-file").arg(d.join(HOPS_FILE));
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true);
         die_with_parent(&mut cmd);
         let mut child = cmd.spawn().context("spawning switchboard serve")?;
         let pid = child.id().ok_or_else(|| anyhow!("relay exited at once"))?;

@@ -174,6 +174,9 @@ pub struct StepResult {
     /// rest of `latency` is the sending client, the network and the relay's read.
     pub after_stamp: Percentiles,
     pub relay_cpu_percent: Option<f64>,
+    /// With `--hop-times`: where inside the relay the step's messages spent their time.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hops: Vec<crate::hops::HopTimes>,
     /// All generator worker processes together: on one box they share the relay's cores.
     pub generator_cpu_percent: Option<f64>,
     pub relay_rss: Option<u64>,
@@ -316,6 +319,27 @@ pub fn print(s: &Summary) {
             "{:>8} | {:.2} / {:.2} / {:.2} / {:.2}",
             st.target_rate, a.p50_ms, a.p90_ms, a.p99_ms, a.p999_ms
         );
+    }
+    if s.steps.iter().any(|st| !st.hops.is_empty()) {
+        println!();
+        println!("inside the relay (--hop-times), p50 / p99 / p99.9 ms:");
+        let names: Vec<&str> = crate::hops::ORDER.to_vec();
+        println!("target/s | {}", names.join(" | "));
+        for st in &s.steps {
+            let cells: Vec<String> = names
+                .iter()
+                .map(|name| {
+                    st.hops
+                        .iter()
+                        .find(|h| h.hop == *name)
+                        .map_or("-".into(), |h| {
+                            let t = &h.times;
+                            format!("{:.2} / {:.2} / {:.2}", t.p50_ms, t.p99_ms, t.p999_ms)
+                        })
+                })
+                .collect();
+            println!("{:>8} | {}", st.target_rate, cells.join(" | "));
+        }
     }
     println!();
     let c = &s.counters;

@@ -111,8 +111,8 @@ impl Application {
             })?;
         }
         let shutdown = CancellationToken::new();
-        if args.hop_times {
-            crate::hops::start(shutdown.clone())?;
+        if args.hop_times || args.hop_times_file.is_some() {
+            crate::hops::start(args.hop_times_file.clone(), shutdown.clone())?;
         }
         let hub = Hub::default();
         let (store, routing) = open_store(&args.store.url(), &hub).await?;

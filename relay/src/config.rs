@@ -105,6 +105,10 @@ pub struct ServeArgs {
     /// commit, publish, mailbox, write): a measuring aid for the load bench.
     #[arg(long, env = "SWITCHBOARD_HOP_TIMES")]
     pub hop_times: bool,
+    /// As --hop-times, and also append each second's histograms to this file as one JSON
+    /// line (the load bench's --hop-times reads it).
+    #[arg(long, env = "SWITCHBOARD_HOP_TIMES_FILE")]
+    pub hop_times_file: Option<PathBuf>,
     /// Log format on stderr.
     #[arg(
         long,

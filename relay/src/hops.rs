@@ -1,14 +1,18 @@
 //! Opt-in timing of the hops a message takes inside the relay (`--hop-times`): waiting for
 //! the writer, the transaction, the hand-over to the publisher, a receiving connection's
 //! mailbox, and the socket write. Once a second one log line gives each hop's count and
-//! p50 / p99 / max; the load bench's "stamp → received" says how much of a message's time
-//! is spent after the relay took it, this says where.
+//! p50 / p99 / max, and with `--hop-times-file` one JSON line with the histograms themselves
+//! (`{"at_ms": …, "hops": {"queue": [[µs, count], …], …}}`), which the load bench merges
+//! per rate step. The bench's "stamp → received" says how much of a message's time is spent
+//! after the relay took it; this says where.
 //!
 //! Off by default, and then a hop costs one relaxed atomic load. On, each record takes a
 //! process-wide lock for a histogram update (tens of nanoseconds, uncontended nearly
 //! always); it is a measuring instrument, not something to leave on in production.
 
 use hdrhistogram::Histogram;
+use std::io::Write;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -29,7 +33,8 @@ pub enum Hop {
     Write,
 }
 
-const NAMES: [&str; 5] = ["queue", "commit", "publish", "mailbox", "write"];
+/// The hops in order, as named in the log and the JSON lines.
+pub const NAMES: [&str; 5] = ["queue", "commit", "publish", "mailbox", "write"];
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static HISTOGRAMS: Mutex<Vec<Histogram<u64>>> = Mutex::new(Vec::new());
@@ -52,8 +57,9 @@ pub fn record(hop: Hop, from: Instant, to: Instant) {
     }
 }
 
-/// Turns hop timing on and logs (then clears) the histograms every second until `stop`.
-pub fn start(stop: CancellationToken) -> anyhow::Result<()> {
+/// Turns hop timing on and, every second until `stop`, logs the histograms (and appends
+/// them to `file`, if given), then clears them.
+pub fn start(file: Option<PathBuf>, stop: CancellationToken) -> anyhow::Result<()> {
     {
         let mut hists = HISTOGRAMS
             .lock()
@@ -64,46 +70,106 @@ pub fn start(stop: CancellationToken) -> anyhow::Result<()> {
             hists.push(Histogram::new_with_bounds(1, 600_000_000, 2)?);
         }
     }
+    let mut out = match &file {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| anyhow::anyhow!("opening {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
     ENABLED.store(true, Ordering::Relaxed);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.tick().await;
         loop {
             tokio::select! {
-                _ = tick.tick() => {
-                    if let Some(line) = take_report() {
-                        tracing::info!(target: "switchboard::hops", "hops (µs): {line}");
-                    }
-                }
+                _ = tick.tick() => {}
                 _ = stop.cancelled() => break,
+            }
+            let Some(snapshot) = take() else { continue };
+            tracing::info!(target: "switchboard::hops", "hops (µs): {}", snapshot.summary());
+            if let Some(f) = &mut out {
+                // A few KiB a second; a failed write loses only this diagnostic.
+                let line = snapshot.json(crate::clock::now_ms());
+                if let Err(e) = writeln!(f, "{line}") {
+                    tracing::warn!(error = %e, "writing hop times failed; no more will be written");
+                    out = None;
+                }
             }
         }
     });
     Ok(())
 }
 
-/// Each hop's figures since the last call (then cleared), or `None` if nothing was recorded.
-fn take_report() -> Option<String> {
+/// What each hop recorded over one period: (µs, count) pairs, in [`NAMES`] order.
+struct Snapshot(Vec<Vec<(u64, u64)>>);
+
+impl Snapshot {
+    /// `queue n=… p50=… p99=… p999=… max=… | commit …`, in µs.
+    fn summary(&self) -> String {
+        let parts: Vec<String> = NAMES
+            .iter()
+            .zip(&self.0)
+            .map(|(name, pairs)| {
+                let n: u64 = pairs.iter().map(|p| p.1).sum();
+                let at = |q: f64| quantile(pairs, n, q);
+                format!(
+                    "{name} n={n} p50={} p99={} p999={} max={}",
+                    at(0.5),
+                    at(0.99),
+                    at(0.999),
+                    pairs.last().map_or(0, |p| p.0)
+                )
+            })
+            .collect();
+        parts.join(" | ")
+    }
+
+    fn json(&self, at_ms: i64) -> String {
+        let hops: serde_json::Map<String, serde_json::Value> = NAMES
+            .iter()
+            .zip(&self.0)
+            .map(|(name, pairs)| ((*name).to_string(), serde_json::json!(pairs)))
+            .collect();
+        serde_json::json!({ "at_ms": at_ms, "hops": hops }).to_string()
+    }
+}
+
+/// The smallest recorded value with at least `q` of the `n` counts at or below it.
+fn quantile(pairs: &[(u64, u64)], n: u64, q: f64) -> u64 {
+    let want = ((q * n as f64).ceil() as u64).max(1);
+    let mut seen = 0;
+    for &(v, c) in pairs {
+        seen += c;
+        if seen >= want {
+            return v;
+        }
+    }
+    0
+}
+
+/// Each hop's histogram since the last call (then cleared), or `None` if nothing was
+/// recorded.
+fn take() -> Option<Snapshot> {
     let mut hists = HISTOGRAMS.lock().ok()?;
     if hists.iter().all(|h| h.is_empty()) {
         return None;
     }
-    let mut line = String::new();
-    for (name, h) in NAMES.iter().zip(hists.iter_mut()) {
-        if !line.is_empty() {
-            line.push_str(" | ");
-        }
-        line.push_str(&format!(
-            "{name} n={} p50={} p99={} p999={} max={}",
-            h.len(),
-            h.value_at_quantile(0.5),
-            h.value_at_quantile(0.99),
-            h.value_at_quantile(0.999),
-            h.max()
-        ));
-        h.reset();
-    }
-    Some(line)
+    let pairs = hists
+        .iter_mut()
+        .map(|h| {
+            let pairs = h
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect();
+            h.reset();
+            pairs
+        })
+        .collect();
+    Some(Snapshot(pairs))
 }
 
 #[cfg(test)]
@@ -114,14 +180,15 @@ mod tests {
     async fn records_each_hop_once_started_and_clears_after_a_report() {
         let t0 = Instant::now();
         record(Hop::Commit, t0, t0 + Duration::from_micros(900));
-        assert!(take_report().is_none(), "off: nothing is recorded");
+        assert!(take().is_none(), "off: nothing is recorded");
 
         let stop = CancellationToken::new();
-        start(stop.clone()).unwrap();
+        start(None, stop.clone()).unwrap();
         record(Hop::Commit, t0, t0 + Duration::from_micros(900));
         record(Hop::Commit, t0, t0 + Duration::from_micros(1_500));
         record(Hop::Write, t0, t0 + Duration::from_micros(40));
-        let line = take_report().unwrap();
+        let snapshot = take().unwrap();
+        let line = snapshot.summary();
         assert!(line.starts_with("queue n=0 "), "{line}");
         assert!(line.contains("| commit n=2 p50=903 "), "{line}");
         assert!(line.contains(" max=1503 | publish n=0"), "{line}");
@@ -129,7 +196,14 @@ mod tests {
             line.contains("| write n=1 p50=40 p99=40 p999=40 max=40"),
             "{line}"
         );
-        assert!(take_report().is_none(), "cleared after each report");
+        let json: serde_json::Value = serde_json::from_str(&snapshot.json(7)).unwrap();
+        assert_eq!(json["at_ms"], 7);
+        assert_eq!(
+            json["hops"]["commit"],
+            serde_json::json!([[903, 1], [1503, 1]])
+        );
+        assert_eq!(json["hops"]["queue"], serde_json::json!([]));
+        assert!(take().is_none(), "cleared after each report");
         stop.cancel();
     }
 }
