@@ -587,9 +587,8 @@ async fn drive(
             st.generator_cpu_percent = Some(100.0 * (b - a) / wall);
         }
         if let (true, Some(p)) = (plan.hop_times, &target.proc) {
-            // The relay writes the second the step ended in up to a second later.
-            tokio::time::sleep(Duration::from_millis(1_200)).await;
-            st.hops = hops::step(&p.dir.path().join(relay_proc::HOPS_FILE), from_ms, to_ms)?;
+            let file = p.dir.path().join(relay_proc::HOPS_FILE);
+            st.hops = hops::step(&file, from_ms, to_ms, Duration::from_secs(5)).await?;
         }
         eprintln!(
             "bench: rate {rate}/s: achieved {:.0}/s, p99 {:.2} ms, acked {} received {}",

@@ -25,20 +25,47 @@ pub struct HopTimes {
     pub times: Percentiles,
 }
 
-/// Merges the lines whose second overlaps `[from_ms, to_ms]` (a line covers the second
-/// before its `at_ms`). Hops the relay reports that [`ORDER`] does not know come last.
-pub fn step(file: &Path, from_ms: i64, to_ms: i64) -> Result<Vec<HopTimes>> {
+/// Waits (up to `timeout`) until the relay has written the second that holds `to_ms`, then
+/// merges the lines whose second overlaps `[from_ms, to_ms]`: a line covers the second
+/// before its `at_ms`, and the relay writes one every second. Hops the relay reports that
+/// [`ORDER`] does not know come last.
+pub async fn step(
+    file: &Path,
+    from_ms: i64,
+    to_ms: i64,
+    timeout: std::time::Duration,
+) -> Result<Vec<HopTimes>> {
+    let began = std::time::Instant::now();
+    loop {
+        let lines = read(file)?;
+        if lines.iter().any(|l| l.at_ms >= to_ms) || began.elapsed() >= timeout {
+            return Ok(merge(lines, from_ms, to_ms));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+fn read(file: &Path) -> Result<Vec<Line>> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("reading the relay's hop times {}", file.display()))?;
+    // The relay may be writing the last line right now: a torn last line is skipped.
+    let mut lines: Vec<Line> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    lines.sort_by_key(|l| l.at_ms);
+    Ok(lines)
+}
+
+fn merge(lines: Vec<Line>, from_ms: i64, to_ms: i64) -> Vec<HopTimes> {
     let mut merged: BTreeMap<String, hdrhistogram::Histogram<u64>> = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let line: Line = serde_json::from_str(line)
-            .with_context(|| format!("a bad line in {}", file.display()))?;
-        if line.at_ms <= from_ms || line.at_ms > to_ms + 1_000 {
-            continue;
-        }
+    for line in lines.into_iter().filter(|l| l.at_ms > from_ms) {
+        let last = line.at_ms >= to_ms;
         for (hop, pairs) in line.hops {
             add_pairs(merged.entry(hop).or_insert_with(new_histogram), &pairs);
+        }
+        if last {
+            break;
         }
     }
     let rank = |hop: &str| ORDER.iter().position(|h| *h == hop).unwrap_or(ORDER.len());
@@ -50,15 +77,16 @@ pub fn step(file: &Path, from_ms: i64, to_ms: i64) -> Result<Vec<HopTimes>> {
         })
         .collect();
     hops.sort_by_key(|h| rank(&h.hop));
-    Ok(hops)
+    hops
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
-    #[test]
-    fn merges_the_seconds_of_a_step_in_hop_order() {
+    #[tokio::test]
+    async fn merges_the_seconds_of_a_step_in_hop_order() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("hops.jsonl");
         let lines = [
@@ -66,9 +94,12 @@ mod tests {
             r#"{"at_ms":2000,"hops":{"commit":[[300,1],[900,2]],"queue":[[20,3]]}}"#,
             r#"{"at_ms":3000,"hops":{"commit":[[700,1]],"queue":[[40,1]]}}"#,
             r#"{"at_ms":4500,"hops":{"commit":[[7000,1]],"queue":[[40,1]]}}"#,
+            r#"{"at_ms":55"#,
         ];
         std::fs::write(&file, lines.join("\n")).unwrap();
-        let hops = step(&file, 1_000, 2_500).unwrap();
+        let hops = step(&file, 1_000, 2_500, Duration::from_secs(5))
+            .await
+            .unwrap();
         let names: Vec<&str> = hops.iter().map(|h| h.hop.as_str()).collect();
         assert_eq!(names, ["queue", "commit"]);
         assert_eq!(hops[0].times.count, 4);

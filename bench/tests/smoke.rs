@@ -1,5 +1,6 @@
 //! The smoke profile against the debug relay, as CI runs it: a thousand connections, a
-//! hundred conversations, 500 messages/s for 10 s, and not one message lost or duplicated.
+//! hundred conversations, 500 messages/s for 10 s, and not one message lost or duplicated;
+//! with `--hop-times`, so the relay's per-hop times reach the summary too.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,6 +33,7 @@ fn the_smoke_profile_loses_and_duplicates_nothing_within_a_minute() {
         .arg(&relay)
         .arg("--json")
         .arg(&json)
+        .arg("--hop-times")
         .output()
         .expect("running switchboard-bench");
     let took = began.elapsed();
@@ -52,6 +54,33 @@ fn the_smoke_profile_loses_and_duplicates_nothing_within_a_minute() {
         step["acked"], step["received"],
         "every acknowledged message arrived once"
     );
+    // Every acknowledged message went through the store's queue and commit and the
+    // publisher, and every received one came out of a connection's mailbox.
+    let hops: Vec<(&str, u64)> = step["hops"]
+        .as_array()
+        .expect("per-hop times in the step")
+        .iter()
+        .map(|h| {
+            let name = h["hop"].as_str().unwrap_or("?");
+            (name, h["times"]["count"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    let names: Vec<&str> = hops.iter().map(|h| h.0).collect();
+    assert_eq!(names, ["queue", "commit", "publish", "mailbox", "write"]);
+    let count = |name: &str| hops.iter().find(|h| h.0 == name).map_or(0, |h| h.1);
+    let (acked, received) = (
+        step["acked"].as_u64().unwrap_or(0),
+        step["received"].as_u64().unwrap_or(0),
+    );
+    for hop in ["queue", "commit", "publish"] {
+        assert!(count(hop) >= acked, "{hop}: {} of {acked}", count(hop));
+    }
+    assert!(
+        count("mailbox") >= received,
+        "mailbox: {}",
+        count("mailbox")
+    );
+    assert!(count("write") > 0, "no socket write timed");
     assert!(
         summary["ok"].as_bool().unwrap_or(false),
         "summary not ok: {}",
