@@ -98,11 +98,11 @@ fn share(total: u32, parts: u32, i: usize) -> u32 {
     total / parts + u32::from((i as u32) < total % parts)
 }
 
-/// Where the relay runs and, if we know its pid, how to sample it.
 fn unix_ms() -> i64 {
     i64::try_from(unix_micros() / 1_000).unwrap_or(i64::MAX)
 }
 
+/// Where the relay runs and, if we know its pid, how to sample it.
 struct Target {
     url: String,
     pid: Option<u32>,

@@ -36,32 +36,36 @@ pub enum Hop {
 /// The hops in order, as named in the log and the JSON lines.
 pub const NAMES: [&str; 5] = ["queue", "commit", "publish", "mailbox", "write"];
 
-static ENABLED: AtomicBool = AtomicBool::new(false);
-static HISTOGRAMS: Mutex<Vec<Histogram<u64>>> = Mutex::new(Vec::new());
+/// The histograms, one per hop, behind an on/off switch. One process-wide instance
+/// ([`RECORDER`]); tests make their own.
+struct Recorder {
+    enabled: AtomicBool,
+    hists: Mutex<Vec<Histogram<u64>>>,
+}
+
+static RECORDER: Recorder = Recorder::new();
 
 /// True while hop timing is on (callers skip taking `Instant`s otherwise).
 pub fn enabled() -> bool {
-    ENABLED.load(Ordering::Relaxed)
+    RECORDER.enabled.load(Ordering::Relaxed)
 }
 
 /// Records the time from `from` to `to` for `hop`.
 pub fn record(hop: Hop, from: Instant, to: Instant) {
-    if !enabled() {
-        return;
-    }
-    let us = u64::try_from(to.saturating_duration_since(from).as_micros()).unwrap_or(u64::MAX);
-    if let Ok(mut hists) = HISTOGRAMS.lock() {
-        if let Some(h) = hists.get_mut(hop as usize) {
-            h.saturating_record(us.max(1));
-        }
-    }
+    RECORDER.record(hop, from, to);
 }
 
-/// Turns hop timing on and, every second until `stop`, logs the histograms (and appends
-/// them to `file`, if given), then clears them.
-pub fn start(file: Option<PathBuf>, stop: CancellationToken) -> anyhow::Result<()> {
-    {
-        let mut hists = HISTOGRAMS
+impl Recorder {
+    const fn new() -> Recorder {
+        Recorder {
+            enabled: AtomicBool::new(false),
+            hists: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn enable(&self) -> anyhow::Result<()> {
+        let mut hists = self
+            .hists
             .lock()
             .map_err(|_| anyhow::anyhow!("hop histograms poisoned"))?;
         hists.clear();
@@ -69,7 +73,44 @@ pub fn start(file: Option<PathBuf>, stop: CancellationToken) -> anyhow::Result<(
             // 1 µs to 10 min, 2 significant digits.
             hists.push(Histogram::new_with_bounds(1, 600_000_000, 2)?);
         }
+        self.enabled.store(true, Ordering::Relaxed);
+        Ok(())
     }
+
+    fn record(&self, hop: Hop, from: Instant, to: Instant) {
+        if !self.enabled.load(Ordering::Relaxed) {
+            return;
+        }
+        let us = u64::try_from(to.saturating_duration_since(from).as_micros()).unwrap_or(u64::MAX);
+        if let Ok(mut hists) = self.hists.lock() {
+            if let Some(h) = hists.get_mut(hop as usize) {
+                h.saturating_record(us.max(1));
+            }
+        }
+    }
+
+    /// Each hop's histogram since the last call (then cleared); `None` only if the lock is
+    /// poisoned.
+    fn take(&self) -> Option<Snapshot> {
+        let mut hists = self.hists.lock().ok()?;
+        let pairs = hists
+            .iter_mut()
+            .map(|h| {
+                let pairs = h
+                    .iter_recorded()
+                    .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                    .collect();
+                h.reset();
+                pairs
+            })
+            .collect();
+        Some(Snapshot(pairs))
+    }
+}
+
+/// Turns hop timing on and, every second until `stop`, logs the histograms (and appends
+/// them to `file`, if given), then clears them.
+pub fn start(file: Option<PathBuf>, stop: CancellationToken) -> anyhow::Result<()> {
     let mut out = match &file {
         Some(path) => Some(
             std::fs::OpenOptions::new()
@@ -80,7 +121,7 @@ pub fn start(file: Option<PathBuf>, stop: CancellationToken) -> anyhow::Result<(
         ),
         None => None,
     };
-    ENABLED.store(true, Ordering::Relaxed);
+    RECORDER.enable()?;
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.tick().await;
@@ -89,7 +130,9 @@ pub fn start(file: Option<PathBuf>, stop: CancellationToken) -> anyhow::Result<(
                 _ = tick.tick() => {}
                 _ = stop.cancelled() => break,
             }
-            let Some(snapshot) = take() else { continue };
+            let Some(snapshot) = RECORDER.take() else {
+                continue;
+            };
             if !snapshot.is_empty() {
                 tracing::info!(target: "switchboard::hops", "hops (µs): {}", snapshot.summary());
             }
@@ -159,43 +202,22 @@ fn quantile(pairs: &[(u64, u64)], n: u64, q: f64) -> u64 {
     0
 }
 
-/// Each hop's histogram since the last call (then cleared); `None` only if the lock is
-/// poisoned.
-fn take() -> Option<Snapshot> {
-    let mut hists = HISTOGRAMS.lock().ok()?;
-    let pairs = hists
-        .iter_mut()
-        .map(|h| {
-            let pairs = h
-                .iter_recorded()
-                .map(|v| (v.value_iterated_to(), v.count_at_value()))
-                .collect();
-            h.reset();
-            pairs
-        })
-        .collect();
-    Some(Snapshot(pairs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn records_each_hop_once_started_and_clears_after_a_report() {
+    #[test]
+    fn records_each_hop_once_enabled_and_clears_after_a_report() {
+        let rec = Recorder::new();
         let t0 = Instant::now();
-        record(Hop::Commit, t0, t0 + Duration::from_micros(900));
-        assert!(
-            take().is_none_or(|s| s.is_empty()),
-            "off: nothing is recorded"
-        );
+        rec.record(Hop::Commit, t0, t0 + Duration::from_micros(900));
+        assert!(rec.take().unwrap().is_empty(), "off: nothing is recorded");
 
-        let stop = CancellationToken::new();
-        start(None, stop.clone()).unwrap();
-        record(Hop::Commit, t0, t0 + Duration::from_micros(900));
-        record(Hop::Commit, t0, t0 + Duration::from_micros(1_500));
-        record(Hop::Write, t0, t0 + Duration::from_micros(40));
-        let snapshot = take().unwrap();
+        rec.enable().unwrap();
+        rec.record(Hop::Commit, t0, t0 + Duration::from_micros(900));
+        rec.record(Hop::Commit, t0, t0 + Duration::from_micros(1_500));
+        rec.record(Hop::Write, t0, t0 + Duration::from_micros(40));
+        let snapshot = rec.take().unwrap();
         let line = snapshot.summary();
         assert!(line.starts_with("queue n=0 "), "{line}");
         assert!(line.contains("| commit n=2 p50=903 "), "{line}");
@@ -211,7 +233,6 @@ mod tests {
             serde_json::json!([[903, 1], [1503, 1]])
         );
         assert_eq!(json["hops"]["queue"], serde_json::json!([]));
-        assert!(take().unwrap().is_empty(), "cleared after each report");
-        stop.cancel();
+        assert!(rec.take().unwrap().is_empty(), "cleared after each report");
     }
 }
