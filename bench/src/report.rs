@@ -323,10 +323,9 @@ pub fn print(s: &Summary) {
     if s.steps.iter().any(|st| !st.hops.is_empty()) {
         println!();
         println!("inside the relay (--hop-times), p50 / p99 / p99.9 ms:");
-        let names: Vec<&str> = crate::hops::ORDER.to_vec();
-        println!("target/s | {}", names.join(" | "));
+        println!("target/s | {}", crate::hops::ORDER.join(" | "));
         for st in &s.steps {
-            let cells: Vec<String> = names
+            let cells: Vec<String> = crate::hops::ORDER
                 .iter()
                 .map(|name| {
                     st.hops

@@ -93,18 +93,15 @@ impl Recorder {
     /// poisoned.
     fn take(&self) -> Option<Snapshot> {
         let mut hists = self.hists.lock().ok()?;
-        let pairs = hists
+        let taken = hists
             .iter_mut()
             .map(|h| {
-                let pairs = h
-                    .iter_recorded()
-                    .map(|v| (v.value_iterated_to(), v.count_at_value()))
-                    .collect();
+                let taken = h.clone();
                 h.reset();
-                pairs
+                taken
             })
             .collect();
-        Some(Snapshot(pairs))
+        Some(Snapshot(taken))
     }
 }
 
@@ -151,12 +148,12 @@ pub fn start(file: Option<PathBuf>, stop: CancellationToken) -> anyhow::Result<(
     Ok(())
 }
 
-/// What each hop recorded over one period: (µs, count) pairs, in [`NAMES`] order.
-struct Snapshot(Vec<Vec<(u64, u64)>>);
+/// What each hop recorded over one period, in [`NAMES`] order.
+struct Snapshot(Vec<Histogram<u64>>);
 
 impl Snapshot {
     fn is_empty(&self) -> bool {
-        self.0.iter().all(Vec::is_empty)
+        self.0.iter().all(Histogram::is_empty)
     }
 
     /// `queue n=… p50=… p99=… p999=… max=… | commit …`, in µs.
@@ -164,42 +161,35 @@ impl Snapshot {
         let parts: Vec<String> = NAMES
             .iter()
             .zip(&self.0)
-            .map(|(name, pairs)| {
-                let n: u64 = pairs.iter().map(|p| p.1).sum();
-                let at = |q: f64| quantile(pairs, n, q);
+            .map(|(name, h)| {
                 format!(
-                    "{name} n={n} p50={} p99={} p999={} max={}",
-                    at(0.5),
-                    at(0.99),
-                    at(0.999),
-                    pairs.last().map_or(0, |p| p.0)
+                    "{name} n={} p50={} p99={} p999={} max={}",
+                    h.len(),
+                    h.value_at_quantile(0.5),
+                    h.value_at_quantile(0.99),
+                    h.value_at_quantile(0.999),
+                    h.max()
                 )
             })
             .collect();
         parts.join(" | ")
     }
 
+    /// `{"at_ms": …, "hops": {"queue": [[µs, count], …], …}}`.
     fn json(&self, at_ms: i64) -> String {
         let hops: serde_json::Map<String, serde_json::Value> = NAMES
             .iter()
             .zip(&self.0)
-            .map(|(name, pairs)| ((*name).to_string(), serde_json::json!(pairs)))
+            .map(|(name, h)| {
+                let pairs: Vec<(u64, u64)> = h
+                    .iter_recorded()
+                    .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                    .collect();
+                ((*name).to_string(), serde_json::json!(pairs))
+            })
             .collect();
         serde_json::json!({ "at_ms": at_ms, "hops": hops }).to_string()
     }
-}
-
-/// The smallest recorded value with at least `q` of the `n` counts at or below it.
-fn quantile(pairs: &[(u64, u64)], n: u64, q: f64) -> u64 {
-    let want = ((q * n as f64).ceil() as u64).max(1);
-    let mut seen = 0;
-    for &(v, c) in pairs {
-        seen += c;
-        if seen >= want {
-            return v;
-        }
-    }
-    0
 }
 
 #[cfg(test)]

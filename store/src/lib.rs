@@ -275,7 +275,7 @@ pub struct Committed<'a> {
 }
 
 /// When the request behind a committed event reached the store, when its transaction
-/// began and when it was durable: the relay's hop timing (`SWITCHBOARD_HOPS`) reports the
+/// began and when it was durable: the relay's hop timing (`--hop-times`) reports the
 /// legs between them.
 #[derive(Debug, Clone, Copy)]
 pub struct CommitStamps {

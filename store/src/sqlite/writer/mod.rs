@@ -152,6 +152,18 @@ pub(super) struct Settled {
     committed: Instant,
 }
 
+impl Settled {
+    /// A batch whose transaction began at `started` and ended (committed or not) now.
+    fn now(jobs: Vec<Job>, outcomes: Vec<Outcome>, started: Instant) -> Settled {
+        Settled {
+            jobs,
+            outcomes,
+            started,
+            committed: Instant::now(),
+        }
+    }
+}
+
 /// Starts the writer, its publisher task and its checkpoint thread (from inside a tokio
 /// runtime). The returned receiver completes when all work is done: every sender is gone
 /// (the store was closed and in-flight calls have queued their last request), the queue is
@@ -256,12 +268,7 @@ pub(super) fn process(
 fn settle(conn: &mut Connection, tails: &mut Tails, jobs: Vec<Job>) -> Vec<Settled> {
     let started = Instant::now();
     match run_batch(conn, tails, &jobs) {
-        Ok(outcomes) => vec![Settled {
-            jobs,
-            outcomes,
-            started,
-            committed: Instant::now(),
-        }],
+        Ok(outcomes) => vec![Settled::now(jobs, outcomes, started)],
         Err(BatchFailed::Commit(e)) => {
             tracing::error!(error = %e, requests = jobs.len(), "group commit failed");
             vec![failed(jobs, &e, started)]
@@ -273,19 +280,11 @@ fn settle(conn: &mut Connection, tails: &mut Tails, jobs: Vec<Job>) -> Vec<Settl
                     let jobs = vec![job];
                     let started = Instant::now();
                     match run_batch(conn, tails, &jobs) {
-                        Ok(outcomes) => Settled {
-                            jobs,
-                            outcomes,
-                            started,
-                            committed: Instant::now(),
-                        },
+                        Ok(outcomes) => Settled::now(jobs, outcomes, started),
                         Err(BatchFailed::Commit(e)) => failed(jobs, &e, started),
-                        Err(BatchFailed::Aborted { error, .. }) => Settled {
-                            jobs,
-                            outcomes: vec![Outcome::Failed(error)],
-                            started,
-                            committed: Instant::now(),
-                        },
+                        Err(BatchFailed::Aborted { error, .. }) => {
+                            Settled::now(jobs, vec![Outcome::Failed(error)], started)
+                        }
                     }
                 })
                 .collect()
@@ -337,12 +336,7 @@ fn failed(jobs: Vec<Job>, error: &rusqlite::Error, started: Instant) -> Settled 
         .iter()
         .map(|_| Outcome::Failed(StoreError::CommitFailed(error.to_string())))
         .collect();
-    Settled {
-        jobs,
-        outcomes,
-        started,
-        committed: Instant::now(),
-    }
+    Settled::now(jobs, outcomes, started)
 }
 
 impl Job {
