@@ -150,6 +150,10 @@ impl RelayProc {
             "127.0.0.1:0",
             "--ip-connections-per-minute",
             "0",
+            // The bench's one site carries every visitor: the per-site frame limit would cap
+            // the rate steps, which measure the relay, not a tenant's fair share.
+            "--site-frames-per-second",
+            "0",
             "--data-dir",
         ])
         .arg(&d);

@@ -4,11 +4,11 @@
 use crate::config::ServeArgs;
 use crate::conversations::{Chat, ChatConfig, Publisher};
 use crate::fanout::Hub;
-use crate::ratelimit::IpLimiter;
+use crate::ratelimit::{FrameQuotas, IpLimiter, LoginThrottle};
 use crate::routing::{LiveConversation, Router as Routing};
+use crate::ws::connection::EdgeLimits;
 use crate::{http, ws};
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use axum::Router;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,10 @@ pub struct AppState {
     pub chat: Chat,
     /// New-connection limit per IP address.
     pub ip_limiter: IpLimiter,
+    /// Frame quotas and the stalled-write limit every WebSocket connection shares.
+    pub edge: Arc<EdgeLimits>,
+    /// Failed logins per account and address; one password check per address at a time.
+    pub logins: LoginThrottle,
     /// Development mode (localhost origins allowed).
     pub dev: bool,
     /// Owns every WebSocket connection task, so shutdown can wait for them.
@@ -42,6 +46,8 @@ pub struct Application {
     store: SharedStore,
     shutdown: CancellationToken,
     banner: Vec<String>,
+    header_timeout: Duration,
+    pending_per_ip: usize,
 }
 
 /// Opens the store and restores routing: queued conversations in their stored order,
@@ -139,6 +145,11 @@ impl Application {
         let state = AppState {
             chat,
             ip_limiter: IpLimiter::per_minute(args.ip_connections_per_minute),
+            edge: Arc::new(EdgeLimits {
+                quotas: FrameQuotas::new(args.site_frames_per_second),
+                stalled_write: Duration::from_secs(args.stalled_write_secs.max(1)),
+            }),
+            logins: LoginThrottle::new(),
             dev: args.dev || args.demo,
             connections: TaskTracker::new(),
         };
@@ -158,6 +169,8 @@ impl Application {
             store,
             shutdown,
             banner,
+            header_timeout: Duration::from_millis(args.header_read_timeout_ms.max(1)),
+            pending_per_ip: args.pending_per_ip.max(1),
         })
     }
 
@@ -178,26 +191,32 @@ impl Application {
             shutdown.cancel();
         });
         let limiter = self.state.ip_limiter.clone();
+        let edge = self.state.edge.clone();
         let sweeper_stop = self.shutdown.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tokio::select! {
-                    _ = tick.tick() => limiter.shrink(),
+                    _ = tick.tick() => {
+                        limiter.shrink();
+                        edge.quotas.shrink();
+                    }
                     _ = sweeper_stop.cancelled() => break,
                 }
             }
         });
-        let service = self.app.into_make_service_with_connect_info::<SocketAddr>();
-        // Connection gate (see listener.rs); `tap_io` only so axum's `ConnectInfo<SocketAddr>`
-        // impl for tapped listeners applies to ours.
+        // Connection gate and shares (listener.rs), served by our own loop (server.rs).
         let budget =
             crate::listener::connection_budget().unwrap_or(tokio::sync::Semaphore::MAX_PERMITS);
-        let listener = crate::listener::GatedListener::new(self.listener, budget).tap_io(|_| {});
-        axum::serve(listener, service)
-            .with_graceful_shutdown(self.shutdown.clone().cancelled_owned())
-            .await
-            .context("serving HTTP")?;
+        let listener =
+            crate::listener::GatedListener::new(self.listener, budget, self.pending_per_ip);
+        crate::server::serve(
+            listener,
+            self.app,
+            self.header_timeout,
+            self.shutdown.clone(),
+        )
+        .await;
         let conns = self.state.connections.clone();
         conns.close();
         if tokio::time::timeout(Duration::from_secs(10), conns.wait())

@@ -45,50 +45,80 @@ pub fn new_token() -> Result<(String, [u8; 32]), AuthError> {
     Ok((text, hash))
 }
 
-/// Runs argon2 on one dedicated thread. Each argon2id call needs 19 MiB and tens of
-/// milliseconds of CPU: on the async workers it would stall other connections, and on
-/// tokio's blocking pool every thread that ever hashed keeps its 19 MiB arena resident (the
-/// load bench saw RSS grow by ~19 MB per agent login). One thread bounds both; logins are
-/// rare enough that queueing them costs nothing noticeable.
+/// Runs argon2 on a small pool of dedicated threads. Each argon2id call needs 19 MiB and
+/// tens of milliseconds of CPU: on the async workers it would stall other connections, and
+/// on tokio's blocking pool every thread that ever hashed keeps its 19 MiB arena resident
+/// (the load bench saw RSS grow by ~19 MB per agent login). A fixed pool bounds both; the
+/// login throttle (`ratelimit::LoginThrottle`) lets one address hold at most one of its
+/// threads, so others' logins never queue behind an attacker's guesses.
 #[derive(Clone)]
 pub struct PasswordWorker {
     jobs: std::sync::mpsc::Sender<PasswordJob>,
 }
 
 enum PasswordJob {
-    Verify(String, String, tokio::sync::oneshot::Sender<bool>),
+    /// `None`: no account (or a disabled one); verify against the dummy hash anyway, so the
+    /// answer takes as long as for a real account and timing does not tell which exist.
+    Verify(String, Option<String>, tokio::sync::oneshot::Sender<bool>),
     Hash(
         String,
         tokio::sync::oneshot::Sender<Result<String, AuthError>>,
     ),
 }
 
+/// Threads in the password pool: two, so one busy thread never blocks the next login.
+pub const PASSWORD_THREADS: usize = 2;
+
 impl PasswordWorker {
-    /// Starts the thread; it ends when the last handle is dropped.
+    /// Starts the threads; they end when the last handle is dropped.
     pub fn start() -> Result<Self, AuthError> {
         let (jobs, rx) = std::sync::mpsc::channel::<PasswordJob>();
-        std::thread::Builder::new()
-            .name("argon2".into())
-            .spawn(move || {
-                for job in rx {
-                    match job {
-                        PasswordJob::Verify(pw, phc, reply) => {
-                            let _ = reply.send(verify_password(&pw, &phc));
-                        }
-                        PasswordJob::Hash(pw, reply) => {
-                            let _ = reply.send(hash_password(&pw));
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let dummy = std::sync::Arc::new(std::sync::OnceLock::<String>::new());
+        for n in 0..PASSWORD_THREADS {
+            let rx = rx.clone();
+            let dummy = dummy.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    // The first thread prepares the dummy hash before any login arrives.
+                    if n == 0 {
+                        dummy_hash(&dummy);
+                    }
+                    loop {
+                        // The lock is held only while waiting for the next job.
+                        let job = match rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        match job {
+                            PasswordJob::Verify(pw, phc, reply) => {
+                                let ok = match phc {
+                                    Some(phc) => verify_password(&pw, &phc),
+                                    None => {
+                                        verify_password(&pw, dummy_hash(&dummy));
+                                        false
+                                    }
+                                };
+                                let _ = reply.send(ok);
+                            }
+                            PasswordJob::Hash(pw, reply) => {
+                                let _ = reply.send(hash_password(&pw));
+                            }
                         }
                     }
-                }
-            })
-            .map_err(|e| AuthError::Hash(format!("cannot start the password thread: {e}")))?;
+                })
+                .map_err(|e| AuthError::Hash(format!("cannot start a password thread: {e}")))?;
+        }
         Ok(Self { jobs })
     }
 
-    /// False for a wrong password, an unparsable hash, or a stopped worker.
-    pub async fn verify(&self, password: &str, phc: &str) -> bool {
+    /// False for a wrong password, an unparsable hash, a missing account (`phc` `None`,
+    /// checked against a dummy for equal time), or a stopped worker.
+    pub async fn verify(&self, password: &str, phc: Option<&str>) -> bool {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let job = PasswordJob::Verify(password.to_string(), phc.to_string(), tx);
+        let job = PasswordJob::Verify(password.to_string(), phc.map(str::to_string), tx);
         self.jobs.send(job).is_ok() && rx.await.unwrap_or(false)
     }
 
@@ -100,6 +130,15 @@ impl PasswordWorker {
             .map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
     }
+}
+
+/// A hash of a random password with the same parameters as real ones (made once).
+fn dummy_hash(cell: &std::sync::OnceLock<String>) -> &str {
+    cell.get_or_init(|| {
+        let mut raw = [0u8; 16];
+        let _ = getrandom::fill(&mut raw);
+        hash_password(&hex::encode(raw)).unwrap_or_default()
+    })
 }
 
 pub fn token_hash(token: &str) -> [u8; 32] {
@@ -122,8 +161,9 @@ mod tests {
     async fn the_password_worker_hashes_and_verifies_off_the_runtime() {
         let worker = PasswordWorker::start().unwrap();
         let h = worker.hash("Feuerlöscher-2026").await.unwrap();
-        assert!(worker.verify("Feuerlöscher-2026", &h).await);
-        assert!(!worker.verify("falsch", &h).await);
+        assert!(worker.verify("Feuerlöscher-2026", Some(&h)).await);
+        assert!(!worker.verify("falsch", Some(&h)).await);
+        assert!(!worker.verify("Feuerlöscher-2026", None).await);
     }
 
     #[test]

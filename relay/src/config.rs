@@ -91,6 +91,27 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_IP_CONNECTIONS_PER_MINUTE",
           default_value_t = switchboard_shared::limits::CONNECTIONS_PER_IP_PER_MINUTE)]
     pub ip_connections_per_minute: u32,
+    /// Frames all visitors of one site may send per second together (the burst is twice
+    /// that), so one busy or abusive site cannot take the relay from the others; 0 = no limit.
+    #[arg(long, env = "SWITCHBOARD_SITE_FRAMES_PER_SECOND",
+          default_value_t = switchboard_shared::limits::SITE_FRAMES_PER_SECOND)]
+    pub site_frames_per_second: u32,
+    /// A connection must send a complete request head (also the next one on a kept-alive
+    /// connection) within this many milliseconds, or it is closed.
+    #[arg(
+        long,
+        env = "SWITCHBOARD_HEADER_READ_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub header_read_timeout_ms: u64,
+    /// Connections one client address may hold that are not (yet) WebSockets: mid-request,
+    /// idle keep-alive, or silent. Capped at a quarter of the unfinished share of the budget.
+    #[arg(long, env = "SWITCHBOARD_PENDING_PER_IP", default_value_t = 64)]
+    pub pending_per_ip: usize,
+    /// A write to a WebSocket client that makes no progress for this many seconds (the
+    /// client stopped reading) closes its connection; it resumes when it reconnects.
+    #[arg(long, env = "SWITCHBOARD_STALLED_WRITE_SECS", default_value_t = 20)]
+    pub stalled_write_secs: u64,
     /// Attempts per webhook delivery (the first included) before it is marked failed.
     #[arg(long, env = "SWITCHBOARD_WEBHOOK_ATTEMPTS", default_value_t = 5)]
     pub webhook_attempts: u32,

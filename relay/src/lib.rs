@@ -15,7 +15,9 @@
 //!   crate (the `Store` trait and SQLite with group commit).
 //! - Around them: [`config`] (flags + env), [`app`] (assembly, serve, shutdown), [`cli`]
 //!   (admin subcommands), [`auth`] (passwords, tokens), [`ratelimit`], [`clock`],
-//!   [`listener`] (the connection budget: refuse cleanly near the open-file limit), [`hops`]
+//!   [`listener`] (the connection budget and its shares: refuse cleanly near the open-file
+//!   limit, keep unfinished sockets from crowding out chats), [`server`] (the HTTP loop with
+//!   a header-read timeout), [`hops`]
 //!   (opt-in timing of a message's hops inside the relay, for the load bench).
 
 pub mod app;
@@ -31,6 +33,7 @@ pub mod listener;
 pub mod ratelimit;
 pub mod reports;
 pub mod routing;
+pub mod server;
 pub mod tickets;
 pub mod webhooks;
 pub mod ws;

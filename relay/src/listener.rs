@@ -21,13 +21,24 @@
 //!   spinning.
 //!
 //! Held connections are never touched: refusing happens before any HTTP is read.
+//!
+//! Within the budget, [`Admission`] keeps sockets that have not become WebSockets
+//! ("unfinished": mid-handshake, plain HTTP, or silent) from crowding out the chats:
+//! - each client address may hold at most `pending_per_ip` unfinished sockets, and all
+//!   addresses together `pending_max`; beyond that new sockets get the 503 at once;
+//! - visitor WebSockets may fill the budget only up to a reserve, which stays free for
+//!   agents and for handshakes, so agents always get in;
+//! - the HTTP server closes an unfinished socket that has not sent a complete request head
+//!   within the header-read timeout (`server.rs`), idle keep-alive sockets included.
 
-use axum::serve::Listener;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io;
+use std::net::IpAddr;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -71,9 +82,160 @@ pub fn connection_budget() -> Option<usize> {
     Some(soft.saturating_sub(open + RESERVE_FDS).max(1))
 }
 
+/// How the budget is shared out (see module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdmissionLimits {
+    /// Unfinished sockets of one client address.
+    pub pending_per_ip: usize,
+    /// Unfinished sockets of all addresses together.
+    pub pending_max: usize,
+    /// Visitor WebSockets; the rest of the budget is for agents and handshakes.
+    pub visitors_max: usize,
+}
+
+impl AdmissionLimits {
+    /// The shares of `budget`: a twentieth (8 to 1,000) reserved beyond visitors, a quarter
+    /// (8 to 5,000) for unfinished sockets, and of those at most `per_ip` (and at most a
+    /// quarter) for one address.
+    pub fn for_budget(budget: usize, per_ip: usize) -> Self {
+        let reserve = (budget / 20).clamp(8, 1_000);
+        let pending_max = (budget / 4).clamp(8, 5_000);
+        AdmissionLimits {
+            pending_per_ip: per_ip.min(pending_max / 4).max(2),
+            pending_max,
+            visitors_max: budget.saturating_sub(reserve).max(1),
+        }
+    }
+}
+
+/// Counts of sockets by what they have become; shared by the listener and every socket.
+pub struct Admission {
+    limits: AdmissionLimits,
+    state: Mutex<AdmissionState>,
+}
+
+#[derive(Default)]
+struct AdmissionState {
+    pending: usize,
+    pending_by_ip: HashMap<IpAddr, usize>,
+    visitors: usize,
+    /// Visitor upgrades refused because visitors hold their share.
+    log: RateLimitedLog,
+}
+
+const PENDING: u8 = 0;
+const VISITOR: u8 = 1;
+const AGENT: u8 = 2;
+
+/// What an upgrading socket becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upgrade {
+    Visitor,
+    Agent,
+}
+
+/// One admitted socket's place in the counts: unfinished until it upgrades; released when
+/// the socket closes. Handlers find it in the request's extensions.
+pub struct Place {
+    admission: Arc<Admission>,
+    ip: IpAddr,
+    kind: AtomicU8,
+}
+
+impl Admission {
+    pub fn new(limits: AdmissionLimits) -> Arc<Self> {
+        tracing::info!(?limits, "connection shares");
+        Arc::new(Admission {
+            limits,
+            state: Mutex::new(AdmissionState::default()),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, AdmissionState> {
+        // Every critical section leaves the counts consistent.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A place for a new socket from `ip`, unless its address or all addresses together
+    /// hold as many unfinished sockets as they may.
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Arc<Place>> {
+        let mut s = self.lock();
+        if s.pending >= self.limits.pending_max {
+            return None;
+        }
+        let mine = s.pending_by_ip.entry(ip).or_insert(0);
+        if *mine >= self.limits.pending_per_ip {
+            return None;
+        }
+        *mine += 1;
+        s.pending += 1;
+        drop(s);
+        Some(Arc::new(Place {
+            admission: self.clone(),
+            ip,
+            kind: AtomicU8::new(PENDING),
+        }))
+    }
+
+    fn unpend(s: &mut AdmissionState, ip: IpAddr) {
+        s.pending = s.pending.saturating_sub(1);
+        if let Some(n) = s.pending_by_ip.get_mut(&ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                s.pending_by_ip.remove(&ip);
+            }
+        }
+    }
+}
+
+impl Place {
+    /// The socket is becoming a WebSocket. False when it is a visitor's and visitors hold
+    /// their whole share (the caller answers 503); agents always get in.
+    pub fn upgrade(&self, to: Upgrade) -> bool {
+        let admission = &self.admission;
+        let mut s = admission.lock();
+        if self.kind.load(Ordering::Relaxed) != PENDING {
+            return true; // one upgrade per socket; hyper allows no second
+        }
+        if to == Upgrade::Visitor && s.visitors >= admission.limits.visitors_max {
+            if let Some(refused) = s.log.note() {
+                tracing::warn!(
+                    visitors = s.visitors,
+                    refused,
+                    "visitors hold their whole share of connections: refusing visitor \
+                     WebSockets with 503 (the rest is kept for agents)"
+                );
+            }
+            return false;
+        }
+        Admission::unpend(&mut s, self.ip);
+        let kind = match to {
+            Upgrade::Visitor => {
+                s.visitors += 1;
+                VISITOR
+            }
+            Upgrade::Agent => AGENT,
+        };
+        self.kind.store(kind, Ordering::Relaxed);
+        true
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let mut s = self.admission.lock();
+        match self.kind.load(Ordering::Relaxed) {
+            PENDING => Admission::unpend(&mut s, self.ip),
+            VISITOR => s.visitors = s.visitors.saturating_sub(1),
+            _ => {}
+        }
+    }
+}
+
 /// A TCP listener that admits at most `budget` connections at a time (see module docs).
 pub struct GatedListener {
     inner: TcpListener,
+    admission: Arc<Admission>,
     permits: Arc<Semaphore>,
     refusing: Arc<Semaphore>,
     budget: usize,
@@ -82,10 +244,11 @@ pub struct GatedListener {
 }
 
 impl GatedListener {
-    pub fn new(inner: TcpListener, budget: usize) -> Self {
+    pub fn new(inner: TcpListener, budget: usize, pending_per_ip: usize) -> Self {
         tracing::info!(budget, "connection budget (open-file limit minus reserve)");
         Self {
             inner,
+            admission: Admission::new(AdmissionLimits::for_budget(budget, pending_per_ip)),
             permits: Arc::new(Semaphore::new(budget)),
             refusing: Arc::new(Semaphore::new(MAX_REFUSING)),
             budget,
@@ -94,13 +257,13 @@ impl GatedListener {
         }
     }
 
-    fn refuse(&mut self, stream: TcpStream, addr: SocketAddr) {
+    fn refuse(&mut self, stream: TcpStream, addr: SocketAddr, why: &'static str) {
         if let Some(n) = self.log.note() {
             tracing::warn!(
                 budget = self.budget,
                 refused = n,
                 last_peer = %addr,
-                "at the connection limit: refusing new connections with 503"
+                "{why}: refusing new connections with 503"
             );
         }
         // A fresh socket's send buffer is empty, so the whole answer fits at once.
@@ -145,26 +308,31 @@ fn out_of_fds(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
-impl Listener for GatedListener {
-    type Io = GatedStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+impl GatedListener {
+    /// The next admitted socket; refusals and accept errors are handled inside.
+    pub async fn accept(&mut self) -> (GatedStream, SocketAddr) {
         loop {
             match self.inner.accept().await {
-                Ok((stream, addr)) => match self.permits.clone().try_acquire_owned() {
-                    Ok(permit) => {
-                        let _ = stream.set_nodelay(true);
-                        return (
-                            GatedStream {
-                                inner: stream,
-                                _permit: permit,
-                            },
-                            addr,
-                        );
-                    }
-                    Err(_) => self.refuse(stream, addr),
-                },
+                Ok((stream, addr)) => {
+                    let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+                        self.refuse(stream, addr, "at the connection limit");
+                        continue;
+                    };
+                    let Some(place) = self.admission.admit(addr.ip()) else {
+                        drop(permit);
+                        self.refuse(stream, addr, "too many unfinished connections");
+                        continue;
+                    };
+                    let _ = stream.set_nodelay(true);
+                    return (
+                        GatedStream {
+                            inner: stream,
+                            place,
+                            _permit: permit,
+                        },
+                        addr,
+                    );
+                }
                 Err(e) if out_of_fds(&e) => {
                     if let Some(n) = self.log.note() {
                         tracing::error!(error = %e, errors = n, "accept: out of file descriptors; shedding");
@@ -188,15 +356,24 @@ impl Listener for GatedListener {
         }
     }
 
-    fn local_addr(&self) -> io::Result<Self::Addr> {
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
 }
 
-/// An admitted socket; its permit returns to the budget when the socket is dropped.
+/// An admitted socket; its permit returns to the budget and its place to the shares when
+/// the socket is dropped.
 pub struct GatedStream {
     inner: TcpStream,
+    place: Arc<Place>,
     _permit: OwnedSemaphorePermit,
+}
+
+impl GatedStream {
+    /// This socket's place in the shares (the HTTP server hands it to handlers).
+    pub fn place(&self) -> Arc<Place> {
+        self.place.clone()
+    }
 }
 
 impl AsyncRead for GatedStream {
@@ -273,11 +450,47 @@ mod tests {
         assert_eq!(log.note(), Some(3));
     }
 
+    #[test]
+    fn one_address_holds_only_its_share_of_unfinished_sockets_and_visitors_leave_a_reserve() {
+        let admission = Admission::new(AdmissionLimits {
+            pending_per_ip: 2,
+            pending_max: 3,
+            visitors_max: 1,
+        });
+        let a: IpAddr = [10, 0, 0, 1].into();
+        let b: IpAddr = [10, 0, 0, 2].into();
+        let c: IpAddr = [10, 0, 0, 3].into();
+        let a1 = admission.admit(a).unwrap();
+        let a2 = admission.admit(a).unwrap();
+        assert!(admission.admit(a).is_none(), "a's share is full");
+        let b1 = admission.admit(b).unwrap();
+        assert!(
+            admission.admit(c).is_none(),
+            "all unfinished places are taken"
+        );
+        // An upgrade frees the unfinished place; visitors stop at their share, agents don't.
+        assert!(a1.upgrade(Upgrade::Visitor));
+        assert!(
+            !a2.upgrade(Upgrade::Visitor),
+            "visitors hold their whole share"
+        );
+        assert!(a2.upgrade(Upgrade::Agent));
+        assert!(admission.admit(c).is_some());
+        drop(a1);
+        assert!(
+            b1.upgrade(Upgrade::Visitor),
+            "a closed visitor frees its place"
+        );
+        let s = admission.lock();
+        assert_eq!((s.pending, s.visitors), (0, 1));
+        assert!(s.pending_by_ip.is_empty());
+    }
+
     #[tokio::test]
     async fn beyond_the_budget_clients_read_a_503_and_held_sockets_stay() {
         let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = tcp.local_addr().unwrap();
-        let mut gated = GatedListener::new(tcp, 2);
+        let mut gated = GatedListener::new(tcp, 2, 64);
         let a = TcpStream::connect(addr).await.unwrap();
         let b = TcpStream::connect(addr).await.unwrap();
         let (held_a, _) = gated.accept().await;

@@ -75,7 +75,12 @@ pub enum VisitorCommand {
     Read {
         seq: Seq,
     },
-    EndConversation,
+    /// End the sender's conversation. `conversation_id` is optional; when given it must be
+    /// the sender's own open conversation (anything else is refused, nothing is ended).
+    EndConversation {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversation_id: Option<ConversationId>,
+    },
     /// After the end: how satisfied the visitor was (CSAT 1–5) and an optional comment.
     /// Stored once per conversation; a second rating is refused.
     Rate {
@@ -91,7 +96,9 @@ pub enum VisitorCommand {
         #[serde(default)]
         comment: Option<String>,
     },
-    Ping,
+    /// Keep-alive; answered with `pong`. A struct variant so unknown fields are refused as
+    /// on every other frame (serde ignores extra fields on unit variants).
+    Ping {},
 }
 
 impl VisitorCommand {
@@ -145,7 +152,8 @@ pub enum AgentCommand {
     EndConversation {
         conversation_id: ConversationId,
     },
-    Ping,
+    /// Keep-alive, answered with `pong`; a struct variant so unknown fields are refused.
+    Ping {},
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -728,6 +736,10 @@ impl ErrorCode {
 pub mod close {
     /// The relay is shutting down; reconnect with backoff.
     pub const GOING_AWAY: u16 = 1001;
+    /// A WebSocket protocol violation (unmasked or reserved-bit frame, unknown opcode, …).
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text frame that is not valid UTF-8.
+    pub const INVALID_DATA: u16 = 1007;
     /// Policy: origin not allowed, or rate abuse.
     pub const POLICY: u16 = 1008;
     /// A frame exceeded [`crate::limits::MAX_FRAME_BYTES`].
@@ -736,7 +748,7 @@ pub mod close {
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// No valid hello in time, or the token was refused.
     pub const UNAUTHENTICATED: u16 = 4001;
-    /// The client fell too far behind live traffic; reconnect and resume.
+    /// The client fell too far behind live traffic, or stopped reading; reconnect and resume.
     pub const TOO_SLOW: u16 = 4002;
     /// The agent session was revoked or the agent disabled.
     pub const REVOKED: u16 = 4003;

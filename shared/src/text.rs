@@ -1,7 +1,7 @@
 //! Validated user text. The relay parses these once when a frame arrives; everything behind
 //! the edge can trust them.
 
-use crate::limits::{MAX_FIELD_CHARS, MAX_MESSAGE_CHARS};
+use crate::limits::{MAX_FIELD_CHARS, MAX_MESSAGE_CHARS, MAX_URL_CHARS};
 use crate::protocol::ErrorCode;
 use serde::{Deserialize, Serialize};
 
@@ -51,9 +51,44 @@ pub fn parse_field(s: Option<&str>) -> Result<Option<String>, ErrorCode> {
     Ok(Some(s.to_string()))
 }
 
+/// A page URL the widget reports: trimmed, at most [`MAX_URL_CHARS`] characters, no control
+/// characters (agents see it; a newline or escape code in it would forge lines). Empty input
+/// becomes `None`.
+pub fn parse_url_field(s: Option<&str>) -> Result<Option<String>, ErrorCode> {
+    let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if s.chars().count() > MAX_URL_CHARS {
+        return Err(ErrorCode::FieldTooLong);
+    }
+    if s.chars().any(char::is_control) {
+        return Err(ErrorCode::InvalidField);
+    }
+    Ok(Some(s.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_urls_refuse_control_characters_and_length() {
+        assert_eq!(
+            parse_url_field(Some("https://acme.example/\u{1b}[31mrot")),
+            Err(ErrorCode::InvalidField)
+        );
+        assert_eq!(
+            parse_url_field(Some("https://acme.example/a\nb")),
+            Err(ErrorCode::InvalidField)
+        );
+        let long = format!("https://x/{}", "a".repeat(MAX_URL_CHARS));
+        assert_eq!(parse_url_field(Some(&long)), Err(ErrorCode::FieldTooLong));
+        assert_eq!(
+            parse_url_field(Some(" https://acme.example/wartung ")),
+            Ok(Some("https://acme.example/wartung".into()))
+        );
+        assert_eq!(parse_url_field(Some("  ")), Ok(None));
+    }
 
     #[test]
     fn blank_bodies_are_refused() {

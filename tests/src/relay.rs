@@ -27,6 +27,8 @@ pub struct RelayOptions {
     pub dev: bool,
     /// More `serve` flags, e.g. `--webhook-retry-ms 100`.
     pub extra_args: Vec<String>,
+    /// The relay's soft open-file limit (`RLIMIT_NOFILE`), set in the child only.
+    pub nofile: Option<u64>,
 }
 
 /// An agent account created through the CLI.
@@ -206,6 +208,26 @@ impl Relay {
             cmd.arg("--dev");
         }
         cmd.args(&self.opts.extra_args);
+        if let Some(soft) = self.opts.nofile {
+            // SAFETY: runs in the forked child before exec; getrlimit/setrlimit are
+            // async-signal-safe and touch only the struct on this stack.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let mut lim = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    lim.rlim_cur = soft.min(lim.rlim_max);
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         let mut child = cmd.spawn().context("spawning switchboard serve")?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();

@@ -25,6 +25,8 @@ pub struct VisitorClient {
     url: String,
     origin: String,
     pub name: String,
+    /// The site named in `hello` ([`SITE`] unless a test changes it).
+    pub site: String,
     pub token: Option<String>,
     pub conversation: Option<ConversationId>,
     sent: u64,
@@ -48,16 +50,25 @@ impl VisitorClient {
     ) -> Result<VisitorClient, ConnectError> {
         let url = relay.ws_url("/ws/visitor");
         let conn = WsConn::connect(&url, Some(origin), name).await?;
-        Ok(VisitorClient {
+        let mut v = Self::from_conn(relay, name, conn);
+        v.origin = origin.to_string();
+        Ok(v)
+    }
+
+    /// A visitor on a connection opened elsewhere (e.g. from another address) to
+    /// `/ws/visitor` with the site's origin; no hello yet.
+    pub fn from_conn(relay: &Relay, name: &str, conn: WsConn) -> VisitorClient {
+        VisitorClient {
             conn,
-            url,
-            origin: origin.to_string(),
+            url: relay.ws_url("/ws/visitor"),
+            origin: SITE_ORIGIN.to_string(),
             name: name.to_string(),
+            site: SITE.to_string(),
             token: None,
             conversation: None,
             sent: 0,
             tag: rand::random(),
-        })
+        }
     }
 
     /// Connects and says hello (a first visit: a token is issued).
@@ -103,7 +114,7 @@ impl VisitorClient {
         let last_seq = self.conversation.map(|_| self.last_seq());
         let hello = VisitorCommand::Hello {
             protocol: PROTOCOL_VERSION,
-            site: SITE.to_string(),
+            site: self.site.clone(),
             token: self.token.clone(),
             last_seq,
             locale: None,
@@ -280,7 +291,10 @@ impl VisitorClient {
 
     /// Ends the conversation and waits for the `Ended` event.
     pub async fn end(&mut self) -> Result<Seq> {
-        self.send_cmd(&VisitorCommand::EndConversation).await?;
+        self.send_cmd(&VisitorCommand::EndConversation {
+            conversation_id: None,
+        })
+        .await?;
         let (seq, _) = self
             .expect_event("Ended", |e| matches!(e, EventKind::Ended { .. }))
             .await?;

@@ -66,6 +66,17 @@ impl WsConn {
         origin: Option<&str>,
         label: &str,
     ) -> Result<WsConn, ConnectError> {
+        Self::connect_via(url, origin, label, None).await
+    }
+
+    /// As [`WsConn::connect`], from the local address `source` when given (any 127.x.y.z
+    /// works on loopback), so a test can be several clients by address.
+    pub async fn connect_via(
+        url: &str,
+        origin: Option<&str>,
+        label: &str,
+        source: Option<std::net::IpAddr>,
+    ) -> Result<WsConn, ConnectError> {
         let mut req = url
             .into_client_request()
             .map_err(|e| ConnectError::Other(e.into()))?;
@@ -73,7 +84,22 @@ impl WsConn {
             let value = HeaderValue::from_str(origin).map_err(|e| ConnectError::Other(e.into()))?;
             req.headers_mut().insert("Origin", value);
         }
-        let connecting = tokio_tungstenite::connect_async(req);
+        let connecting = async move {
+            let Some(source) = source else {
+                return tokio_tungstenite::connect_async(req).await;
+            };
+            let uri = req.uri().clone();
+            let host = uri.host().unwrap_or("127.0.0.1").to_string();
+            let port = uri.port_u16().unwrap_or(80);
+            let target: std::net::SocketAddr = format!("{host}:{port}")
+                .parse()
+                .map_err(|_| tungstenite::Error::Url(tungstenite::error::UrlError::NoHostName))?;
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind((source, 0).into())?;
+            let stream = socket.connect(target).await?;
+            tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(stream))
+                .await
+        };
         match tokio::time::timeout(DEFAULT_TIMEOUT, connecting).await {
             Err(_) => Err(ConnectError::Other(anyhow!(
                 "{label}: connecting to {url} timed out"

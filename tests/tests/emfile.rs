@@ -1,17 +1,18 @@
-//! Near its open-file limit the relay refuses new connections cleanly (HTTP 503, one
-//! rate-limited log line) and keeps serving the chats it holds; once sockets close it admits
+//! Near its open-file limit the relay refuses new connections cleanly (HTTP 503, a
+//! rate-limited log line per kind of refusal) and keeps serving the chats it holds; once sockets close it admits
 //! new ones again. The relay runs with a soft `RLIMIT_NOFILE` of 200 (inherited from this
 //! process around the spawn), so the limit is reached with a few hundred sockets, in seconds.
 
 use anyhow::{ensure, Context, Result};
 use futures_util::future::join_all;
+use std::net::IpAddr;
 use std::time::Duration;
 use switchboard_e2e::visitor::VisitorClient as V;
 use switchboard_e2e::ws::ConnectError;
 use switchboard_e2e::{AgentClient, Relay, VisitorClient};
 use switchboard_shared::EventKind;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 /// The relay's soft open-file limit in this test.
 const RELAY_NOFILE: u64 = 200;
@@ -58,26 +59,32 @@ enum Answer {
     Other(String),
 }
 
-/// Opens a TCP connection, asks `/healthz` with keep-alive and reads the status line. An
-/// admitted socket stays open (held by the relay) in the returned stream.
-async fn probe(port: u16) -> (Answer, Option<TcpStream>) {
-    let Ok(Ok(mut s)) = tokio::time::timeout(
-        Duration::from_secs(5),
-        TcpStream::connect(("127.0.0.1", port)),
-    )
-    .await
-    else {
+/// Opens a visitor WebSocket by hand from the loopback address `source` (so per-address
+/// limits stay out of the way) and reads the status line. An admitted socket stays open (a
+/// WebSocket the relay holds) in the returned stream.
+async fn probe(port: u16, source: IpAddr) -> (Answer, Option<TcpStream>) {
+    let connect = async {
+        let socket = TcpSocket::new_v4()?;
+        socket.bind((source, 0).into())?;
+        socket.connect(([127, 0, 0, 1], port).into()).await
+    };
+    let Ok(Ok(mut s)) = tokio::time::timeout(Duration::from_secs(5), connect).await else {
         return (Answer::Closed, None);
     };
-    let req = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-    if s.write_all(req).await.is_err() {
+    let req = format!(
+        "GET /ws/visitor HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\nOrigin: {}\r\n\r\n",
+        switchboard_e2e::SITE_ORIGIN
+    );
+    if s.write_all(req.as_bytes()).await.is_err() {
         return (Answer::Closed, None);
     }
     let mut buf = vec![0u8; 1024];
     match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
         Ok(Ok(n)) if n > 0 => {
             let text = String::from_utf8_lossy(&buf[..n]).to_string();
-            if text.starts_with("HTTP/1.1 200") {
+            if text.starts_with("HTTP/1.1 101") {
                 (Answer::Ok, Some(s))
             } else if text.starts_with("HTTP/1.1 503") {
                 (Answer::Unavailable, None)
@@ -105,8 +112,12 @@ async fn at_the_open_file_limit_new_connections_get_503_and_held_chats_keep_work
         // Far more sockets than the budget, in parallel batches.
         let mut held = Vec::new();
         let mut answers = Vec::new();
-        for _ in 0..SOCKETS / 50 {
-            let batch = join_all((0..50).map(|_| probe(relay.port()))).await;
+        for round in 0..SOCKETS / 50 {
+            let batch = join_all((0..50).map(|n| {
+                let source = IpAddr::from([127, 0, 1 + round as u8, 1 + n as u8]);
+                probe(relay.port(), source)
+            }))
+            .await;
             for (answer, stream) in batch {
                 held.extend(stream);
                 answers.push(answer);
@@ -159,9 +170,9 @@ async fn at_the_open_file_limit_new_connections_get_503_and_held_chats_keep_work
 
         // One warning for the whole burst (rate-limited), not one per refusal.
         let log = std::fs::read_to_string(relay.log_path()).context("reading the relay log")?;
-        let warnings = log.matches("at the connection limit").count();
+        let warnings = log.matches("refusing").count();
         ensure!(
-            (1..=2).contains(&warnings),
+            (1..=4).contains(&warnings),
             "{warnings} refusal warnings logged for {refused} refusals"
         );
 

@@ -252,7 +252,7 @@ async fn converting_a_chat_frees_the_agents_slot_for_the_next_visitor_in_the_que
 /// connection's frames are handled in order, so the `pong` comes after any ticket).
 async fn end_and_settle(v: &mut VisitorClient) -> Result<()> {
     v.end().await?;
-    v.send_cmd(&VisitorCommand::Ping).await?;
+    v.send_cmd(&VisitorCommand::Ping {}).await?;
     v.expect("pong", |f| matches!(f, ServerFrame::Pong)).await?;
     Ok(())
 }

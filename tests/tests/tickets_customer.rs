@@ -106,7 +106,7 @@ async fn a_reply_reaches_the_open_widget_and_waits_for_the_next_visit_notes_neve
 
         // A stranger (new token) sees nothing of it.
         let mut stranger = VisitorClient::greeted(&relay, "stranger").await?;
-        stranger.send_cmd(&VisitorCommand::Ping).await?;
+        stranger.send_cmd(&VisitorCommand::Ping {}).await?;
         let frame = stranger
             .expect("pong", |f| {
                 matches!(f, ServerFrame::Pong | ServerFrame::Tickets { .. })

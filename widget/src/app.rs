@@ -91,7 +91,7 @@ impl Ctl {
     pub fn start(self: &Rc<Self>, url: String) {
         let weak = Rc::downgrade(self);
         let (w1, w2, w3) = (weak.clone(), weak.clone(), weak.clone());
-        let ping = encode(&VisitorCommand::Ping);
+        let ping = encode(&VisitorCommand::Ping {});
         let socket = Socket::new(
             url,
             ping,

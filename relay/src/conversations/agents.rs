@@ -18,18 +18,21 @@ impl Chat {
     /// Checks e-mail and password and opens a session. Wrong e-mail, wrong password and
     /// disabled accounts all get the same answer.
     pub async fn login(&self, email: &str, password: &str) -> ChatResult<Login> {
-        let agent = self.store().agent_by_email(email).await?;
-        let Some(agent) = agent.filter(|a| !a.disabled) else {
-            return Err(ErrorCode::InvalidToken.into());
-        };
+        let agent = self
+            .store()
+            .agent_by_email(email)
+            .await?
+            .filter(|a| !a.disabled);
+        // The same argon2 work whether or not the account exists, so the time of the answer
+        // does not tell which addresses have accounts.
         let ok = self
             .inner
             .passwords
-            .verify(password, &agent.password_hash)
+            .verify(password, agent.as_ref().map(|a| a.password_hash.as_str()))
             .await;
-        if !ok {
+        let Some(agent) = agent.filter(|_| ok) else {
             return Err(ErrorCode::InvalidToken.into());
-        }
+        };
         let (token, hash) = auth::new_token()?;
         let now = now_ms();
         let ttl = i64::try_from(self.inner.cfg.session_ttl.as_millis()).unwrap_or(i64::MAX);
@@ -119,6 +122,12 @@ impl Chat {
             self.store().revoke_agent_sessions(agent, now_ms()).await?;
             self.hub()
                 .send_party(Party::Agent(agent), Outbound::AllSessionsRevoked);
+            // A disabled agent is not coming back: their chats go to the front of the queue
+            // now instead of waiting out a grace period.
+            let generation = self.router().disable_agent(agent);
+            if let Some(generation) = generation {
+                self.requeue_after_grace(agent, generation).await;
+            }
         }
         self.send_load(agent);
         self.rebalance().await;

@@ -72,8 +72,8 @@ impl State {
         let Some(entry) = self.conns.remove(&id) else {
             return;
         };
-        // A greeting connection's mailbox stays for `go_live` (closed now, it yields what was
-        // queued, then `None`); `unregister` removes it.
+        // A greeting connection's mailbox stays for `go_live` (closed now, it yields `None` at
+        // once: the connection closes with 4002); `unregister` removes it.
         if let Party::Agent(_) = entry.party {
             self.agents.retain(|&c| c != id);
         }
@@ -160,8 +160,8 @@ impl Hub {
     }
 
     /// The greeted connection's mailbox, with everything delivered since registration. If
-    /// the hub dropped the connection meanwhile (it fell behind), the mailbox yields what
-    /// was queued, then `None`; without a registration it is closed and empty.
+    /// the hub dropped the connection meanwhile (it fell behind), the mailbox yields `None`
+    /// at once; without a registration it is closed and empty.
     pub fn go_live(&self, id: Option<ConnId>, greeting: mpsc::Receiver<Delivery>) -> Mailbox {
         drop(greeting);
         let taken = id.and_then(|id| self.lock().greeting.remove(&id));

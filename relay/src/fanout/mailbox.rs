@@ -99,23 +99,26 @@ impl Mailbox {
         !q.items.is_empty() || q.state.is_some() || q.sender_gone
     }
 
-    /// The next delivery (in order), else the latest state frame; `None` once the hub
-    /// dropped this connection and the queue is empty.
+    /// The next delivery (in order), else the latest state frame; `None` as soon as the hub
+    /// dropped this connection (it fell behind): the backlog is discarded unsent, so the
+    /// connection's close goes out at once instead of behind it, and its memory is freed.
     pub async fn recv(&mut self) -> Option<Mail> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
     pub(super) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Mail>> {
         let mut q = self.lock();
+        if q.sender_gone {
+            q.items = VecDeque::new();
+            q.state = None;
+            return Poll::Ready(None);
+        }
         if let Some(msg) = q.items.pop_front() {
             if q.items.is_empty() && q.items.capacity() > 32 {
                 // A burst is over: give its buffer back rather than keep it while idle.
                 q.items = VecDeque::new();
             }
             return Poll::Ready(Some(Mail::Delivery(msg)));
-        }
-        if q.sender_gone {
-            return Poll::Ready(None);
         }
         if let Some(frame) = q.state.take() {
             return Poll::Ready(Some(Mail::State(frame)));

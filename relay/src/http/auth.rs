@@ -11,13 +11,14 @@ use crate::app::AppState;
 use crate::auth::token_hash;
 use crate::conversations::ChatError;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::marker::PhantomData;
+use std::net::SocketAddr;
 use std::ops::Deref;
 use switchboard_shared::limits::MAX_FIELD_CHARS;
 use switchboard_shared::ErrorCode;
@@ -223,11 +224,15 @@ impl<S: NeedsScope + Send + Sync> FromRequestParts<AppState> for Access<S> {
     }
 }
 
-/// The JSON body, or a 422 that says what is wrong with it.
+/// The JSON body, or a 422 that says what is wrong with it (413 when it was too large).
 pub fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    payload
-        .map(|Json(v)| v)
-        .map_err(|e| ApiError::Invalid(e.body_text()))
+    payload.map(|Json(v)| v).map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge
+        } else {
+            ApiError::Invalid(e.body_text())
+        }
+    })
 }
 
 /// A required one-line text field: trimmed, not empty, at most `MAX_FIELD_CHARS`.
@@ -253,12 +258,20 @@ struct LoginRequest {
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, security(()),
     responses((status = 200, description = "`{token, expires_at, agent}`: a session token for `Authorization: Bearer`", body = serde_json::Value),
         (status = 401, description = "wrong e-mail or password, or a disabled account", body = super::openapi::ErrorBody),
-        (status = 429, description = "too many attempts")))]
+        (status = 429, description = "too many failed attempts for this account or from this address, or a check from this address still running; `Retry-After` says when to try again", body = super::openapi::ErrorBody)))]
 async fn login(
     State(app): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     payload: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let req = body(payload)?;
+    let attempt = app
+        .logins
+        .begin(addr.ip(), &req.email)
+        .await
+        .map_err(|wait| ApiError::TooManyAttempts {
+            retry_after: wait.as_secs_f64().ceil() as u64,
+        })?;
     let login = app
         .chat
         .login(req.email.trim(), &req.password)
@@ -267,6 +280,7 @@ async fn login(
             ChatError::Refused(ErrorCode::InvalidToken) => ApiError::InvalidCredentials,
             other => other.into(),
         })?;
+    attempt.succeeded();
     Ok(Json(json!({
         "token": login.token,
         "expires_at": login.expires_at,

@@ -3,7 +3,7 @@
 
 use crate::conversations::ChatError;
 use crate::tickets::TicketError;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -27,6 +27,13 @@ pub enum ApiError {
     /// 409: e.g. an e-mail already taken.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// 413: the request body is larger than [`MAX_BODY_BYTES`](super::MAX_BODY_BYTES),
+    /// told from its `Content-Length` before it is read, or while reading a chunked one.
+    #[error("the request body is larger than {} bytes", super::MAX_BODY_BYTES)]
+    TooLarge,
+    /// 429: too many attempts; `retry_after` seconds until the next one may pass.
+    #[error("too many attempts; retry in {retry_after} s")]
+    TooManyAttempts { retry_after: u64 },
     /// 422: a field is invalid.
     #[error("invalid request: {0}")]
     Invalid(String),
@@ -92,6 +99,10 @@ impl ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ApiError::TooManyAttempts { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+            }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -107,10 +118,16 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (
+        let mut response = (
             status,
             Json(json!({ "error": { "code": code, "message": message } })),
         )
-            .into_response()
+            .into_response();
+        if let ApiError::TooManyAttempts { retry_after } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+        }
+        response
     }
 }

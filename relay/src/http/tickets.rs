@@ -3,7 +3,7 @@
 //! Any signed-in agent may read and work tickets; business hours are for admins. Nothing is
 //! ever deleted.
 
-use super::auth::{body, need, short_text, Access, Caller};
+use super::auth::{body, need, short_text, Access, Caller, Scope};
 use super::error::ApiError;
 use super::openapi::{AuthErrors, ErrorBody, InvalidInput};
 use crate::app::AppState;
@@ -19,6 +19,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Deserializer, Serialize};
+use switchboard_shared::limits::MAX_SEARCH_CHARS;
 use switchboard_shared::text::MessageBody;
 use switchboard_shared::{AgentId, ConversationId, ServerFrame, SupportLevel};
 use switchboard_store::tickets::{
@@ -71,6 +72,23 @@ fn text(field: &str, value: &str) -> Result<String, ApiError> {
         .map_err(|code| ApiError::Invalid(format!("{field}: {}", code.describe())))
 }
 
+/// The search text of a ticket list: blank means none; longer than [`MAX_SEARCH_CHARS`] or
+/// with control characters is refused before the database sees it.
+fn search_text(q: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(q) = q.filter(|text| !text.trim().is_empty()) else {
+        return Ok(None);
+    };
+    if q.chars().count() > MAX_SEARCH_CHARS {
+        return Err(ApiError::Invalid(format!(
+            "q must be at most {MAX_SEARCH_CHARS} characters"
+        )));
+    }
+    if q.chars().any(char::is_control) {
+        return Err(ApiError::Invalid("q must be one line of text".into()));
+    }
+    Ok(Some(q))
+}
+
 fn view(t: switchboard_store::tickets::TicketRecord) -> TicketView {
     TicketView::new(t, now_ms())
 }
@@ -113,7 +131,7 @@ async fn list(
         support_level: q.level.as_deref().map(level).transpose()?,
         assignee: q.assignee.map(AgentId),
         tag: q.tag.as_deref().map(normalise_tag).transpose()?,
-        search: q.q.filter(|text| !text.trim().is_empty()),
+        search: search_text(q.q)?,
         sla: q
             .sla
             .as_deref()
@@ -237,7 +255,7 @@ async fn categories(
     responses((status = 200, description = "the ticket (scope tickets:read)", body = TicketDetail), (status = 404, description = "no such ticket", body = ErrorBody), AuthErrors))]
 async fn detail(
     State(app): State<AppState>,
-    _caller: Access<need::TicketsRead>,
+    caller: Access<need::TicketsRead>,
     Path(id): Path<i64>,
 ) -> Result<Json<TicketDetail>, ApiError> {
     let tickets = Tickets::new(&app.chat);
@@ -245,9 +263,13 @@ async fn detail(
     let history = tickets.history(id).await?;
     let tags = tickets.tags(id).await?;
     let rating = app.chat.store().ticket_rating(id).await?;
+    // The chat itself is conversation data: a token with only `tickets:read` sees the
+    // ticket without it (sessions hold every scope their role allows).
     let transcript = match ticket.conversation_id {
-        Some(conv) => Some(transcript(&app, conv).await?),
-        None => None,
+        Some(conv) if caller.require(Scope::ConversationsRead).is_ok() => {
+            Some(transcript(&app, conv).await?)
+        }
+        _ => None,
     };
     Ok(Json(TicketDetail {
         ticket: view(ticket),

@@ -133,6 +133,17 @@ impl Router {
         Some(s.disconnect_generation)
     }
 
+    /// The agent's account was disabled: offline now, whatever connections are still closing,
+    /// with no grace period. Returns the disconnect generation for [`Router::grace_expired`],
+    /// which the caller runs at once.
+    pub fn disable_agent(&mut self, id: AgentId) -> Option<u64> {
+        let s = self.agents.get_mut(&id)?;
+        s.connections = 0;
+        s.presence = Presence::Offline;
+        s.disconnect_generation += 1;
+        Some(s.disconnect_generation)
+    }
+
     /// Agents with chats but no connection (after a restart): generations for grace timers.
     pub fn disconnected_with_chats(&mut self) -> Vec<(AgentId, u64)> {
         let mut out = Vec::new();

@@ -29,6 +29,7 @@ impl AgentEndpoint {
 }
 
 impl Endpoint for AgentEndpoint {
+    const AGENT: bool = true;
     type Command = AgentCommand;
     const TYPES: &'static [&'static str] = AGENT_TYPES;
     const FOREIGN_TYPES: &'static [&'static str] = VISITOR_ONLY_TYPES;
@@ -58,6 +59,7 @@ impl Endpoint for AgentEndpoint {
         }
         let agent = conn.chat.agent_for_token(&token).await?;
         let (conn_id, rx) = conn.chat.hub().register(Party::Agent(agent.id));
+        conn.count_against(Party::Agent(agent.id), None);
         conn.conn_id = Some(conn_id);
         let chats = conn.chat.agent_connected(&agent);
         let me = AgentRef {
@@ -160,7 +162,7 @@ impl Endpoint for AgentEndpoint {
                     .end_conversation(conversation_id, Side::Agent)
                     .await
             }
-            AgentCommand::Ping => {
+            AgentCommand::Ping {} => {
                 conn.send(&ServerFrame::Pong)
                     .await
                     .map_err(|_| ErrorCode::Internal)?;

@@ -21,9 +21,9 @@
 
 use crate::conversations::encode;
 use crate::conversations::{Chat, ChatError};
-use crate::fanout::{ConnId, Delivery, Mail, Outbound};
+use crate::fanout::{ConnId, Delivery, Mail, Outbound, Party};
 use crate::hops::{self, Hop};
-use crate::ratelimit::FrameLimiter;
+use crate::ratelimit::{FrameLimiter, FrameQuotas};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::SinkExt;
 use serde::de::DeserializeOwned;
@@ -31,6 +31,7 @@ use serde::de::DeserializeOwned;
 use foldhash::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_shared::limits::{
     HELLO_TIMEOUT_MS, RATE_STRIKES_BEFORE_CLOSE, REPLAY_PAGE, TYPING_THROTTLE_MS,
@@ -47,7 +48,30 @@ pub struct ConnContext {
     pub dev: bool,
     /// The upgrade request's User-Agent (cut to a sane length), shown to agents.
     pub user_agent: Option<String>,
+    /// Limits every connection shares (one pointer).
+    pub edge: Arc<EdgeLimits>,
 }
+
+/// What every connection is held to beyond its own frame rate.
+pub struct EdgeLimits {
+    /// Frames per party across its sockets, and per site.
+    pub quotas: FrameQuotas,
+    /// A write to the client that makes no progress this long (the client stopped reading
+    /// and every buffer is full) closes the connection; it resumes after reconnecting.
+    pub stalled_write: Duration,
+}
+
+impl std::fmt::Debug for EdgeLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeLimits")
+            .field("stalled_write", &self.stalled_write)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long a closing connection waits for the client's half of the close handshake (and
+/// reads what the client sent meanwhile), so the close frame arrives instead of a reset.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
 /// Per-conversation delivery state of this connection.
 #[derive(Debug, Default, Clone, Copy)]
@@ -70,6 +94,9 @@ pub struct Conn {
     pub conn_id: Option<ConnId>,
     pub subs: HashMap<ConversationId, Sub>,
     limiter: FrameLimiter,
+    /// Whom this connection's frames count against once greeted: the party (all its
+    /// sockets together) and, for visitors, the site.
+    quota_key: Option<(Party, Option<Arc<str>>)>,
     strikes: u32,
     /// Frames fed to the socket since the last flush: the loop flushes once it has nothing
     /// more to send, so a burst (an ack and the echo of the same message, an agent's events)
@@ -89,6 +116,8 @@ enum Incoming<C> {
 /// A client endpoint: how to greet and what each command does.
 pub trait Endpoint: Sized + Send {
     type Command: DeserializeOwned + Send;
+    /// Whether this is the agents' endpoint (agents use the reserved share of sockets).
+    const AGENT: bool;
     /// Frame types this endpoint accepts.
     const TYPES: &'static [&'static str];
     /// Frame types only the other endpoint accepts (`wrong_endpoint` rather than
@@ -131,6 +160,12 @@ fn closing_code(code: ErrorCode) -> Option<u16> {
 }
 
 impl Conn {
+    /// From now on this connection's frames also count against `party`'s quota (every
+    /// socket of it together) and `site`'s.
+    pub fn count_against(&mut self, party: Party, site: Option<Arc<str>>) {
+        self.quota_key = Some((party, site));
+    }
+
     /// A connection before its `hello`. Built outside [`serve`] and moved in whole, so the
     /// socket and the rest are stored once in the task, not once as arguments and once as
     /// locals.
@@ -142,6 +177,7 @@ impl Conn {
             conn_id: None,
             subs: HashMap::default(),
             limiter: FrameLimiter::new(),
+            quota_key: None,
             strikes: 0,
             unflushed: false,
         }
@@ -169,6 +205,8 @@ pub fn serve<E: Endpoint>(mut conn: Conn) -> impl Future<Output = ()> + Send {
         loop {
             // Each branch's work is one boxed future, so its locals (a parsed command, a
             // delivery) exist only while it runs, not in every idle connection's state.
+            // Writes inside it wait for the socket; a client that stopped reading would hold
+            // the task (and its buffers) forever, so the work is bounded by `stalled_write`.
             let step = tokio::select! {
                 _ = conn.chat.shutdown_token().cancelled() => {
                     Box::pin(conn.close(close::GOING_AWAY, "relay shutting down")).await;
@@ -176,19 +214,45 @@ pub fn serve<E: Endpoint>(mut conn: Conn) -> impl Future<Output = ()> + Send {
                 }
                 out = rx.recv() => {
                     let session = endpoint.session_hash();
-                    Box::pin(conn.delivered(out, session)).await
+                    let limit = conn.ctx.edge.stalled_write;
+                    bounded(limit, Box::pin(conn.delivered(out, session))).await
                 }
                 msg = conn.socket.recv() => {
                     let incoming = conn.read::<E>(msg);
-                    Box::pin(conn.incoming(&mut endpoint, incoming)).await
+                    let limit = conn.ctx.edge.stalled_write;
+                    bounded(limit, Box::pin(conn.incoming(&mut endpoint, incoming))).await
                 }
             };
             // More mail already waiting goes out in the same write.
-            if step.is_err() || (!rx.has_mail() && Box::pin(conn.flush()).await.is_err()) {
+            if step.is_err()
+                || (!rx.has_mail()
+                    && bounded(conn.ctx.edge.stalled_write, Box::pin(conn.flush()))
+                        .await
+                        .is_err())
+            {
                 break;
             }
         }
         Box::pin(endpoint.closed(&mut conn)).await;
+    }
+}
+
+/// `work`, or `Gone` when it has not finished after `limit`: a write that long without
+/// progress means the client stopped reading. Dropping the connection frees its buffers; the
+/// client resumes from its last sequence number when it reconnects.
+async fn bounded<F: Future<Output = Result<(), Gone>>>(
+    limit: Duration,
+    work: F,
+) -> Result<(), Gone> {
+    match tokio::time::timeout(limit, work).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                secs = limit.as_secs(),
+                "client stopped reading; closing its connection"
+            );
+            Err(Gone)
+        }
     }
 }
 
@@ -315,22 +379,17 @@ impl Conn {
     ) -> Incoming<E::Command> {
         let text = match msg {
             None | Some(Ok(Message::Close(_))) => return Incoming::Gone,
-            Some(Err(e)) => {
-                let text = e.to_string();
-                // tungstenite reports an oversize frame as a capacity error before buffering it.
-                if text.contains("too long")
-                    || text.contains("too big")
-                    || text.contains("Space limit")
-                {
-                    return Incoming::Close(close::TOO_BIG, "frame too large");
-                }
-                return Incoming::Gone;
-            }
+            Some(Err(e)) => return violation(e),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Incoming::Skip,
             Some(Ok(Message::Binary(_))) => None,
             Some(Ok(Message::Text(t))) => Some(t),
         };
-        if !self.limiter.check() {
+        let within_quota = self.limiter.check()
+            && self
+                .quota_key
+                .as_ref()
+                .is_none_or(|(party, site)| self.ctx.edge.quotas.check(*party, site.as_ref()));
+        if !within_quota {
             self.strikes += 1;
             if self.strikes >= RATE_STRIKES_BEFORE_CLOSE {
                 tracing::warn!(ip = %self.ctx.ip, "closing a flooding connection");
@@ -397,13 +456,27 @@ impl Conn {
         self.send(&ServerFrame::error(code, client_id)).await
     }
 
+    /// Sends a close frame and waits (briefly) for the client's close in return, reading and
+    /// dropping whatever the client sent meanwhile: closing the TCP socket with unread data
+    /// in it would send a reset, and the reset often overtakes the close frame.
     async fn close(&mut self, code: u16, reason: &str) {
         let frame = CloseFrame {
             code,
             reason: Utf8Bytes::from(reason.to_string()),
         };
-        // Best effort: the peer may already be gone.
-        let _ = self.socket.send(Message::Close(Some(frame))).await;
+        let socket = &mut self.socket;
+        // Best effort: the peer may already be gone, or not reading at all.
+        let _ = tokio::time::timeout(CLOSE_LINGER, async move {
+            if socket.send(Message::Close(Some(frame))).await.is_err() {
+                return;
+            }
+            while let Some(Ok(msg)) = socket.recv().await {
+                if matches!(msg, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 
     /// Forwards what the hub sent.
@@ -554,6 +627,23 @@ impl Conn {
             sub.delivered = sub.delivered.max(r);
         }
         Ok((sub.delivered, sub.read))
+    }
+}
+
+/// A broken frame from the client: the close code for what it broke (RFC 6455 §7.4.1),
+/// or `Gone` when the connection itself failed.
+fn violation<C>(e: axum::Error) -> Incoming<C> {
+    use tungstenite::error::{CapacityError, Error as WsError};
+    let inner = e.into_inner();
+    match inner.downcast_ref::<WsError>() {
+        // Refused before it was buffered.
+        Some(WsError::Capacity(CapacityError::MessageTooLong { .. })) => {
+            Incoming::Close(close::TOO_BIG, "frame too large")
+        }
+        Some(WsError::Capacity(_)) => Incoming::Close(close::TOO_BIG, "too large"),
+        Some(WsError::Protocol(_)) => Incoming::Close(close::PROTOCOL_ERROR, "protocol error"),
+        Some(WsError::Utf8(_)) => Incoming::Close(close::INVALID_DATA, "text is not UTF-8"),
+        _ => Incoming::Gone,
     }
 }
 

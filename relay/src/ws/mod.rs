@@ -9,14 +9,17 @@ pub mod visitor;
 mod footprint;
 
 use crate::app::AppState;
+use crate::listener::{Place, Upgrade};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Extension;
 use axum::Router;
 use connection::{Conn, ConnContext, Endpoint};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use switchboard_shared::limits::MAX_FRAME_BYTES;
 
 pub fn router() -> Router<AppState> {
@@ -72,6 +75,7 @@ fn context(app: &AppState, addr: SocketAddr, headers: &HeaderMap) -> Option<Conn
         user_agent,
         ip: addr.ip(),
         dev: app.dev,
+        edge: app.edge.clone(),
     })
 }
 
@@ -80,9 +84,24 @@ fn upgrade<E: Endpoint + 'static>(
     buffers: Buffers,
     app: AppState,
     addr: SocketAddr,
+    place: Option<&Place>,
     headers: &HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    // The socket claims its share first: visitors may fill only theirs (agents always fit).
+    let kind = if E::AGENT {
+        Upgrade::Agent
+    } else {
+        Upgrade::Visitor
+    };
+    if place.is_some_and(|p| !p.upgrade(kind)) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            "relay at capacity; retry later",
+        )
+            .into_response();
+    }
     let Some(ctx) = context(&app, addr, headers) else {
         return (
             StatusCode::TOO_MANY_REQUESTS,
@@ -103,17 +122,21 @@ fn upgrade<E: Endpoint + 'static>(
 async fn visitor_upgrade(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    place: Option<Extension<Arc<Place>>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    upgrade::<visitor::VisitorEndpoint>(VISITOR_BUFFERS, app, addr, &headers, ws)
+    let place = place.as_ref().map(|Extension(p)| &**p);
+    upgrade::<visitor::VisitorEndpoint>(VISITOR_BUFFERS, app, addr, place, &headers, ws)
 }
 
 async fn agent_upgrade(
     State(app): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    place: Option<Extension<Arc<Place>>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    upgrade::<agent::AgentEndpoint>(AGENT_BUFFERS, app, addr, &headers, ws)
+    let place = place.as_ref().map(|Extension(p)| &**p);
+    upgrade::<agent::AgentEndpoint>(AGENT_BUFFERS, app, addr, place, &headers, ws)
 }

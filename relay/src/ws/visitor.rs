@@ -6,8 +6,7 @@ use crate::clock::now_ms;
 use crate::conversations::{ChatError, ChatResult, VisitorIdentity};
 use crate::fanout::{Delivery, Party};
 use crate::tickets::{TicketError, Tickets};
-use switchboard_shared::limits::MAX_URL_CHARS;
-use switchboard_shared::text::{parse_field, MessageBody};
+use switchboard_shared::text::{parse_field, parse_url_field, MessageBody};
 use switchboard_shared::{
     ClientMsgId, ConversationId, ConversationStatus, ErrorCode, ServerFrame, Side, SiteSettings,
     VisitorCommand, VisitorInfo, AGENT_ONLY_TYPES, PROTOCOL_VERSION, VISITOR_TYPES,
@@ -46,14 +45,11 @@ fn info_from(
     locale: Option<String>,
     browser: Option<String>,
 ) -> Result<VisitorInfo, ErrorCode> {
-    if page_url.is_some_and(|u| u.chars().count() > MAX_URL_CHARS) {
-        return Err(ErrorCode::FieldTooLong);
-    }
     Ok(VisitorInfo {
         name: parse_field(name)?,
         email: parse_field(email)?,
         customer_number: parse_field(customer_number)?,
-        page_url: page_url.map(str::to_string),
+        page_url: parse_url_field(page_url)?,
         locale,
         browser,
     })
@@ -92,6 +88,7 @@ impl VisitorEndpoint {
 }
 
 impl Endpoint for VisitorEndpoint {
+    const AGENT: bool = false;
     type Command = VisitorCommand;
     const TYPES: &'static [&'static str] = VISITOR_TYPES;
     const FOREIGN_TYPES: &'static [&'static str] = AGENT_ONLY_TYPES;
@@ -136,6 +133,7 @@ impl Endpoint for VisitorEndpoint {
             .identify_visitor(&site.id, token.as_deref())
             .await?;
         let (conn_id, rx) = conn.chat.hub().register(Party::Visitor(visitor.id));
+        conn.count_against(Party::Visitor(visitor.id), Some(site.id.as_str().into()));
         conn.conn_id = Some(conn_id);
         // A visitor made just now has no conversation and no tickets yet: a first visit (most
         // connections) skips both reads.
@@ -301,8 +299,13 @@ impl Endpoint for VisitorEndpoint {
                     .receipt(conv, Side::Visitor, delivered, read)
                     .await
             }
-            VisitorCommand::EndConversation => {
+            VisitorCommand::EndConversation { conversation_id } => {
                 let conv = self.open(conn)?;
+                // Naming a conversation is allowed only to name one's own: a foreign id ends
+                // nothing (the sender's own chat included).
+                if conversation_id.is_some_and(|named| named != conv) {
+                    return Err(ErrorCode::UnknownConversation.into());
+                }
                 conn.chat.end_conversation(conv, Side::Visitor).await
             }
             VisitorCommand::Rate { score, comment } => {
@@ -342,7 +345,7 @@ impl Endpoint for VisitorEndpoint {
                         }
                     })
             }
-            VisitorCommand::Ping => {
+            VisitorCommand::Ping {} => {
                 conn.send(&ServerFrame::Pong)
                     .await
                     .map_err(|_| ErrorCode::Internal)?;

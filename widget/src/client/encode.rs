@@ -48,7 +48,10 @@ pub fn encode(cmd: &VisitorCommand) -> String {
         VisitorCommand::Typing { active } => w("typing").bool("active", *active),
         VisitorCommand::Ack { seq } => w("ack").int("seq", *seq),
         VisitorCommand::Read { seq } => w("read").int("seq", *seq),
-        VisitorCommand::EndConversation => w("end_conversation"),
+        VisitorCommand::EndConversation { conversation_id } => match conversation_id {
+            Some(c) => w("end_conversation").id("conversation_id", c.0),
+            None => w("end_conversation"),
+        },
         VisitorCommand::Rate { score, comment } => w("rate")
             .int("score", *score)
             .opt_str("comment", comment.as_deref()),
@@ -60,7 +63,7 @@ pub fn encode(cmd: &VisitorCommand) -> String {
             .id("ticket_id", *ticket_id)
             .int("score", *score)
             .opt_str("comment", comment.as_deref()),
-        VisitorCommand::Ping => w("ping"),
+        VisitorCommand::Ping {} => w("ping"),
     }
     .finish()
 }
@@ -110,7 +113,12 @@ mod tests {
             VisitorCommand::Typing { active: false },
             VisitorCommand::Ack { seq: 0 },
             VisitorCommand::Read { seq: 12 },
-            VisitorCommand::EndConversation,
+            VisitorCommand::EndConversation {
+                conversation_id: None,
+            },
+            VisitorCommand::EndConversation {
+                conversation_id: Some(switchboard_shared::ConversationId(9)),
+            },
             VisitorCommand::Rate {
                 score: 5,
                 comment: s("super"),
@@ -124,7 +132,7 @@ mod tests {
                 score: 4,
                 comment: s("danke"),
             },
-            VisitorCommand::Ping,
+            VisitorCommand::Ping {},
         ];
         for c in cmds {
             assert_eq!(encode(&c), serde_json::to_string(&c).unwrap());

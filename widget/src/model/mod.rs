@@ -898,7 +898,9 @@ impl Chat {
     pub fn end(&mut self) -> Vec<Out> {
         let mut out = self.typing_stop();
         if self.conversation_open() && self.welcomed {
-            out.push(Out::Send(VisitorCommand::EndConversation));
+            out.push(Out::Send(VisitorCommand::EndConversation {
+                conversation_id: None,
+            }));
         }
         out
     }

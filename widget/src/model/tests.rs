@@ -466,7 +466,12 @@ fn unread_counts_agent_messages_while_closed_and_survives_a_reload_via_the_read_
 #[test]
 fn ending_then_rating_then_a_new_chat() {
     let mut c = active_chat();
-    assert_eq!(sends(&c.end()), vec![VisitorCommand::EndConversation]);
+    assert_eq!(
+        sends(&c.end()),
+        vec![VisitorCommand::EndConversation {
+            conversation_id: None
+        }]
+    );
     c.apply(event(3, EventKind::Ended { by: Side::Visitor }), 0.0);
     assert_eq!(c.screen(), Screen::Ended);
     assert!(c.end().is_empty());
