@@ -2,6 +2,8 @@
 // unreachable: it serves examples/ and the real loader (widget.js), and /assets/* as
 // `assetsMode` says: "500", "reset" (the connection is dropped), or "serve" (the real files:
 // the widget loads, but there is no relay behind this server for its WebSocket).
+// `pages` adds host pages of the test's own: `{ "/path": { html, headers } }`, served with
+// exactly those response headers (e.g. a real Content-Security-Policy).
 import http from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
@@ -10,10 +12,15 @@ import { ASSETS, EXAMPLES } from "./env.mjs";
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
   ".css": "text/css", ".json": "application/json", ".png": "image/png", ".svg": "image/svg+xml" };
 
-export function startStaticServer({ assetsMode = "500" } = {}) {
+export function startStaticServer({ assetsMode = "500", pages = {} } = {}) {
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, "http://x");
     try {
+      const page = pages[url.pathname];
+      if (page) {
+        res.writeHead(200, { "content-type": TYPES[".html"], "cache-control": "no-store", ...page.headers });
+        return res.end(page.html);
+      }
       if (url.pathname === "/widget.js") {
         res.writeHead(200, { "content-type": TYPES[".js"], "cache-control": "no-store" });
         return res.end(await readFile(path.join(ASSETS, "widget.js")));
