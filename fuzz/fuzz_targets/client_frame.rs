@@ -14,7 +14,7 @@
 //! - the slow path accepts a frame the typed decoder refused only when the frame repeats a
 //!   key (`Value` keeps the last; the typed decoder refuses duplicates);
 //! - the text validators the endpoints apply to fields (`MessageBody::parse`,
-//!   `parse_field`, `ClientMsgId`) accept only what their contracts allow, and refuse with
+//!   `parse_field`, `parse_url_field`, `ClientMsgId`) accept only what their contracts allow, and refuse with
 //!   the code the contract names;
 //! - a message event built from a decoded `send` encodes byte for byte as the hand-assembled
 //!   `ServerFrame::event_json` (the relay's fast path for every delivered message).
@@ -25,8 +25,10 @@ use serde_json::Value;
 use switchboard_relay::ws::agent::AgentEndpoint;
 use switchboard_relay::ws::connection::Endpoint;
 use switchboard_relay::ws::visitor::VisitorEndpoint;
-use switchboard_shared::limits::{MAX_FIELD_CHARS, MAX_FRAME_BYTES, MAX_MESSAGE_CHARS};
-use switchboard_shared::text::{parse_field, MessageBody};
+use switchboard_shared::limits::{
+    MAX_FIELD_CHARS, MAX_FRAME_BYTES, MAX_MESSAGE_CHARS, MAX_URL_CHARS,
+};
+use switchboard_shared::text::{parse_field, parse_url_field, MessageBody};
 use switchboard_shared::{
     AgentCommand, AgentId, Author, ClientMsgId, ConversationId, ErrorCode, EventKind, Seq,
     ServerFrame, VisitorCommand,
@@ -183,6 +185,23 @@ fn check_field(s: Option<&str>) {
     }
 }
 
+/// `parse_url_field` (the page a visitor starts a chat from): as a field, longer.
+fn check_url_field(s: Option<&str>) {
+    let trimmed = s.map(str::trim).filter(|t| !t.is_empty());
+    match parse_url_field(s) {
+        Ok(None) => assert!(trimmed.is_none()),
+        Ok(Some(u)) => {
+            assert_eq!(Some(u.as_str()), trimmed);
+            assert!(u.chars().count() <= MAX_URL_CHARS && !has_control(&u, &[]));
+        }
+        Err(ErrorCode::FieldTooLong) => {
+            assert!(trimmed.is_some_and(|t| t.chars().count() > MAX_URL_CHARS))
+        }
+        Err(ErrorCode::InvalidField) => assert!(trimmed.is_some_and(|t| has_control(t, &[]))),
+        Err(other) => panic!("page url refused with {other:?}"),
+    }
+}
+
 /// A rating comment as `ws/visitor.rs` treats it: blank means none, else a body.
 fn check_comment(c: Option<&str>) {
     if let Some(c) = c.map(str::trim).filter(|c| !c.is_empty()) {
@@ -209,7 +228,8 @@ fn check_event_json(author: Author, client_id: &ClientMsgId, body: &str, conv: i
 fn visitor(cmd: &VisitorCommand) {
     match cmd {
         VisitorCommand::Hello { locale, .. } => check_field(locale.as_deref()),
-        VisitorCommand::StartConversation { name, email, customer_number, .. } => {
+        VisitorCommand::StartConversation { name, email, customer_number, page_url } => {
+            check_url_field(page_url.as_deref());
             check_field(name.as_deref());
             check_field(email.as_deref());
             check_field(customer_number.as_deref());

@@ -23,6 +23,7 @@ use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
 use serde_json::Value;
 use switchboard_relay::http::auth::{short_text, Scope};
+use switchboard_relay::http::MAX_BODY_BYTES;
 use switchboard_relay::http::sites::origin;
 use switchboard_relay::tickets::sla::{BusinessHours, Policy};
 use switchboard_relay::tickets::tags::{normalise_tag, MAX_TAG_CHARS};
@@ -238,9 +239,8 @@ fn strings(value: &Value, each: &mut impl FnMut(&str)) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    // axum's default limit is 2 MB; bodies that matter are far smaller, and small inputs
-    // keep the run fast.
-    if data.len() > 16 * 1024 {
+    // The API answers 413 to anything larger, before decoding (`http::MAX_BODY_BYTES`).
+    if data.len() > MAX_BODY_BYTES {
         return;
     }
     if let Some(hours) = typed::<SiteHours>(data, "SiteHours") {
