@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_shared::ConversationStatus;
 use switchboard_store::sqlite::SqliteStore;
-use switchboard_store::SharedStore;
+use switchboard_store::{Role, SharedStore};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -61,7 +61,8 @@ async fn open_store(url: &str, hub: &Hub) -> anyhow::Result<(SharedStore, Routin
     let agents = store.list_agents().await?;
     let open = store.open_conversations().await?;
     let handle_times = store.recent_handle_times(50).await?;
-    let routing = Routing::restore(
+    let agent_sites = store.all_agent_sites().await?;
+    let mut routing = Routing::restore(
         agents
             .iter()
             .filter(|a| !a.disabled)
@@ -85,6 +86,17 @@ async fn open_store(url: &str, hub: &Hub) -> anyhow::Result<(SharedStore, Routin
         }),
         handle_times,
     );
+    // Agents limited to sites (admins never are).
+    for agent in agents.iter().filter(|a| a.role != Role::Admin) {
+        let sites: Vec<String> = agent_sites
+            .iter()
+            .filter(|(id, _)| *id == agent.id)
+            .map(|(_, site)| site.clone())
+            .collect();
+        if !sites.is_empty() {
+            routing.set_agent_sites(agent.id, Some(Arc::from(sites)));
+        }
+    }
     Ok((store, routing))
 }
 

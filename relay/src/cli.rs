@@ -33,6 +33,7 @@ pub async fn agent(cmd: AgentCommand) -> anyhow::Result<()> {
             max_chats,
             admin,
             level,
+            sites,
         } => {
             let password = match (password, password_stdin) {
                 (Some(p), _) => p,
@@ -55,6 +56,12 @@ pub async fn agent(cmd: AgentCommand) -> anyhow::Result<()> {
                 bail!("give a valid --email and a non-empty --name");
             }
             let db = open(&store).await?;
+            for site in &sites {
+                if db.site(site).await?.is_none() {
+                    db.close().await;
+                    bail!("--site {site}: no such site (create it with `switchboard site add`)");
+                }
+            }
             let new = NewAgent {
                 email: email.trim().to_lowercase(),
                 display_name: name.trim().to_string(),
@@ -64,7 +71,10 @@ pub async fn agent(cmd: AgentCommand) -> anyhow::Result<()> {
                 support_level: SupportLevel::parse(&level)
                     .ok_or_else(|| anyhow::anyhow!("--level must be L1, L2 or L3"))?,
             };
-            let result = db.create_agent(new).await;
+            let result = match db.create_agent(new).await {
+                Ok(a) => db.set_agent_sites(a.id, &sites).await.map(|()| a),
+                Err(e) => Err(e),
+            };
             db.close().await;
             match result {
                 Ok(a) => println!("agent {} created", a.id),

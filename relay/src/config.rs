@@ -167,6 +167,10 @@ pub enum AgentCommand {
         /// Support level: L1 (first contact), L2 or L3 (escalations).
         #[arg(long, default_value = "L1")]
         level: String,
+        /// A site the agent works for (repeatable): their chats, queue and tickets. None:
+        /// every site. Admins always work for every site.
+        #[arg(long = "site")]
+        sites: Vec<String>,
     },
     /// List agent accounts.
     List {

@@ -307,6 +307,13 @@ pub trait Store: Send + Sync + 'static {
     async fn agent_by_email(&self, email: &str) -> StoreResult<Option<AgentRecord>>;
     async fn list_agents(&self) -> StoreResult<Vec<AgentRecord>>;
     async fn update_agent(&self, id: AgentId, patch: AgentPatch) -> StoreResult<AgentRecord>;
+    /// The sites an agent works for, sorted; empty means every site.
+    async fn agent_sites(&self, id: AgentId) -> StoreResult<Vec<String>>;
+    /// Every agent's sites (agents without rows are absent: they work for every site).
+    async fn all_agent_sites(&self) -> StoreResult<Vec<(AgentId, String)>>;
+    /// Replaces an agent's sites (empty: every site). `NotFound` for an unknown agent or
+    /// site.
+    async fn set_agent_sites(&self, id: AgentId, sites: &[String]) -> StoreResult<()>;
     /// Stores the SHA-256 of a session token.
     async fn create_session(
         &self,
@@ -444,11 +451,13 @@ pub trait Store: Send + Sync + 'static {
     /// The category → level/strategy rules, in category order.
     async fn assignment_rules(&self) -> StoreResult<Vec<tickets::AssignmentRule>>;
     async fn set_assignment_rule(&self, rule: tickets::AssignmentRule) -> StoreResult<()>;
-    /// The agent the strategy picks among the enabled agents of `level`, if any.
+    /// The agent the strategy picks among the enabled agents of `level` who work for
+    /// `site` (admins, agents without sites, agents with that site), if any.
     async fn pick_ticket_assignee(
         &self,
         level: SupportLevel,
         strategy: tickets::AssignmentStrategy,
+        site: &str,
     ) -> StoreResult<Option<AgentId>>;
     /// The SLA targets admins set (priorities without a row use the relay's defaults).
     async fn sla_policies(&self) -> StoreResult<Vec<tickets::SlaPolicyRecord>>;

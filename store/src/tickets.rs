@@ -237,6 +237,8 @@ pub struct TicketFilter {
     pub search: Option<String>,
     /// Where the ticket stands against its SLA at `now`.
     pub sla: Option<SlaState>,
+    /// Only tickets of these sites (the caller's); `None`: every site.
+    pub sites: Option<Vec<String>>,
     /// The clock for `sla` (Unix ms).
     pub now: i64,
     pub limit: u32,

@@ -5,7 +5,7 @@ use crate::auth;
 use crate::clock::now_ms;
 use crate::fanout::{Outbound, Party};
 use switchboard_shared::{AgentId, ConversationId, ErrorCode, Presence};
-use switchboard_store::{AgentPatch, AgentRecord};
+use switchboard_store::{AgentPatch, AgentRecord, Role};
 
 /// A successful login.
 pub struct Login {
@@ -118,6 +118,8 @@ impl Chat {
             let mut r = self.router();
             r.upsert_agent(rec.id, &rec.display_name, rec.max_concurrent_chats);
         }
+        // A role change moves an agent between "every site" and their own.
+        self.refresh_agent_sites(agent).await?;
         if disabling {
             self.store().revoke_agent_sessions(agent, now_ms()).await?;
             self.hub()
@@ -132,6 +134,33 @@ impl Chat {
         self.send_load(agent);
         self.rebalance().await;
         Ok(rec)
+    }
+
+    /// Stores the sites `agent` works for (empty: every site) and routes by them from now
+    /// on; chats they hold stay with them.
+    pub async fn set_agent_sites(&self, agent: AgentId, sites: &[String]) -> ChatResult<()> {
+        self.store().set_agent_sites(agent, sites).await?;
+        self.refresh_agent_sites(agent).await
+    }
+
+    /// Routing learns the agent's sites from the store (admins: every site).
+    pub(crate) async fn refresh_agent_sites(&self, agent: AgentId) -> ChatResult<()> {
+        let Some(rec) = self.store().agent(agent).await? else {
+            return Ok(());
+        };
+        let sites = self.store().agent_sites(agent).await?;
+        let limited = (rec.role != Role::Admin && !sites.is_empty())
+            .then(|| std::sync::Arc::<[String]>::from(sites));
+        {
+            let mut r = self.router();
+            if !rec.disabled {
+                r.upsert_agent(rec.id, &rec.display_name, rec.max_concurrent_chats);
+            }
+            r.set_agent_sites(agent, limited);
+        }
+        self.broadcast_queue();
+        self.rebalance().await;
+        Ok(())
     }
 
     /// The password worker (argon2 off the async runtime, on one thread).
@@ -149,8 +178,11 @@ impl Chat {
     }
 
     /// The head of the waiting queue as agents see it (metadata only), and how many wait.
-    pub fn queue_head(&self) -> (Vec<switchboard_shared::QueueEntry>, u32) {
-        self.router().queue_head(super::publish::QUEUE_SNAPSHOT_MAX)
+    /// The head of the waiting queue of the sites `agent` works for.
+    pub fn queue_head(&self, agent: AgentId) -> (Vec<switchboard_shared::QueueEntry>, u32) {
+        let r = self.router();
+        let sites = r.sites_of(agent);
+        r.queue_head(super::publish::QUEUE_SNAPSHOT_MAX, sites.as_deref())
     }
 
     pub fn load_of(&self, agent: AgentId) -> Option<switchboard_shared::Load> {

@@ -23,8 +23,29 @@ pub const QUEUE_SNAPSHOT_MAX: usize = 50;
 #[derive(Default)]
 pub(crate) struct Announced {
     positions: HashMap<ConversationId, (u32, Option<u32>)>,
-    snapshot: (Vec<QueueEntry>, u32),
-    availability: Option<u32>,
+    snapshots: Snapshots,
+    availability: Option<Online>,
+}
+
+/// The queue head agents see: one for all, or one per agent (agents limited to sites).
+#[derive(Debug, Clone, PartialEq)]
+enum Snapshots {
+    One((Vec<QueueEntry>, u32)),
+    PerAgent(HashMap<AgentId, (Vec<QueueEntry>, u32)>),
+}
+
+impl Default for Snapshots {
+    fn default() -> Self {
+        Snapshots::One((Vec::new(), 0))
+    }
+}
+
+/// Agents online as visitors see it: one count, or the agents of every site plus, per site,
+/// those limited to it (sites not listed have only the former).
+#[derive(Debug, Clone, PartialEq)]
+enum Online {
+    One(u32),
+    PerSite(Vec<(String, u32)>, u32),
 }
 
 pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
@@ -103,21 +124,38 @@ impl Chat {
 
     /// Sends what changed since the last announcement: each queued visitor's position and
     /// estimate, the queue to every agent, the agents-online count to visitors.
+    /// Tells waiting visitors their new place and estimate, agents the queue's head, and
+    /// visitors how many agents are online, each only when it changed. With agents limited
+    /// to sites, positions, estimates and availability count per site and each agent sees
+    /// the queue of their own sites; without, one snapshot and one availability serve all.
     fn announce_queue(&self) {
-        let (positions, head, online) = {
+        let (positions, snapshots, online) = {
             let r = self.router();
             let positions: Vec<_> = r
                 .queue_positions()
                 .into_iter()
-                .map(|(conv, visitor, pos)| (conv, visitor, pos, r.estimate_secs(pos)))
+                .map(|(conv, visitor, site, pos)| (conv, visitor, pos, r.estimate_secs(pos, site)))
                 .collect();
-            (
-                positions,
-                r.queue_head(QUEUE_SNAPSHOT_MAX),
-                r.agents_online(),
-            )
+            let by_site = r.any_site_limits();
+            let snapshots: Snapshots = if by_site {
+                let mut per_agent = HashMap::new();
+                for agent in r.connected_agents() {
+                    let sites = r.sites_of(agent);
+                    per_agent.insert(agent, r.queue_head(QUEUE_SNAPSHOT_MAX, sites.as_deref()));
+                }
+                Snapshots::PerAgent(per_agent)
+            } else {
+                Snapshots::One(r.queue_head(QUEUE_SNAPSHOT_MAX, None))
+            };
+            let (everywhere, per_site) = r.online_by_site();
+            let online = if by_site {
+                Online::PerSite(per_site, everywhere)
+            } else {
+                Online::One(everywhere)
+            };
+            (positions, snapshots, online)
         };
-        let (moved, snapshot, availability) = {
+        let (moved, snapshots, availability) = {
             let mut last = self
                 .inner
                 .announced
@@ -132,13 +170,15 @@ impl Chat {
                 now.insert(conv, (pos, est));
             }
             last.positions = now;
-            let snapshot = (last.snapshot != head).then(|| {
-                last.snapshot = head.clone();
-                head
+            let snapshots = (last.snapshots != snapshots).then(|| {
+                last.snapshots = snapshots.clone();
+                snapshots
             });
-            let availability = (last.availability != Some(online)).then_some(online);
-            last.availability = Some(online);
-            (moved, snapshot, availability)
+            let availability = (last.availability.as_ref() != Some(&online)).then(|| {
+                last.availability = Some(online.clone());
+                online
+            });
+            (moved, snapshots, availability)
         };
         let hub = self.hub();
         for (conversation_id, visitor, position, estimated_wait_secs) in moved {
@@ -149,15 +189,50 @@ impl Chat {
             });
             hub.send_party(Party::Visitor(visitor), Outbound::Frame(frame));
         }
-        if let Some((entries, total)) = snapshot {
-            hub.broadcast_agents(encode(&ServerFrame::QueueSnapshot { entries, total }));
+        match snapshots {
+            Some(Snapshots::One((entries, total))) => {
+                hub.broadcast_agents(encode(&ServerFrame::QueueSnapshot { entries, total }));
+            }
+            Some(Snapshots::PerAgent(per_agent)) => {
+                let frames: HashMap<AgentId, Utf8Bytes> = per_agent
+                    .into_iter()
+                    .map(|(agent, (entries, total))| {
+                        (
+                            agent,
+                            encode(&ServerFrame::QueueSnapshot { entries, total }),
+                        )
+                    })
+                    .collect();
+                hub.broadcast_agents_by(|party| match party {
+                    Party::Agent(a) => frames.get(&a).cloned(),
+                    Party::Visitor(_) => None,
+                });
+            }
+            None => {}
         }
-        if let Some(agents_online) = availability {
-            hub.broadcast_visitors(encode(&ServerFrame::Availability { agents_online }));
+        match availability {
+            Some(Online::One(agents_online)) => {
+                hub.broadcast_visitors(encode(&ServerFrame::Availability { agents_online }));
+            }
+            Some(Online::PerSite(per_site, everywhere)) => {
+                let frames: HashMap<String, Utf8Bytes> = per_site
+                    .into_iter()
+                    .map(|(site, n)| {
+                        let agents_online = everywhere.saturating_add(n);
+                        (site, encode(&ServerFrame::Availability { agents_online }))
+                    })
+                    .collect();
+                let rest = encode(&ServerFrame::Availability {
+                    agents_online: everywhere,
+                });
+                hub.broadcast_visitors_by_site(|site| {
+                    Some(frames.get(site).cloned().unwrap_or_else(|| rest.clone()))
+                });
+            }
+            None => {}
         }
     }
 
-    /// The agent's current presence and load, to all their consoles.
     pub(crate) fn send_load(&self, agent: AgentId) {
         let load = self.router().load_of(agent);
         if let Some(load) = load {

@@ -65,8 +65,9 @@ impl Chat {
             .await?)
     }
 
-    pub fn agents_online(&self) -> u32 {
-        self.router().agents_online()
+    /// Agents taking chats of `site` now.
+    pub fn agents_online(&self, site: &str) -> u32 {
+        self.router().agents_online(site)
     }
 
     /// Queue position and estimate of a queued conversation.
@@ -76,7 +77,8 @@ impl Chat {
     ) -> Option<(u32, Option<u32>)> {
         let r = self.router();
         let pos = r.position_of(conv)?;
-        Some((pos, r.estimate_secs(pos)))
+        let site = &r.live(conv)?.site;
+        Some((pos, r.estimate_secs(pos, site)))
     }
 
     /// The client-facing view of a stored conversation, with the agent's display name.

@@ -16,6 +16,8 @@ struct Registered {
     party: Party,
     tx: MailboxSender,
     topics: Vec<ConversationId>,
+    /// A visitor's site (availability differs by site when agents are limited to sites).
+    site: Option<Arc<str>>,
 }
 
 /// The connections of one party: nearly always one, kept inline (a `Vec` would be one more
@@ -133,6 +135,15 @@ impl Hub {
     /// receives anything (`Endpoint::greet` still names tokio's type); the hub delivers into
     /// the connection's mailbox, which [`go_live`](Self::go_live) hands over.
     pub fn register(&self, party: Party) -> (ConnId, mpsc::Receiver<Delivery>) {
+        self.register_on(party, None)
+    }
+
+    /// As [`Hub::register`], for a visitor of `site`.
+    pub fn register_on(
+        &self,
+        party: Party,
+        site: Option<Arc<str>>,
+    ) -> (ConnId, mpsc::Receiver<Delivery>) {
         let (tx, mailbox) = mailbox();
         let mut s = self.lock();
         s.next += 1;
@@ -143,6 +154,7 @@ impl Hub {
                 party,
                 tx,
                 topics: Vec::new(),
+                site,
             },
         );
         s.greeting.insert(id, mailbox);
@@ -222,6 +234,32 @@ impl Hub {
         for entry in s.conns.values() {
             if let Party::Visitor(_) = entry.party {
                 entry.tx.set_state(&frame);
+            }
+        }
+    }
+
+    /// Every visitor connection gets `frame_for(its site)` (availability) as the latest
+    /// state; `None` sends nothing to that connection.
+    pub fn broadcast_visitors_by_site(&self, frame_for: impl Fn(&str) -> Option<Utf8Bytes>) {
+        let s = self.lock();
+        for entry in s.conns.values() {
+            if let (Party::Visitor(_), Some(site)) = (entry.party, &entry.site) {
+                if let Some(frame) = frame_for(site) {
+                    entry.tx.set_state(&frame);
+                }
+            }
+        }
+    }
+
+    /// Every agent connection gets `frame_for(agent)` (their queue snapshot) as the latest
+    /// state; `None` sends nothing to that connection.
+    pub fn broadcast_agents_by(&self, frame_for: impl Fn(Party) -> Option<Utf8Bytes>) {
+        let s = self.lock();
+        for id in &s.agents {
+            if let Some(entry) = s.conns.get(id) {
+                if let Some(frame) = frame_for(entry.party) {
+                    entry.tx.set_state(&frame);
+                }
             }
         }
     }

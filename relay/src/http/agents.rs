@@ -37,6 +37,17 @@ pub struct AgentJson {
     max_concurrent_chats: u32,
     support_level: SupportLevel,
     disabled: bool,
+    /// The sites the agent works for (empty: every site; admins always every site). In the
+    /// answers of `POST` and `PATCH /agents`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sites: Option<Vec<String>>,
+}
+
+impl AgentJson {
+    fn with_sites(mut self, sites: Vec<String>) -> Self {
+        self.sites = Some(sites);
+        self
+    }
 }
 
 impl From<&AgentRecord> for AgentJson {
@@ -49,8 +60,25 @@ impl From<&AgentRecord> for AgentJson {
             max_concurrent_chats: a.max_concurrent_chats,
             support_level: a.support_level,
             disabled: a.disabled,
+            sites: None,
         }
     }
+}
+
+/// Site ids as given: each must exist; duplicates collapse.
+async fn known_sites(app: &AppState, sites: Vec<String>) -> Result<Vec<String>, ApiError> {
+    let mut out: Vec<String> = Vec::with_capacity(sites.len());
+    for site in sites {
+        let site = short_text("sites", &site)?;
+        if app.chat.store().site(&site).await?.is_none() {
+            return Err(ApiError::Invalid(format!("unknown site {site:?}")));
+        }
+        if !out.contains(&site) {
+            out.push(site);
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Every agent with live presence and load.
@@ -122,6 +150,9 @@ struct NewAgentJson {
     max_concurrent_chats: Option<u32>,
     #[serde(default)]
     support_level: Option<SupportLevel>,
+    /// The sites the agent works for; absent or empty: every site.
+    #[serde(default)]
+    sites: Vec<String>,
 }
 
 /// Admins create agent accounts.
@@ -148,8 +179,13 @@ async fn create(
         max_concurrent_chats: cap(req.max_concurrent_chats)?.unwrap_or(3),
         support_level: req.support_level.unwrap_or_default(),
     };
+    let sites = known_sites(&app, req.sites).await?;
     let rec = app.chat.store().create_agent(new).await?;
-    Ok((StatusCode::CREATED, Json(AgentJson::from(&rec))))
+    app.chat.set_agent_sites(rec.id, &sites).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AgentJson::from(&rec).with_sites(sites)),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -161,6 +197,8 @@ struct AgentUpdate {
     role: Option<Role>,
     support_level: Option<SupportLevel>,
     password: Option<String>,
+    /// Replaces the sites the agent works for; empty: every site.
+    sites: Option<Vec<String>>,
 }
 
 /// Admins change an agent's account; caps and disabling take effect at once.
@@ -186,6 +224,14 @@ async fn update(
         support_level: req.support_level,
         disabled: req.disabled,
     };
+    let sites = match req.sites {
+        Some(sites) => Some(known_sites(&app, sites).await?),
+        None => None,
+    };
     let rec = app.chat.update_agent(AgentId(id), patch).await?;
-    Ok(Json(AgentJson::from(&rec)))
+    if let Some(sites) = &sites {
+        app.chat.set_agent_sites(rec.id, sites).await?;
+    }
+    let sites = app.chat.store().agent_sites(rec.id).await?;
+    Ok(Json(AgentJson::from(&rec).with_sites(sites)))
 }

@@ -185,6 +185,57 @@ impl Caller {
     }
 }
 
+/// Whose data a caller may see, by site: the one tenancy rule of the REST API.
+/// Admins (and the API tokens they made) see every site; an agent the sites they work for,
+/// or every site when none are set (a single-site installation sets none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SiteScope {
+    All,
+    Only(Vec<String>),
+}
+
+impl SiteScope {
+    pub fn allows(&self, site: &str) -> bool {
+        match self {
+            SiteScope::All => true,
+            SiteScope::Only(sites) => sites.iter().any(|s| s == site),
+        }
+    }
+
+    /// For store filters: `None` means every site.
+    pub fn sites(&self) -> Option<Vec<String>> {
+        match self {
+            SiteScope::All => None,
+            SiteScope::Only(sites) => Some(sites.clone()),
+        }
+    }
+}
+
+impl Caller {
+    /// The sites this caller's data access is limited to (see [`SiteScope`]).
+    pub async fn site_scope(&self, app: &AppState) -> Result<SiteScope, ApiError> {
+        if self.agent.role == Role::Admin {
+            return Ok(SiteScope::All);
+        }
+        let sites = app.chat.store().agent_sites(self.agent.id).await?;
+        Ok(if sites.is_empty() {
+            SiteScope::All
+        } else {
+            SiteScope::Only(sites)
+        })
+    }
+
+    /// `Ok` when the caller may see data of `site`; otherwise the same 404 as for data
+    /// that does not exist, so other sites' ids cannot be probed.
+    pub async fn require_site(&self, app: &AppState, site: &str) -> Result<(), ApiError> {
+        if self.site_scope(app).await?.allows(site) {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound)
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 

@@ -89,6 +89,38 @@ fn search_text(q: Option<String>) -> Result<Option<String>, ApiError> {
     Ok(Some(q))
 }
 
+/// The ticket, if it exists and belongs to a site the caller works for: one answer (404)
+/// for "missing" and "another site's".
+async fn visible(
+    app: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<switchboard_store::tickets::TicketRecord, ApiError> {
+    let ticket = Tickets::new(&app.chat).get(id).await?;
+    caller.require_site(app, &ticket.site_id).await?;
+    Ok(ticket)
+}
+
+/// A ticket of `site` may be assigned only to an agent who works for it (admins and agents
+/// without sites work for every site). Unknown agents are left to the workflow's check.
+async fn works_for(app: &AppState, agent: AgentId, site: &str) -> Result<(), ApiError> {
+    let store = app.chat.store();
+    let Some(rec) = store.agent(agent).await? else {
+        return Ok(());
+    };
+    let sites = store.agent_sites(agent).await?;
+    if rec.role == switchboard_store::Role::Admin
+        || sites.is_empty()
+        || sites.iter().any(|s| s == site)
+    {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(format!(
+            "the assignee does not work for the site {site:?}"
+        )))
+    }
+}
+
 fn view(t: switchboard_store::tickets::TicketRecord) -> TicketView {
     TicketView::new(t, now_ms())
 }
@@ -118,7 +150,7 @@ struct ListQuery {
     responses((status = 200, description = "one page of tickets (scope tickets:read)", body = TicketList), InvalidInput, AuthErrors))]
 async fn list(
     State(app): State<AppState>,
-    _caller: Access<need::TicketsRead>,
+    caller: Access<need::TicketsRead>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<TicketList>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
@@ -137,6 +169,7 @@ async fn list(
             .as_deref()
             .map(|s| SlaState::parse(s).ok_or_else(invalid("SLA state")))
             .transpose()?,
+        sites: caller.site_scope(&app).await?.sites(),
         now: now_ms(),
         limit,
         offset,
@@ -206,6 +239,10 @@ async fn open(
         support_level: req.support_level.as_deref().map(level).transpose()?,
         assignee: req.assignee.map(AgentId),
     };
+    caller.require_site(&app, &ticket.site).await?;
+    if let Some(agent) = ticket.assignee {
+        works_for(&app, agent, &ticket.site).await?;
+    }
     let t = Tickets::new(&app.chat)
         .open(caller.agent.id, ticket)
         .await?;
@@ -259,7 +296,7 @@ async fn detail(
     Path(id): Path<i64>,
 ) -> Result<Json<TicketDetail>, ApiError> {
     let tickets = Tickets::new(&app.chat);
-    let ticket = tickets.get(id).await?;
+    let ticket = visible(&app, &caller, id).await?;
     let history = tickets.history(id).await?;
     let tags = tickets.tags(id).await?;
     let rating = app.chat.store().ticket_rating(id).await?;
@@ -318,7 +355,11 @@ async fn update(
     Path(id): Path<i64>,
     payload: Result<Json<UpdateJson>, JsonRejection>,
 ) -> Result<Json<TicketView>, ApiError> {
+    let ticket = visible(&app, &caller, id).await?;
     let req = body(payload)?;
+    if let Some(Some(agent)) = req.assignee {
+        works_for(&app, AgentId(agent), &ticket.site_id).await?;
+    }
     let update = TicketUpdate {
         status: req.status.as_deref().map(status).transpose()?,
         priority: req.priority.as_deref().map(priority).transpose()?,
@@ -345,6 +386,7 @@ async fn escalate(
     Path(id): Path<i64>,
     payload: Result<Json<EscalateJson>, JsonRejection>,
 ) -> Result<Json<TicketView>, ApiError> {
+    visible(&app, &caller, id).await?;
     let reason = text("reason", &body(payload)?.reason)?;
     let t = Tickets::new(&app.chat)
         .escalate(id, caller.agent.id, reason)
@@ -366,6 +408,7 @@ async fn note(
     Path(id): Path<i64>,
     payload: Result<Json<BodyJson>, JsonRejection>,
 ) -> Result<(StatusCode, Json<TicketView>), ApiError> {
+    visible(&app, &caller, id).await?;
     let text = text("body", &body(payload)?.body)?;
     let t = Tickets::new(&app.chat)
         .note(id, caller.agent.id, text)
@@ -383,6 +426,7 @@ async fn reply(
     Path(id): Path<i64>,
     payload: Result<Json<BodyJson>, JsonRejection>,
 ) -> Result<(StatusCode, Json<TicketView>), ApiError> {
+    visible(&app, &caller, id).await?;
     let text = text("body", &body(payload)?.body)?;
     let t = Tickets::new(&app.chat)
         .reply(id, caller.agent.id, text)
@@ -433,12 +477,13 @@ async fn convert(
     responses((status = 200, description = "the ticket the conversation became (scope tickets:read)", body = TicketView), (status = 404, description = "it became none", body = ErrorBody), AuthErrors))]
 async fn of_conversation(
     State(app): State<AppState>,
-    _caller: Access<need::TicketsRead>,
+    caller: Access<need::TicketsRead>,
     Path(id): Path<i64>,
 ) -> Result<Json<TicketView>, ApiError> {
     let t = Tickets::new(&app.chat)
         .of_conversation(ConversationId(id))
         .await?;
+    caller.require_site(&app, &t.site_id).await?;
     Ok(Json(view(t)))
 }
 
@@ -492,6 +537,7 @@ async fn set_tags(
     Path(id): Path<i64>,
     payload: Result<Json<TagsJson>, JsonRejection>,
 ) -> Result<Json<TagsJson>, ApiError> {
+    visible(&app, &caller, id).await?;
     let req = body(payload)?;
     let tags = Tickets::new(&app.chat)
         .set_tags(id, caller.agent.id, &req.tags)

@@ -3,6 +3,7 @@
 //! whatever ends the chat (end, transfer, grace timeout).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use switchboard_shared::{ConversationId, Load, Presence};
 
 #[derive(Debug, Clone)]
@@ -18,6 +19,9 @@ pub struct AgentSlots {
     pub active: BTreeSet<ConversationId>,
     /// Router tick of the last assignment: the round-robin tie-breaker.
     pub last_assigned: u64,
+    /// The sites whose chats this agent takes; `None`: every site (admins, and agents for
+    /// whom no sites are set).
+    pub sites: Option<Arc<[String]>>,
 }
 
 impl AgentSlots {
@@ -30,7 +34,15 @@ impl AgentSlots {
             disconnect_generation: 0,
             active: BTreeSet::new(),
             last_assigned: 0,
+            sites: None,
         }
+    }
+
+    /// Takes chats of `site` (whether or not it can now).
+    pub fn serves(&self, site: &str) -> bool {
+        self.sites
+            .as_ref()
+            .is_none_or(|sites| sites.iter().any(|s| s == site))
     }
 
     pub fn load(&self) -> u32 {

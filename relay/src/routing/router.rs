@@ -106,6 +106,13 @@ impl Router {
         slots.max = max;
     }
 
+    /// The sites whose chats the agent takes (`None`: every site). Chats they hold stay.
+    pub fn set_agent_sites(&mut self, id: AgentId, sites: Option<Arc<[String]>>) {
+        if let Some(s) = self.agents.get_mut(&id) {
+            s.sites = sites;
+        }
+    }
+
     /// A connection of this agent said hello. The first connection after the grace period
     /// ran out (presence offline) brings the agent back online.
     pub fn agent_connected(&mut self, id: AgentId) {
@@ -224,9 +231,47 @@ impl Router {
             .is_some_and(|s| s.active.contains(&conv))
     }
 
-    /// Agents that take chats now (online and connected), whether or not they are full.
-    pub fn agents_online(&self) -> u32 {
-        u32::try_from(self.agents.values().filter(|s| s.takes_chats()).count()).unwrap_or(u32::MAX)
+    /// Agents that take chats of `site` now (online and connected), full or not.
+    pub fn agents_online(&self, site: &str) -> u32 {
+        let n = self
+            .agents
+            .values()
+            .filter(|s| s.takes_chats() && s.serves(site))
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// Agents taking chats now: how many take every site's, and per site how many more are
+    /// limited to sites including it (sorted by site).
+    pub fn online_by_site(&self) -> (u32, Vec<(String, u32)>) {
+        let mut everywhere = 0u32;
+        let mut per_site: std::collections::BTreeMap<&str, u32> = Default::default();
+        for s in self.agents.values().filter(|s| s.takes_chats()) {
+            match &s.sites {
+                None => everywhere = everywhere.saturating_add(1),
+                Some(sites) => {
+                    for site in sites.iter() {
+                        *per_site.entry(site.as_str()).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+        let per_site = per_site
+            .into_iter()
+            .map(|(s, n)| (s.to_string(), n))
+            .collect();
+        (everywhere, per_site)
+    }
+
+    /// Whether any agent is limited to some sites (then queue snapshots and availability
+    /// differ by site; otherwise one of each serves everyone).
+    pub fn any_site_limits(&self) -> bool {
+        self.agents.values().any(|s| s.sites.is_some())
+    }
+
+    /// The sites an agent takes chats of (`None`: every site).
+    pub fn sites_of(&self, id: AgentId) -> Option<Arc<[String]>> {
+        self.agents.get(&id).and_then(|s| s.sites.clone())
     }
 
     /// (id, name, presence as seen by others, active, max) for every known agent.
@@ -270,20 +315,40 @@ impl Router {
         self.live.get(&id).is_some_and(|c| c.agent.is_none())
     }
 
-    /// Assigns queue heads to routable agents until the queue is empty or nobody is free.
-    /// The least-loaded agent wins; ties go to whoever was assigned least recently (round
-    /// robin). Everything is applied in memory before this returns.
+    /// Assigns waiting chats to routable agents of their site, in queue order, until nobody
+    /// who could take one is free. The least-loaded agent wins; ties go to whoever was
+    /// assigned least recently (round robin). A chat whose site has no free agent keeps its
+    /// place and the chats behind it go on (sites do not wait for each other). Everything is
+    /// applied in memory before this returns.
     pub fn drain(&mut self) -> Vec<(ConversationId, AgentId)> {
         let mut out = Vec::new();
-        while let Some(conv) = self.queue.front() {
+        if !self.agents.values().any(AgentSlots::routable) {
+            return out;
+        }
+        // Sites found without a free agent in this pass: their chats are skipped quickly.
+        let mut full: Vec<String> = Vec::new();
+        let waiting: Vec<ConversationId> = self.queue.iter().collect();
+        for conv in waiting {
+            let Some(site) = self.live.get(&conv).map(|c| c.site.clone()) else {
+                continue;
+            };
+            if full.contains(&site) {
+                continue;
+            }
             let best = self
                 .agents
                 .iter()
-                .filter(|(_, s)| s.routable())
+                .filter(|(_, s)| s.routable() && s.serves(&site))
                 .min_by_key(|(id, s)| (s.load(), s.last_assigned, **id))
                 .map(|(id, _)| *id);
-            let Some(agent) = best else { break };
-            self.queue.pop_front();
+            let Some(agent) = best else {
+                full.push(site);
+                if !self.agents.values().any(AgentSlots::routable) {
+                    break;
+                }
+                continue;
+            };
+            self.queue.remove(conv);
             self.tick += 1;
             if let Some(s) = self.agents.get_mut(&agent) {
                 s.active.insert(conv);
@@ -293,6 +358,9 @@ impl Router {
                 live.agent = Some(agent);
             }
             out.push((conv, agent));
+            if !self.agents.values().any(AgentSlots::routable) {
+                break;
+            }
         }
         out
     }
@@ -311,7 +379,8 @@ impl Router {
         if from == to {
             return Err(ErrorCode::InvalidField);
         }
-        if !target.takes_chats() {
+        let site_served = self.live.get(&conv).is_none_or(|c| target.serves(&c.site));
+        if !target.takes_chats() || !site_served {
             return Err(ErrorCode::AgentUnavailable);
         }
         if !target.has_free_slot() {
@@ -353,14 +422,14 @@ impl Router {
 
     // ------------------------------------------------------------------ the queue, as others see it
 
-    /// Estimated wait for a queue position: with S free-able slots among agents taking
-    /// chats and an average handle time H, a slot opens about every H/S, so position p
+    /// Estimated wait for a queue position of `site`: with S free-able slots among agents
+    /// taking that site's chats and an average handle time H, a slot opens about every H/S, so position p
     /// waits about p·H/S. `None` when nobody takes chats or there is no history yet.
-    pub fn estimate_secs(&self, position: u32) -> Option<u32> {
+    pub fn estimate_secs(&self, position: u32, site: &str) -> Option<u32> {
         let slots: u64 = self
             .agents
             .values()
-            .filter(|s| s.takes_chats())
+            .filter(|s| s.takes_chats() && s.serves(site))
             .map(|s| u64::from(s.max))
             .sum();
         if slots == 0 || self.handle_times.is_empty() {
@@ -372,44 +441,58 @@ impl Router {
         Some(u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX).max(1))
     }
 
-    /// Every queued conversation with its visitor and 1-based position.
-    pub fn queue_positions(&self) -> Vec<(ConversationId, VisitorId, u32)> {
+    /// Every queued conversation with its visitor, site and 1-based position among the
+    /// waiting chats of its site (only that site's agents serve it).
+    pub fn queue_positions(&self) -> Vec<(ConversationId, VisitorId, &str, u32)> {
+        let mut ahead: HashMap<&str, u32> = HashMap::default();
         self.queue
             .iter()
-            .enumerate()
-            .filter_map(|(i, id)| {
+            .filter_map(|id| {
                 let live = self.live.get(&id)?;
-                Some((id, live.visitor, u32::try_from(i + 1).unwrap_or(u32::MAX)))
+                let n = ahead.entry(live.site.as_str()).or_insert(0);
+                *n += 1;
+                Some((id, live.visitor, live.site.as_str(), *n))
             })
             .collect()
     }
 
     pub fn position_of(&self, conv: ConversationId) -> Option<u32> {
-        self.queue
-            .iter()
-            .position(|c| c == conv)
-            .and_then(|i| u32::try_from(i + 1).ok())
+        let site = &self.live.get(&conv)?.site;
+        let mut n = 0u32;
+        for id in self.queue.iter() {
+            if self.live.get(&id).is_some_and(|c| &c.site == site) {
+                n = n.saturating_add(1);
+            }
+            if id == conv {
+                return Some(n);
+            }
+        }
+        None
     }
 
-    /// The first `max` waiting visitors as agents see them (metadata only), and how many
-    /// wait in all.
-    pub fn queue_head(&self, max: usize) -> (Vec<QueueEntry>, u32) {
-        let entries = self
-            .queue
-            .iter()
-            .take(max)
-            .enumerate()
-            .filter_map(|(i, id)| {
-                let live = self.live.get(&id)?;
-                Some(QueueEntry {
+    /// The first `max` waiting visitors of `sites` (`None`: every site) as agents see them
+    /// (metadata only), and how many of those sites wait in all.
+    pub fn queue_head(&self, max: usize, sites: Option<&[String]>) -> (Vec<QueueEntry>, u32) {
+        let mut entries = Vec::new();
+        let mut total = 0u32;
+        for id in self.queue.iter() {
+            let Some(live) = self.live.get(&id) else {
+                continue;
+            };
+            if sites.is_some_and(|sites| !sites.contains(&live.site)) {
+                continue;
+            }
+            total = total.saturating_add(1);
+            if entries.len() < max {
+                entries.push(QueueEntry {
                     conversation_id: id,
-                    position: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                    position: total,
                     waiting_since: live.waiting_since,
                     visitor_name: live.info.name.clone(),
-                })
-            })
-            .collect();
-        (entries, u32::try_from(self.queue.len()).unwrap_or(u32::MAX))
+                });
+            }
+        }
+        (entries, total)
     }
 
     /// The agents who should see queue snapshots: everyone connected.
@@ -467,7 +550,7 @@ mod tests {
         assert_eq!(
             r.queue_positions()
                 .iter()
-                .map(|p| (p.0 .0, p.2))
+                .map(|p| (p.0 .0, p.3))
                 .collect::<Vec<_>>(),
             vec![(4, 1), (5, 2)]
         );
@@ -552,9 +635,46 @@ mod tests {
     #[test]
     fn the_wait_estimate_scales_with_position_and_capacity() {
         let mut r = router_with(&[(1, 2)]);
-        assert_eq!(r.estimate_secs(1), None);
+        assert_eq!(r.estimate_secs(1, "acme"), None);
         r.record_handle_time(120_000);
-        assert_eq!(r.estimate_secs(1), Some(60));
-        assert_eq!(r.estimate_secs(4), Some(240));
+        assert_eq!(r.estimate_secs(1, "acme"), Some(60));
+        assert_eq!(r.estimate_secs(4, "acme"), Some(240));
+    }
+
+    fn enqueue_for(r: &mut Router, n: i64, site: &str) {
+        let c = LiveConversation::new(VisitorId(n), site.into(), VisitorInfo::default(), 0, 0);
+        r.enqueue(ConversationId(n), c, n);
+    }
+
+    #[test]
+    fn agents_take_only_their_sites_chats_and_sites_do_not_wait_for_each_other() {
+        // Agent 1 works for acme only, agent 2 for every site.
+        let mut r = router_with(&[(1, 5), (2, 1)]);
+        r.set_agent_sites(AgentId(1), Some(Arc::from(vec!["acme".to_string()])));
+        r.upsert_agent(AgentId(2), "a2", 0); // full for now
+        enqueue_for(&mut r, 1, "brand");
+        enqueue_for(&mut r, 2, "acme");
+        enqueue_for(&mut r, 3, "brand");
+        enqueue_for(&mut r, 4, "acme");
+        // Nobody free for "brand": its chats keep their places, acme's are taken.
+        let got: Vec<(i64, i64)> = r.drain().iter().map(|(c, a)| (c.0, a.0)).collect();
+        assert_eq!(got, vec![(2, 1), (4, 1)]);
+        // Positions count within a site.
+        let pos: Vec<(i64, u32)> = r.queue_positions().iter().map(|p| (p.0 .0, p.3)).collect();
+        assert_eq!(pos, vec![(1, 1), (3, 2)]);
+        assert_eq!(r.position_of(ConversationId(3)), Some(2));
+        // Agent 1 sees none of brand's queue; agent 2 would see all.
+        assert_eq!(r.queue_head(10, Some(&["acme".to_string()])).1, 0);
+        assert_eq!(r.queue_head(10, None).1, 2);
+        assert_eq!((r.agents_online("acme"), r.agents_online("brand")), (2, 1));
+        // A transfer to an agent of another site is refused.
+        enqueue_for(&mut r, 5, "brand");
+        r.upsert_agent(AgentId(2), "a2", 3);
+        let got: Vec<(i64, i64)> = r.drain().iter().map(|(c, a)| (c.0, a.0)).collect();
+        assert_eq!(got, vec![(1, 2), (3, 2), (5, 2)]);
+        assert_eq!(
+            r.transfer(ConversationId(1), AgentId(2), AgentId(1)),
+            Err(ErrorCode::AgentUnavailable)
+        );
     }
 }

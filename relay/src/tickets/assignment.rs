@@ -56,7 +56,7 @@ impl Tickets {
         let store = self.chat.store();
         let rule = rule_for(store, &t.category).await?;
         let Some(agent) = store
-            .pick_ticket_assignee(t.support_level, rule.strategy)
+            .pick_ticket_assignee(t.support_level, rule.strategy, &t.site_id)
             .await?
         else {
             return Ok(t);

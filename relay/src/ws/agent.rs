@@ -197,7 +197,7 @@ async fn greet_connected(
     }
     let id: AgentId = me.id;
     let load = conn.chat.load_of(id).ok_or(ErrorCode::Internal)?;
-    let (queue, queue_total) = conn.chat.queue_head();
+    let (queue, queue_total) = conn.chat.queue_head(id);
     let welcome = ServerFrame::AgentWelcome {
         protocol: PROTOCOL_VERSION,
         agent: me,

@@ -6,6 +6,7 @@ use crate::clock::now_ms;
 use crate::conversations::{ChatError, ChatResult, VisitorIdentity};
 use crate::fanout::{Delivery, Party};
 use crate::tickets::{TicketError, Tickets};
+use std::sync::Arc;
 use switchboard_shared::text::{parse_field, parse_url_field, MessageBody};
 use switchboard_shared::{
     ClientMsgId, ConversationId, ConversationStatus, ErrorCode, ServerFrame, Side, SiteSettings,
@@ -132,8 +133,12 @@ impl Endpoint for VisitorEndpoint {
             .chat
             .identify_visitor(&site.id, token.as_deref())
             .await?;
-        let (conn_id, rx) = conn.chat.hub().register(Party::Visitor(visitor.id));
-        conn.count_against(Party::Visitor(visitor.id), Some(site.id.as_str().into()));
+        let site_key: Arc<str> = site.id.as_str().into();
+        let (conn_id, rx) = conn
+            .chat
+            .hub()
+            .register_on(Party::Visitor(visitor.id), Some(site_key.clone()));
+        conn.count_against(Party::Visitor(visitor.id), Some(site_key));
         conn.conn_id = Some(conn_id);
         // A visitor made just now has no conversation and no tickets yet: a first visit (most
         // connections) skips both reads.
@@ -154,7 +159,11 @@ impl Endpoint for VisitorEndpoint {
             // Sent once; not kept for the life of the connection.
             token: visitor.new_token.take(),
             conversation: conversation.as_ref().map(|c| conn.chat.view(c)),
-            agents_online: if closed { 0 } else { conn.chat.agents_online() },
+            agents_online: if closed {
+                0
+            } else {
+                conn.chat.agents_online(&site.id)
+            },
             site: SiteSettings {
                 closed,
                 ..site_settings(&site)

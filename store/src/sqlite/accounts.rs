@@ -90,6 +90,55 @@ pub(super) async fn update_agent(
         .ok_or(StoreError::NotFound)
 }
 
+pub(super) async fn agent_sites(pool: &SqlitePool, id: AgentId) -> StoreResult<Vec<String>> {
+    let rows = sqlx::query("SELECT site_id FROM agent_sites WHERE agent_id = ? ORDER BY site_id")
+        .bind(id.0)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get("site_id").map_err(StoreError::from))
+        .collect()
+}
+
+pub(super) async fn all_agent_sites(pool: &SqlitePool) -> StoreResult<Vec<(AgentId, String)>> {
+    let rows = sqlx::query("SELECT agent_id, site_id FROM agent_sites ORDER BY agent_id, site_id")
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((AgentId(r.try_get("agent_id")?), r.try_get("site_id")?)))
+        .collect()
+}
+
+/// One transaction: the agent's rows are replaced whole, or not at all.
+pub(super) async fn set_agent_sites(
+    pool: &SqlitePool,
+    id: AgentId,
+    sites: &[String],
+) -> StoreResult<()> {
+    let mut tx = pool.begin().await?;
+    let known = sqlx::query("SELECT 1 FROM agents WHERE id = ?")
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if known.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    sqlx::query("DELETE FROM agent_sites WHERE agent_id = ?")
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+    for site in sites {
+        sqlx::query("INSERT OR IGNORE INTO agent_sites (agent_id, site_id) VALUES (?, ?)")
+            .bind(id.0)
+            .bind(site)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| constraint(e, || format!("site {site}")))?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 pub(super) async fn create_session(
     pool: &SqlitePool,
     token_hash: [u8; 32],

@@ -204,6 +204,15 @@ impl Store for SqliteStore {
     async fn update_agent(&self, id: AgentId, patch: AgentPatch) -> StoreResult<AgentRecord> {
         accounts::update_agent(&self.write, id, patch).await
     }
+    async fn agent_sites(&self, id: AgentId) -> StoreResult<Vec<String>> {
+        accounts::agent_sites(&self.read, id).await
+    }
+    async fn all_agent_sites(&self) -> StoreResult<Vec<(AgentId, String)>> {
+        accounts::all_agent_sites(&self.read).await
+    }
+    async fn set_agent_sites(&self, id: AgentId, sites: &[String]) -> StoreResult<()> {
+        accounts::set_agent_sites(&self.write, id, sites).await
+    }
     async fn create_session(
         &self,
         token_hash: [u8; 32],
@@ -417,8 +426,9 @@ impl Store for SqliteStore {
         &self,
         level: SupportLevel,
         strategy: crate::tickets::AssignmentStrategy,
+        site: &str,
     ) -> StoreResult<Option<AgentId>> {
-        ticket_meta::pick_assignee(&self.read, level, strategy).await
+        ticket_meta::pick_assignee(&self.read, level, strategy, site).await
     }
     async fn sla_policies(&self) -> StoreResult<Vec<crate::tickets::SlaPolicyRecord>> {
         ticket_meta::sla_policies(&self.read).await

@@ -127,6 +127,7 @@ pub(super) async fn pick_assignee(
     pool: &SqlitePool,
     level: SupportLevel,
     strategy: AssignmentStrategy,
+    site: &str,
 ) -> StoreResult<Option<AgentId>> {
     let order = match strategy {
         AssignmentStrategy::Manual => return Ok(None),
@@ -143,9 +144,12 @@ pub(super) async fn pick_assignee(
     };
     let row = sqlx::query(&format!(
         "SELECT a.id FROM agents a WHERE a.disabled = 0 AND a.support_level = ? \
+           AND (a.role = 'admin' OR NOT EXISTS (SELECT 1 FROM agent_sites s WHERE s.agent_id = a.id) \
+                OR EXISTS (SELECT 1 FROM agent_sites s WHERE s.agent_id = a.id AND s.site_id = ?)) \
          ORDER BY {order} LIMIT 1"
     ))
     .bind(level.as_str())
+    .bind(site)
     .fetch_optional(pool)
     .await?;
     row.map(|r| r.try_get::<i64, _>("id").map(AgentId))

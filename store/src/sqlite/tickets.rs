@@ -184,6 +184,7 @@ pub(super) async fn list(pool: &SqlitePool, f: TicketFilter) -> StoreResult<Vec<
                 AND (?10 != 'paused' OR pending_since IS NOT NULL) \
                 AND (?10 != 'running' OR (pending_since IS NULL \
                      AND status NOT IN ('resolved', 'closed')))) \
+           AND (?12 IS NULL OR site_id IN (SELECT value FROM json_each(?12))) \
          ORDER BY sla_due_at IS NULL, sla_due_at, id LIMIT ?6 OFFSET ?7"
     ))
     .bind(f.status.map(TicketStatus::as_str))
@@ -197,6 +198,11 @@ pub(super) async fn list(pool: &SqlitePool, f: TicketFilter) -> StoreResult<Vec<
     .bind(f.search.as_deref().map(like_pattern))
     .bind(f.sla.map(SlaState::as_str))
     .bind(f.now)
+    .bind(
+        f.sites
+            .as_ref()
+            .map(|sites| serde_json::Value::from(sites.clone()).to_string()),
+    )
     .fetch_all(pool)
     .await?;
     rows.iter().map(ticket).collect()

@@ -317,7 +317,7 @@ async fn rules_round_trip_and_the_assignee_is_picked_by_strategy_among_the_level
         .await;
     assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
 
-    let pick = |s| store.pick_ticket_assignee(SupportLevel::L2, s);
+    let pick = |s| store.pick_ticket_assignee(SupportLevel::L2, s, "acme");
     assert_eq!(pick(AssignmentStrategy::Manual).await.unwrap(), None);
     // Round robin: never assigned first (ties by id), then whoever waited longest.
     assert_eq!(pick(AssignmentStrategy::RoundRobin).await.unwrap(), Some(a));
@@ -456,5 +456,67 @@ async fn the_sla_filter_tells_breached_paused_and_running_tickets_apart_at_a_giv
     assert_eq!(ids(SlaState::Paused).await, vec![paused.id]);
     assert_eq!(ids(SlaState::Running).await, vec![running.id]);
     let _ = done;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn an_agents_sites_scope_the_ticket_list_and_replace_whole() {
+    let (_dir, store, _) = store().await;
+    let other = SiteRecord {
+        id: "brandschutz".into(),
+        name: "Brandschutz".into(),
+        allowed_origins: vec![],
+        prechat: Default::default(),
+        options: Default::default(),
+    };
+    store.upsert_site(other).await.unwrap();
+    let (a, _) = store.create_ticket(new_ticket(None, 100)).await.unwrap();
+    let mut theirs = new_ticket(None, 200);
+    theirs.site_id = "brandschutz".into();
+    let (b, _) = store.create_ticket(theirs).await.unwrap();
+    let ids = |sites: Option<Vec<String>>| {
+        let store = &store;
+        async move {
+            let f = TicketFilter {
+                sites,
+                limit: 10,
+                ..Default::default()
+            };
+            let list = store.list_tickets(f).await.unwrap();
+            list.iter().map(|t| t.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids(None).await, vec![a.id, b.id]);
+    assert_eq!(ids(Some(vec!["acme".into()])).await, vec![a.id]);
+    assert_eq!(ids(Some(vec!["brandschutz".into()])).await, vec![b.id]);
+    assert!(ids(Some(vec![])).await.is_empty());
+
+    let agent = store
+        .create_agent(crate::NewAgent {
+            email: "anna@acme.example".into(),
+            display_name: "Anna".into(),
+            password_hash: "$argon2id$stub".into(),
+            role: crate::Role::Agent,
+            max_concurrent_chats: 2,
+            support_level: SupportLevel::L1,
+        })
+        .await
+        .unwrap();
+    assert!(store.agent_sites(agent.id).await.unwrap().is_empty());
+    let both = ["brandschutz".to_string(), "acme".to_string()];
+    store.set_agent_sites(agent.id, &both).await.unwrap();
+    assert_eq!(
+        store.agent_sites(agent.id).await.unwrap(),
+        vec!["acme", "brandschutz"]
+    );
+    // Unknown site: nothing changes.
+    let bad = ["acme".to_string(), "nowhere".to_string()];
+    assert!(matches!(
+        store.set_agent_sites(agent.id, &bad).await,
+        Err(crate::StoreError::NotFound)
+    ));
+    assert_eq!(store.agent_sites(agent.id).await.unwrap().len(), 2);
+    store.set_agent_sites(agent.id, &[]).await.unwrap();
+    assert!(store.all_agent_sites().await.unwrap().is_empty());
     store.close().await;
 }

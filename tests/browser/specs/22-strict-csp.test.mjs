@@ -17,8 +17,9 @@ const h = new Harness("22-strict-csp");
 const ANNA = { email: "anna@acme-brandschutz.example", name: "Anna Beispiel", password: "anna-geheim-123" };
 let agent, server, relay, ws;
 
-// The README's minimal policy for the widget, plus what this page needs for itself (its
-// nonce'd inline script and style) and nothing else: default-src 'none'.
+// The README's minimal policy for the widget (the allowlist form: the relay's origin in
+// script-src, the tag without a nonce), plus what this page needs for itself (its nonce'd
+// inline script and style) and nothing else: default-src 'none'.
 const full = () => ({
   "default-src": "'none'",
   "script-src": `'nonce-${NONCE}' ${relay} 'wasm-unsafe-eval'`,
@@ -26,18 +27,24 @@ const full = () => ({
   "style-src": `'nonce-${NONCE}'`,
 });
 
-/** Path → [policy, widget tag]: the full policy, and each part taken away in turn. */
+/** Path → [policy, widget tag]: the full policy, its nonce forms, and each part taken away. */
 function variants() {
-  const tag = { src: `${relay}/widget.js`, site: "demo", locale: "de" };
+  const tag = { src: `${relay}/widget.js`, site: "demo", locale: "de", nonce: false };
+  const nonced = { ...tag, nonce: true };
   const f = full();
   return {
     "/full": [f, tag],
-    "/strict-dynamic": [{ ...f, "script-src": `'nonce-${NONCE}' 'strict-dynamic' 'wasm-unsafe-eval'` }, tag],
+    // The tag carries the page's nonce instead: the relay's origin is not needed in
+    // script-src (the nonce carries over to the module widget.js imports).
+    "/nonce": [{ ...f, "script-src": `'nonce-${NONCE}' 'wasm-unsafe-eval'` }, nonced],
+    "/strict-dynamic": [{ ...f, "script-src": `'nonce-${NONCE}' 'strict-dynamic' 'wasm-unsafe-eval'` }, nonced],
     "/no-style-src": [{ ...f, "style-src": "'none'" }, tag],
-    "/no-relay-script": [{ ...f, "script-src": `'nonce-${NONCE}' 'wasm-unsafe-eval'` }, tag],
-    "/no-script-at-all": [{ ...f, "script-src": `'nonce-${NONCE}' 'wasm-unsafe-eval'` }, { ...tag, nonce: false }],
+    "/only-widget-js": [{ ...f, "script-src": `'nonce-${NONCE}' ${relay}/widget.js 'wasm-unsafe-eval'` }, tag],
+    "/no-script-src": [{ ...f, "script-src": `'nonce-${NONCE}' 'wasm-unsafe-eval'` }, tag],
     "/no-wasm-eval": [{ ...f, "script-src": `'nonce-${NONCE}' ${relay}` }, tag],
     "/no-connect": [{ ...f, "connect-src": "'none'" }, tag],
+    "/no-ws": [{ ...f, "connect-src": relay }, tag],
+    "/no-policy": [null, tag],
   };
 }
 
@@ -49,7 +56,7 @@ before(async () => {
   agent = await h.agent(relay, ANNA);
   const pages = {};
   for (const [path, [p, tag]] of Object.entries(variants())) {
-    pages[path] = { html: hostPage({ widget: tag }), headers: { "content-security-policy": policy(p) } };
+    pages[path] = { html: hostPage({ widget: tag }), headers: p ? { "content-security-policy": policy(p) } : {} };
   }
   server = await startStaticServer({ pages });
 }, { timeout: TEST_TIMEOUT });
@@ -73,12 +80,13 @@ function geometry(page, id = "sb-launcher") {
     const host = el.getRootNode().host, vw = document.documentElement.clientWidth;
     const vh = document.documentElement.clientHeight;
     const footer = document.getElementById("fuss").getBoundingClientRect();
+    const margin = parseFloat(getComputedStyle(document.body).marginBottom);
     return {
       position: cs.position, background: cs.backgroundColor, width: r.width, height: r.height,
       right: Math.round(vw - r.right), bottom: Math.round(vh - r.bottom),
       hostPosition: getComputedStyle(host).position,
       // Nothing below the footer: the widget adds no height to the page.
-      belowFooter: Math.round(document.documentElement.scrollHeight - (footer.bottom + scrollY)),
+      belowFooter: Math.round(document.documentElement.scrollHeight - (footer.bottom + scrollY + margin)),
     };
   });
 }
@@ -144,15 +152,17 @@ h.test("under the documented strict policy the launcher is styled and fixed, not
   assert.deepEqual(page.rec.errors, [], "no uncaught errors on the page");
 });
 
-h.test("with a nonce and 'strict-dynamic' instead of the relay's origin in script-src, the widget works the same", async () => {
-  const page = await cspPage("/strict-dynamic");
-  await tid(page, "sb-launcher").waitFor({ state: "visible" });
-  await assertStyledLauncher(page, "strict-dynamic");
-  await openWidget(page);
-  await startChat(page, { name: "Jonas Kunde" });
-  assert.deepEqual(await violations(page), [], "the browser reported no CSP violation");
-  assert.deepEqual(page.rec.errors, [], "no uncaught errors on the page");
-});
+for (const [path, form] of [["/nonce", "'nonce-…'"], ["/strict-dynamic", "'nonce-…' 'strict-dynamic'"]]) {
+  h.test(`with the page's nonce on the tag (script-src ${form}, no relay origin) the widget works the same`, async () => {
+    const page = await cspPage(path);
+    await tid(page, "sb-launcher").waitFor({ state: "visible" });
+    await assertStyledLauncher(page, path);
+    await openWidget(page);
+    await startChat(page, { name: "Jonas Kunde" });
+    assert.deepEqual(await violations(page), [], "the browser reported no CSP violation");
+    assert.deepEqual(page.rec.errors, [], "no uncaught errors on the page");
+  });
+}
 
 h.test("without any style-src for the widget (style-src 'none') the launcher and the panel are still styled", async () => {
   const page = await cspPage("/no-style-src");
@@ -168,12 +178,12 @@ h.test("without any style-src for the widget (style-src 'none') the launcher and
   assert.deepEqual(page.rec.errors, [], "no uncaught errors on the page");
 });
 
-h.test("without the relay in script-src (the tag nonce'd), the launcher shows but opening ends grey with the styled note", async () => {
-  const page = await cspPage("/no-relay-script");
+h.test("with only widget.js allowed in script-src (not the relay's origin), the launcher shows but opening ends grey with the styled note", async () => {
+  const page = await cspPage("/only-widget-js");
   await tid(page, "sb-launcher").waitFor({ state: "visible" });
-  await assertStyledLauncher(page, "no relay in script-src");
+  await assertStyledLauncher(page, "only widget.js in script-src");
   await tid(page, "sb-launcher").click();
-  await assertStyledNote(page, "no relay in script-src");
+  await assertStyledNote(page, "only widget.js in script-src");
   assert.equal(await tid(page, "sb-panel").count(), 0, "no panel");
   await until(async () => (await violations(page)).some((v) => v.directive === "script-src-elem" &&
     v.blocked.startsWith(`${relay}/assets/`)), { message: "a script-src violation for the widget module" });
@@ -181,8 +191,8 @@ h.test("without the relay in script-src (the tag nonce'd), the launcher shows bu
   assert.deepEqual(page.rec.errors, [], "no uncaught errors on the page");
 });
 
-h.test("without script-src for widget.js itself, no launcher appears and the page is unaffected", async () => {
-  const page = await cspPage("/no-script-at-all");
+h.test("without the relay in script-src (and no nonce on the tag), no launcher appears and the page is unaffected", async () => {
+  const page = await cspPage("/no-script-src");
   await until(async () => (await violations(page)).some((v) => v.blocked === `${relay}/widget.js`),
     { message: "a violation for widget.js" });
   await page.waitForTimeout(300);
@@ -215,3 +225,41 @@ h.test("without the relay in connect-src, opening ends grey with the styled note
   await hostScriptWorks(page);
   assert.deepEqual(page.rec.errors, [], "no uncaught errors on the page");
 });
+
+h.test("with the relay's https origin but not its wss one in connect-src, the panel opens and says within 10 s that the chat cannot be reached", async () => {
+  const page = await cspPage("/no-ws");
+  await tid(page, "sb-launcher").click();
+  const clicked = Date.now();
+  await tid(page, "sb-panel").waitFor({ state: "visible", timeout: 10_000 });
+  await until(async () => /nicht erreichbar/.test(await tid(page, "sb-conn").textContent().catch(() => "")),
+    { timeout: 10_000 - (Date.now() - clicked), message: "the \"not reachable\" note within 10 s" });
+  assert.ok(await tid(page, "sb-launcher").evaluate((b) => b.classList.contains("off")), "the launcher is grey");
+  assert.ok((await violations(page)).some((v) => v.directive === "connect-src" && v.blocked.startsWith(ws)),
+    "a connect-src violation for the WebSocket");
+  await hostScriptWorks(page);
+  assert.deepEqual(page.rec.errors, [], "no uncaught errors on the page");
+});
+
+h.test("a browser without constructable stylesheets (before Safari 16.4) gets the launcher and the panel styled by <style> and <link>: on a page without a policy, and with the tag's nonce under style-src 'nonce-…'", async () => {
+  for (const path of ["/no-policy", "/nonce"]) {
+    await fallbackStyled(path);
+  }
+});
+
+async function fallbackStyled(path) {
+  const page = await h.page();
+  // Chromium with the API taken away stands in for such a browser.
+  await page.addInitScript(() => { delete ShadowRoot.prototype.adoptedStyleSheets; });
+  await recordViolations(page);
+  await page.goto(`${server.url}${path}`);
+  await tid(page, "sb-launcher").waitFor({ state: "visible" });
+  assert.ok(await page.locator("switchboard-chat").evaluate((h) => !!h.shadowRoot.querySelector("style")),
+    `${path}: the loader fell back to a <style> element`);
+  await assertStyledLauncher(page, `${path} without adoptedStyleSheets`);
+  await openWidget(page);
+  await startChat(page, { name: "Jonas Kunde" });
+  assert.equal(await tid(page, "sb-panel").evaluate((p) => getComputedStyle(p).position), "fixed",
+    `${path}: the panel's stylesheet applies`);
+  assert.deepEqual(await violations(page), [], `${path}: the browser reported no CSP violation`);
+  assert.deepEqual(page.rec.errors, [], "no uncaught errors on the page");
+}
