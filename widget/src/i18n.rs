@@ -40,6 +40,7 @@ pub enum T {
     Connecting,
     Reconnecting,
     Unavailable,
+    Unreachable,
     DefaultGreeting,
     AgentTyping,
     InputPlaceholder,
@@ -90,6 +91,10 @@ pub fn t(lang: Lang, key: T) -> &'static str {
         Connecting => ("Verbindung wird aufgebaut…", "Connecting…"),
         Reconnecting => ("Verbindung wird wiederhergestellt…", "Reconnecting…"),
         Unavailable => ("Der Chat ist zurzeit nicht verfügbar.", "Chat is not available right now."),
+        Unreachable => (
+            "Der Chat ist gerade nicht erreichbar. Bitte versuchen Sie es später erneut.",
+            "The chat can't be reached right now. Please try again later.",
+        ),
         DefaultGreeting => ("Hallo! Wie können wir helfen?", "Hello! How can we help?"),
         AgentTyping => ("schreibt…", "is typing…"),
         InputPlaceholder => ("Nachricht schreiben…", "Write a message…"),

@@ -43,6 +43,10 @@ pub const ERROR_SHOWN_MS: f64 = 10_000.0;
 /// Offer "leave a message instead" after this long in the queue when the site does not say
 /// (the relay's default too).
 pub const QUEUE_OFFER_SECS: u32 = 120;
+/// Without a first welcome for this long, "connecting…" becomes "not reachable, try again
+/// later" (the socket keeps trying). A healthy relay welcomes in well under a second, a slow
+/// mobile network in two or three; the issue asks for the note within 10 s of the click.
+pub const UNREACHABLE_AFTER_MS: f64 = 6_000.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnState {
@@ -205,6 +209,11 @@ pub struct Chat {
     queued_since: Option<f64>,
     /// The visitor took the offer: the offline form replaces the wait.
     leave_instead: bool,
+    /// When (ms) this page started waiting for its first welcome; `None` once welcomed.
+    connecting_since: Option<f64>,
+    /// No first welcome for [`UNREACHABLE_AFTER_MS`]: the panel says the chat cannot be
+    /// reached. Cleared by the welcome.
+    pub unreachable: bool,
     pub error: Option<(ErrorCode, f64)>,
     pub outbox: Outbox,
     pub contact: Contact,
@@ -259,6 +268,8 @@ impl Chat {
             queue_offer: false,
             queued_since: None,
             leave_instead: false,
+            connecting_since: None,
+            unreachable: false,
             error: None,
             outbox: Outbox::default(),
             contact: Contact::default(),
@@ -571,6 +582,8 @@ impl Chat {
         self.welcomed = true;
         self.ever_welcomed = true;
         self.conn = ConnState::Online;
+        self.connecting_since = None;
+        self.unreachable = false;
         let conversation = conversation.filter(|v| self.dismissed.is_none_or(|d| v.id > d));
         match conversation {
             Some(v) => {
@@ -1014,6 +1027,7 @@ impl Chat {
             || (self.welcomed && self.conversation.is_some() && self.last_seq > self.acked)
             || (self.welcomed && self.reading() && self.last_seq > self.read_sent)
             || (!self.queue_offer && self.offer_at().is_some_and(|t| now >= t))
+            || self.reach_due(now)
     }
 
     /// Runs every 500 ms: expiries, the rate-limit resend, and batched `ack`/`read`.
@@ -1033,9 +1047,35 @@ impl Chat {
             self.error = None;
         }
         self.queue_clock(now);
+        self.reach_clock(now);
         out.extend(self.flush_receipts());
         out.extend(self.notify());
         out
+    }
+
+    /// Still waiting for the first welcome (not refused for good): the clock that turns
+    /// "connecting…" into the "not reachable" note. A later loss of the connection keeps
+    /// "reconnecting…": the visitor can still write then, the outbox sends it on return.
+    fn first_connecting(&self) -> bool {
+        !self.ever_welcomed && self.conn == ConnState::Connecting
+    }
+
+    fn reach_due(&self, now: f64) -> bool {
+        self.first_connecting()
+            && self
+                .connecting_since
+                .is_none_or(|t| !self.unreachable && now - t >= UNREACHABLE_AFTER_MS)
+    }
+
+    /// Starts the first-connection clock at the first tick and sets the note when it runs out.
+    fn reach_clock(&mut self, now: f64) {
+        if !self.first_connecting() {
+            self.connecting_since = None;
+            self.unreachable = false;
+            return;
+        }
+        let since = *self.connecting_since.get_or_insert(now);
+        self.unreachable = now - since >= UNREACHABLE_AFTER_MS;
     }
 
     /// When the "leave a message instead" offer is due for the conversation waiting now.

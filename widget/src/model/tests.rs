@@ -89,6 +89,39 @@ fn sends(out: &[Out]) -> Vec<VisitorCommand> {
         .collect()
 }
 
+#[test]
+fn without_a_first_welcome_for_six_seconds_the_panel_says_the_chat_is_unreachable_until_welcomed() {
+    let mut c = Chat::new(None, Outbox::default(), None, None);
+    c.hello("acme", "de");
+    c.disconnected();
+    assert!(c.tick_due(500.0), "the first tick starts the clock");
+    c.tick(500.0);
+    assert!(!c.unreachable);
+    assert!(
+        !c.tick_due(500.0 + UNREACHABLE_AFTER_MS - 1.0),
+        "no wake-ups while waiting"
+    );
+    assert!(c.tick_due(500.0 + UNREACHABLE_AFTER_MS));
+    c.tick(500.0 + UNREACHABLE_AFTER_MS);
+    assert!(c.unreachable);
+    assert_eq!(c.conn, ConnState::Connecting, "still trying");
+    assert!(
+        !c.tick_due(60_000.0),
+        "nothing more to do until the welcome"
+    );
+
+    c.apply(welcome(None, 1), 61_000.0);
+    assert!(!c.unreachable, "the welcome clears the note at once");
+    assert!(!c.tick_due(61_000.0));
+    // A later loss of the connection is "reconnecting…" (the outbox keeps what is written),
+    // not the note.
+    c.disconnected();
+    c.tick(62_000.0);
+    c.tick(62_000.0 + UNREACHABLE_AFTER_MS);
+    assert!(!c.unreachable);
+    assert_eq!(c.conn, ConnState::Reconnecting);
+}
+
 /// A connected chat with an active conversation holding `started` and `agent_joined`.
 fn active_chat() -> Chat {
     let mut c = Chat::new(None, Outbox::default(), None, None);

@@ -155,14 +155,17 @@ fn Header() -> impl IntoView {
     }
 }
 
-/// "Reconnecting…" while the socket is down.
+/// "Connecting…" (then "not reachable, try again later") or "Reconnecting…" while the
+/// socket is down.
 #[component]
 fn ConnNotice() -> impl IntoView {
     let w = use_widget();
     let conn = Memo::new(move |_| w.chat.with(|c| c.conn));
+    let unreachable = Memo::new(move |_| w.chat.with(|c| c.unreachable));
     let text = move || {
         let key = match conn.get() {
             ConnState::Online => return None,
+            ConnState::Connecting if unreachable.get() => T::Unreachable,
             ConnState::Connecting => T::Connecting,
             ConnState::Reconnecting => T::Reconnecting,
             ConnState::Failed => T::Unavailable,
