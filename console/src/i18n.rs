@@ -46,6 +46,8 @@ pub struct Texts {
     pub login: &'static str,
     pub logout: &'static str,
     pub bad_login: &'static str,
+    /// The relay answered 429: too many failed logins for this account or address.
+    pub login_throttled: &'static str,
     pub online: &'static str,
     pub away: &'static str,
     pub chats: &'static str,
@@ -134,6 +136,8 @@ pub static DE: Texts = Texts {
     login: "Anmelden",
     logout: "Abmelden",
     bad_login: "E-Mail oder Passwort ist falsch.",
+    login_throttled:
+        "Zu viele Fehlversuche. Bitte warten Sie eine Minute und versuchen Sie es dann erneut.",
     online: "Online",
     away: "Abwesend",
     chats: "Chats",
@@ -218,6 +222,7 @@ pub static EN: Texts = Texts {
     login: "Log in",
     logout: "Log out",
     bad_login: "Wrong e-mail or password.",
+    login_throttled: "Too many failed attempts. Please wait a minute, then try again.",
     online: "Online",
     away: "Away",
     chats: "chats",

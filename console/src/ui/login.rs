@@ -12,7 +12,8 @@ pub fn LoginForm() -> impl IntoView {
     let t = t();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let failed = RwSignal::new(false);
+    // Why the last attempt failed: `Some(true)` throttled (429), `Some(false)` refused.
+    let failed = RwSignal::new(None::<bool>);
     let busy = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -22,10 +23,10 @@ pub fn LoginForm() -> impl IntoView {
         spawn_local(async move {
             match api::login(&email.get_untracked(), &password.get_untracked()).await {
                 Ok(login) => {
-                    failed.set(false);
+                    failed.set(None);
                     app.start(login);
                 }
-                Err(_) => failed.set(true),
+                Err(e) => failed.set(Some(e.status == 429)),
             }
             busy.set(false);
         });
@@ -46,8 +47,10 @@ pub fn LoginForm() -> impl IntoView {
                     prop:value=move || password.get()
                     on:input=move |ev| password.set(event_target_value(&ev)) />
             </label>
-            <Show when=move || failed.get()>
-                <p class="cs-error" role="alert" data-testid="cs-login-error">{move || t().bad_login}</p>
+            <Show when=move || failed.get().is_some()>
+                <p class="cs-error" role="alert" data-testid="cs-login-error">
+                    {move || if failed.get() == Some(true) { t().login_throttled } else { t().bad_login }}
+                </p>
             </Show>
             <button type="submit" data-testid="cs-login-submit" disabled=move || busy.get()>
                 {move || t().login}
