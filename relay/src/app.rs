@@ -14,7 +14,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_shared::ConversationStatus;
-use switchboard_store::sqlite::SqliteStore;
 use switchboard_store::{Role, SharedStore};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
@@ -53,11 +52,9 @@ pub struct Application {
 /// Opens the store and restores routing: queued conversations in their stored order,
 /// active ones with their agents (who get a grace period to reconnect).
 async fn open_store(url: &str, hub: &Hub) -> anyhow::Result<(SharedStore, Routing)> {
-    let store: SharedStore = Arc::new(
-        SqliteStore::open(url, Arc::new(Publisher::new(hub.clone())))
-            .await
-            .with_context(|| format!("opening the database {url}"))?,
-    );
+    let store: SharedStore = switchboard_store::open(url, Arc::new(Publisher::new(hub.clone())))
+        .await
+        .with_context(|| format!("opening the database {}", switchboard_store::masked(url)))?;
     let agents = store.list_agents().await?;
     let open = store.open_conversations().await?;
     let handle_times = store.recent_handle_times(50).await?;

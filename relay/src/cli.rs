@@ -7,19 +7,21 @@ use std::io::BufRead;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use switchboard_shared::{FieldRule, PrechatFields, SupportLevel};
-use switchboard_store::sqlite::SqliteStore;
-use switchboard_store::{NewAgent, NoListener, Role, SharedStore, SiteRecord, Store, StoreError};
+use switchboard_store::{NewAgent, NoListener, Role, SharedStore, SiteRecord, StoreError};
 
 pub const DEMO_SITE: &str = "demo";
 pub const DEMO_EMAIL: &str = "demo@switchboard.local";
 pub const DEMO_PASSWORD: &str = "demo-agent";
 
-async fn open(args: &StoreArgs) -> anyhow::Result<SqliteStore> {
+async fn open(args: &StoreArgs) -> anyhow::Result<SharedStore> {
     if args.database_url.is_none() {
         std::fs::create_dir_all(&args.data_dir)
             .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
     }
-    Ok(SqliteStore::open(&args.url(), Arc::new(NoListener)).await?)
+    let url = args.url();
+    switchboard_store::open(&url, Arc::new(NoListener))
+        .await
+        .with_context(|| format!("opening the database {}", switchboard_store::masked(&url)))
 }
 
 pub async fn agent(cmd: AgentCommand) -> anyhow::Result<()> {

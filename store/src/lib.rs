@@ -1,8 +1,10 @@
 //! # switchboard-store
 //!
 //! The store: one interface ([`Store`]) over the database, so routing and the WebSocket edges
-//! never see SQL. SQLite ([`sqlite::SqliteStore`]) is the embedded default; PostgreSQL will sit
-//! beside it behind the same trait.
+//! never see SQL. [`open`] picks the backend from the database URL's scheme; callers hold a
+//! [`SharedStore`] and never name a backend type, and [`StoreError`] carries none. SQLite
+//! ([`sqlite::SqliteStore`]) is the embedded default; PostgreSQL will sit beside it behind
+//! the same trait (its scheme is recognised and refused until then).
 //!
 //! Delivery guarantee: [`Store::append`] returns only after the event is committed, and
 //! every committed event is handed to the [`CommitListener`] in sequence order (per
@@ -34,13 +36,16 @@ pub enum StoreError {
     Closed,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    /// A statement of the group-commit writer failed (its own rusqlite connection).
-    #[error(transparent)]
-    Write(#[from] rusqlite::Error),
+    /// The database failed (a query, the connection, a migration); the backend's own error
+    /// inside, so callers never depend on a backend's types.
+    #[error("database error: {0}")]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
+    /// A statement of a group commit failed; every request in the batch was refused.
+    #[error("write failed: {0}")]
+    Write(Box<dyn std::error::Error + Send + Sync>),
+    /// The database URL names no backend this build has, or is malformed.
+    #[error("unsupported database URL {url}: {why}")]
+    Url { url: String, why: String },
     /// A batch did not commit: every request in it gets this; the cause is logged once.
     #[error("group commit failed: {0}")]
     CommitFailed(String),
@@ -50,6 +55,39 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Opens the store the URL names, by its scheme: `sqlite://path` (or a plain file path) is
+/// the embedded SQLite store. `postgres://` is recognised and refused with a clear error
+/// until that backend exists. Every committed event goes to `listener` (see [`Store`]).
+pub async fn open(url: &str, listener: Arc<dyn CommitListener>) -> StoreResult<SharedStore> {
+    match url.split_once("://").map(|(scheme, _)| scheme) {
+        Some("sqlite") | None => Ok(Arc::new(sqlite::SqliteStore::open(url, listener).await?)),
+        Some("postgres" | "postgresql") => Err(StoreError::Url {
+            url: masked(url),
+            why: "this build has no PostgreSQL backend yet; use sqlite://".into(),
+        }),
+        Some(other) => Err(StoreError::Url {
+            url: masked(url),
+            why: format!("unknown scheme {other:?}; use sqlite://PATH"),
+        }),
+    }
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn masked(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VisitorId(pub i64);
@@ -538,4 +576,34 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces an existing site's name, origins, pre-chat fields and options in one
     /// transaction; `NotFound` if there is no such site.
     async fn update_site(&self, site: SiteRecord) -> StoreResult<()>;
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_appear_in_a_masked_url() {
+        assert_eq!(
+            masked("postgres://switchboard:geheim@db.example:5432/chat"),
+            "postgres://switchboard:***@db.example:5432/chat"
+        );
+        assert_eq!(masked("postgres://db/chat"), "postgres://db/chat");
+        assert_eq!(masked("sqlite://./data/x.db"), "sqlite://./data/x.db");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_or_unbuilt_backend_is_refused_by_name() {
+        for (url, says) in [
+            ("mysql://root@localhost/chat", "unknown scheme \"mysql\""),
+            ("postgres://u:pw@localhost/chat", "no PostgreSQL backend"),
+        ] {
+            let Err(e) = open(url, Arc::new(NoListener)).await else {
+                panic!("{url} opened");
+            };
+            let text = e.to_string();
+            assert!(text.contains(says), "{text}");
+            assert!(!text.contains("pw@"), "password leaked: {text}");
+        }
+    }
 }

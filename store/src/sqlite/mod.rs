@@ -160,9 +160,10 @@ fn connect_options(database_url_or_path: &str) -> StoreResult<SqliteConnectOptio
         database_url_or_path.contains(":memory:") || database_url_or_path.contains("mode=memory");
     if in_memory || options.get_filename().as_os_str().is_empty() {
         // Every connection would get its own empty database.
-        return Err(StoreError::Database(sqlx::Error::Configuration(
-            "SqliteStore needs a database file, not an in-memory database".into(),
-        )));
+        return Err(StoreError::Url {
+            url: database_url_or_path.to_string(),
+            why: "SQLite needs a database file, not an in-memory database".into(),
+        });
     }
     Ok(options
         .synchronous(SqliteSynchronous::Full)
@@ -176,7 +177,26 @@ fn constraint(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what()),
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-        _ => StoreError::Database(e),
+        _ => StoreError::from(e),
+    }
+}
+
+// The backends' errors reach callers only boxed (see `StoreError`); `?` converts.
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Write(Box::new(e))
     }
 }
 

@@ -34,7 +34,7 @@ impl EventsLock {
         if self.held.is_some() {
             return Ok(());
         }
-        let io = |e| StoreError::Database(sqlx::Error::Io(e));
+        let io = |e: std::io::Error| StoreError::Backend(Box::new(e));
         let refused = match File::options()
             .create(true)
             .truncate(false)

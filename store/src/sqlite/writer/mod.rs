@@ -180,7 +180,7 @@ pub(crate) fn spawn(
         "wal_autocheckpoint",
         checkpoint::WRITER_AUTOCHECKPOINT,
     )?;
-    let io = |e| StoreError::Database(sqlx::Error::Io(e));
+    let io = |e: std::io::Error| StoreError::Backend(Box::new(e));
     let nudge = checkpoint::spawn(path).map_err(io)?;
     let (done, stopped) = oneshot::channel();
     let (settled_tx, mut settled_rx) = mpsc::channel::<Settled>(PUBLISH_QUEUE);

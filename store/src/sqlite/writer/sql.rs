@@ -41,7 +41,7 @@ fn constraint(e: rusqlite::Error, what: impl FnOnce() -> String) -> StoreError {
             _ => {}
         }
     }
-    StoreError::Write(e)
+    StoreError::Write(Box::new(e))
 }
 
 /// `Ok` when the request is finished: written, or refused before it wrote anything.
