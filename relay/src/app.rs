@@ -166,6 +166,18 @@ impl Application {
         if let Some(assets) = http::assets::router(args.assets_dir.as_deref()) {
             app = app.merge(assets);
         }
+        // The address printed on start leads to a page, unless the static directory has one.
+        let has_index = |path: &str| {
+            args.static_dir
+                .as_ref()
+                .is_some_and(|d| d.join(path).is_file())
+        };
+        if !has_index("index.html") {
+            app = app.merge(http::landing::router(http::landing::Served {
+                console: args.assets_dir.is_some(),
+                example: has_index("acme/index.html"),
+            }));
+        }
         let mut app = app.with_state(state.clone());
         if let Some(dir) = &args.static_dir {
             app = app.fallback_service(ServeDir::new(dir));

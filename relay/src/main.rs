@@ -1,6 +1,7 @@
 //! The `switchboard` binary: reads the command line, sets up logging, calls the library.
 
 use clap::Parser;
+use std::io::IsTerminal;
 use switchboard_relay::config::{Cli, Command, LogFormat};
 use switchboard_relay::{app::Application, cli};
 use tracing_subscriber::EnvFilter;
@@ -8,8 +9,10 @@ use tracing_subscriber::EnvFilter;
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+    // Colour only for a terminal: a log file or journal gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

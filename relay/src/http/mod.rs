@@ -12,6 +12,7 @@ pub mod conversations;
 #[cfg(feature = "embed-assets")]
 mod embedded;
 pub mod error;
+pub mod landing;
 pub mod openapi;
 pub mod reports;
 pub mod sites;
