@@ -467,6 +467,16 @@ async fn an_oversized_ticket_search_is_refused_before_the_database() -> Result<(
     let outcome: Result<()> = async {
         let anna = relay.add_agent("Anna", 1).await?;
         let token = relay.login(&anna).await?.token;
+        // A ticket for searches to run over: SQLite evaluates a LIKE only against rows.
+        let (status, _) = relay
+            .call(
+                Method::POST,
+                "/api/v1/tickets",
+                Some(&token),
+                Some(json!({"site": "acme", "description": "Wartung fällig"})),
+            )
+            .await?;
+        ensure!(status == StatusCode::CREATED, "{status}");
         let q = "a".repeat(50_001);
         let (status, body) = relay
             .call(
@@ -503,6 +513,16 @@ async fn no_route_answers_5xx_to_oversized_or_malformed_input() -> Result<()> {
     let outcome: Result<()> = async {
         let admin = relay.add_admin("Admin", 2).await?;
         let token = relay.login(&admin).await?.token;
+        // A ticket for searches to run over: SQLite evaluates a LIKE only against rows.
+        let (status, _) = relay
+            .call(
+                Method::POST,
+                "/api/v1/tickets",
+                Some(&token),
+                Some(json!({"site": "acme", "description": "Wartung fällig"})),
+            )
+            .await?;
+        ensure!(status == StatusCode::CREATED, "{status}");
         let (status, doc) = relay
             .call(Method::GET, "/api/v1/openapi.json", None, None)
             .await?;
