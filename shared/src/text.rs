@@ -39,10 +39,15 @@ impl MessageBody {
 /// A short single-line field (name, e-mail, customer number): trimmed, at most
 /// [`MAX_FIELD_CHARS`] characters, no control characters. Empty input becomes `None`.
 pub fn parse_field(s: Option<&str>) -> Result<Option<String>, ErrorCode> {
+    one_line(s, MAX_FIELD_CHARS)
+}
+
+/// Trimmed, empty → `None`, at most `max` characters, no control characters.
+fn one_line(s: Option<&str>, max: usize) -> Result<Option<String>, ErrorCode> {
     let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
-    if s.chars().count() > MAX_FIELD_CHARS {
+    if s.chars().count() > max {
         return Err(ErrorCode::FieldTooLong);
     }
     if s.chars().any(char::is_control) {
@@ -55,16 +60,7 @@ pub fn parse_field(s: Option<&str>) -> Result<Option<String>, ErrorCode> {
 /// characters (agents see it; a newline or escape code in it would forge lines). Empty input
 /// becomes `None`.
 pub fn parse_url_field(s: Option<&str>) -> Result<Option<String>, ErrorCode> {
-    let Some(s) = s.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(None);
-    };
-    if s.chars().count() > MAX_URL_CHARS {
-        return Err(ErrorCode::FieldTooLong);
-    }
-    if s.chars().any(char::is_control) {
-        return Err(ErrorCode::InvalidField);
-    }
-    Ok(Some(s.to_string()))
+    one_line(s, MAX_URL_CHARS)
 }
 
 #[cfg(test)]

@@ -13,11 +13,26 @@ use switchboard_shared::{AgentId, ServerFrame};
 /// A second site next to the default `acme`, embeddable from the same origin.
 const BRAND: &str = "brand";
 
-async fn with_second_site(relay: &Relay) -> Result<()> {
+/// The second site, an admin, Anna (acme only) and Bruno (brand only).
+struct Tenants {
+    admin_token: String,
+    anna: AgentInfo,
+    bruno: AgentInfo,
+}
+
+async fn two_sites(relay: &Relay) -> Result<Tenants> {
     relay
         .cli(&["site", "add", "--id", BRAND, "--origin", SITE_ORIGIN])
         .await?;
-    Ok(())
+    let admin = relay.add_admin("Admin", 0).await?;
+    let admin_token = relay.login(&admin).await?.token;
+    let anna = agent_of(relay, &admin_token, "Anna", &["acme"]).await?;
+    let bruno = agent_of(relay, &admin_token, "Bruno", &[BRAND]).await?;
+    Ok(Tenants {
+        admin_token,
+        anna,
+        bruno,
+    })
 }
 
 /// An agent made by an admin over REST, working for `sites`.
@@ -86,11 +101,11 @@ fn body_for(method: &Method, path: &str) -> Option<Value> {
 async fn an_agent_of_one_site_meets_another_sites_tickets_on_no_route() -> Result<()> {
     let relay = Relay::spawn().await?;
     let outcome: Result<()> = async {
-        with_second_site(&relay).await?;
-        let admin = relay.add_admin("Admin", 0).await?;
-        let admin_token = relay.login(&admin).await?.token;
-        let anna = agent_of(&relay, &admin_token, "Anna", &["acme"]).await?;
-        let bruno = agent_of(&relay, &admin_token, "Bruno", &[BRAND]).await?;
+        let Tenants {
+            admin_token,
+            anna,
+            bruno,
+        } = two_sites(&relay).await?;
         let anna_token = relay.login(&anna).await?.token;
         let own = open_ticket(&relay, &admin_token, "acme").await?;
         let other = open_ticket(&relay, &admin_token, BRAND).await?;
@@ -172,11 +187,11 @@ async fn an_agent_of_one_site_meets_another_sites_tickets_on_no_route() -> Resul
 async fn visitors_are_routed_to_and_queued_for_the_agents_of_their_site_only() -> Result<()> {
     let relay = Relay::spawn().await?;
     let outcome: Result<()> = async {
-        with_second_site(&relay).await?;
-        let admin = relay.add_admin("Admin", 0).await?;
-        let admin_token = relay.login(&admin).await?.token;
-        let anna = agent_of(&relay, &admin_token, "Anna", &["acme"]).await?;
-        let bruno = agent_of(&relay, &admin_token, "Bruno", &[BRAND]).await?;
+        let Tenants {
+            admin_token,
+            anna,
+            bruno,
+        } = two_sites(&relay).await?;
         let (mut a, _) = AgentClient::connect(&relay, &anna).await?;
 
         // A brand visitor: nobody of brand online, so none offered and none assigned.
