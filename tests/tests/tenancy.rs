@@ -187,11 +187,7 @@ async fn an_agent_of_one_site_meets_another_sites_tickets_on_no_route() -> Resul
 async fn visitors_are_routed_to_and_queued_for_the_agents_of_their_site_only() -> Result<()> {
     let relay = Relay::spawn().await?;
     let outcome: Result<()> = async {
-        let Tenants {
-            admin_token,
-            anna,
-            bruno,
-        } = two_sites(&relay).await?;
+        let Tenants { anna, bruno, .. } = two_sites(&relay).await?;
         let (mut a, _) = AgentClient::connect(&relay, &anna).await?;
 
         // A brand visitor: nobody of brand online, so none offered and none assigned.
