@@ -10,7 +10,11 @@ async fn the_printed_address_leads_to_a_page_and_a_log_file_has_no_colour_codes(
     let relay = Relay::spawn().await?;
     let outcome: Result<()> = async {
         let resp = reqwest::get(relay.http_url("/")).await?;
-        ensure!(resp.status() == StatusCode::OK, "GET / answered {}", resp.status());
+        ensure!(
+            resp.status() == StatusCode::OK,
+            "GET / answered {}",
+            resp.status()
+        );
         let page = resp.text().await?;
         ensure!(
             page.contains("Switchboard") && page.contains(r#"href="/api/v1/openapi.json""#),
