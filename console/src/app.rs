@@ -9,7 +9,9 @@ use crate::model::{Console, Effects};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Duration;
 use switchboard_client::socket::{Handlers, Socket};
 use switchboard_shared::{
     AgentCommand, AgentId, ClientMsgId, ConversationId, Presence, ServerFrame, PROTOCOL_VERSION,
@@ -17,6 +19,9 @@ use switchboard_shared::{
 
 /// sessionStorage key of the login (token and account): one tab, gone with the tab.
 const SESSION_KEY: &str = "switchboard-console-session";
+
+/// How long "end chat" can be undone before the relay is told (it cannot un-end a chat).
+pub const END_UNDO_MS: i64 = 5_000;
 
 #[derive(Clone, Copy)]
 pub struct App {
@@ -32,6 +37,8 @@ pub struct App {
     pub active: RwSignal<Option<ConversationId>>,
     /// "admin" or "chats".
     pub view: RwSignal<&'static str>,
+    /// Chats the agent asked to end, with the time the end goes to the relay (undo until then).
+    pub ending: RwSignal<HashMap<ConversationId, i64>>,
     ctl: StoredValue<Rc<Ctl>, LocalStorage>,
 }
 
@@ -43,6 +50,8 @@ struct Ctl {
     /// Title before the unread badge.
     title: String,
     badge: RefCell<u32>,
+    /// The timers that send a pending end; cleared by undo.
+    end_timers: RefCell<HashMap<ConversationId, TimeoutHandle>>,
 }
 
 pub fn use_app() -> App {
@@ -64,11 +73,13 @@ impl App {
             ticket_notice: RwSignal::new(None),
             active: RwSignal::new(None),
             view: RwSignal::new("chats"),
+            ending: RwSignal::new(HashMap::new()),
             ctl: StoredValue::new_local(Rc::new(Ctl {
                 socket: RefCell::new(None),
                 outbox: RefCell::new(Vec::new()),
                 title,
                 badge: RefCell::new(0),
+                end_timers: RefCell::new(HashMap::new()),
             })),
         };
         if let Some(login) = session_storage()
@@ -317,18 +328,78 @@ impl App {
         });
     }
 
+    /// "End chat": ends it after [`END_UNDO_MS`] unless undone; the pane says so meanwhile.
     pub fn end(self, id: ConversationId) {
-        self.send(&AgentCommand::EndConversation {
-            conversation_id: id,
+        if self.ending.with_untracked(|e| e.contains_key(&id)) {
+            return;
+        }
+        let timer = set_timeout_with_handle(
+            move || self.end_now(id),
+            Duration::from_millis(END_UNDO_MS as u64),
+        );
+        let Ok(timer) = timer else {
+            return self.end_now(id);
+        };
+        self.ctl().end_timers.borrow_mut().insert(id, timer);
+        self.ending.update(|e| {
+            e.insert(id, now() + END_UNDO_MS);
         });
     }
 
-    /// Removes an ended chat's pane.
+    /// The agent changed their mind: the chat stays.
+    pub fn undo_end(self, id: ConversationId) {
+        if let Some(timer) = self.ctl().end_timers.borrow_mut().remove(&id) {
+            timer.clear();
+        }
+        if self.ending.with_untracked(|e| e.contains_key(&id)) {
+            self.ending.update(|e| {
+                e.remove(&id);
+            });
+        }
+    }
+
+    /// Ends the chat now (the undo window is over, or the agent did not want to wait), unless
+    /// it ended or left meanwhile: the relay would refuse it.
+    pub fn end_now(self, id: ConversationId) {
+        self.undo_end(id);
+        let live = self
+            .console
+            .with_untracked(|c| c.chat(id).is_some_and(|c| !c.ended));
+        if live {
+            self.send(&AgentCommand::EndConversation {
+                conversation_id: id,
+            });
+        }
+    }
+
+    /// Removes an ended chat (its pane and its entry among the ended ones).
     pub fn close(self, id: ConversationId) {
+        self.undo_end(id);
         self.console.update(|c| c.chats.retain(|ch| ch.id() != id));
         if self.active.get_untracked() == Some(id) {
             self.active.set(None);
         }
+    }
+
+    /// Opens an ended chat's pane again, or folds it back into the list of ended chats.
+    pub fn reopen(self, id: ConversationId, open: bool) {
+        self.console.update(|c| {
+            if let Some(chat) = c.chat_mut(id) {
+                chat.reopened = open;
+            }
+        });
+        if open {
+            self.active.set(Some(id));
+        }
+    }
+
+    /// The pane shown when only one fits (narrow screens): the active one, else the first.
+    pub fn shown(self) -> Option<ConversationId> {
+        let panes = self.console.with(|c| c.pane_ids());
+        let active = self.active.get();
+        active
+            .filter(|a| panes.contains(a))
+            .or_else(|| panes.first().copied())
     }
 
     /// The chat became ticket `ticket`: its pane goes (the relay ends the chat) and the

@@ -127,6 +127,24 @@ pub struct Texts {
     pub unresolved_to_ticket: &'static str,
     pub chat_within_hours: &'static str,
     pub browser: &'static str,
+    /// The short label of the end button; `end` is its full name (tooltip).
+    pub end_short: &'static str,
+    /// The short label of the convert button; `convert` is its full name (tooltip).
+    pub convert_short: &'static str,
+    /// Said while an end can still be undone, before the remaining seconds.
+    pub ending: &'static str,
+    pub undo: &'static str,
+    pub end_now: &'static str,
+    pub ended_chats: &'static str,
+    pub ended_by_visitor: &'static str,
+    pub ended_by_agent: &'static str,
+    /// Opens an ended chat's transcript again / folds it away.
+    pub show_transcript: &'static str,
+    pub hide_transcript: &'static str,
+    /// The transcript scroll area's name for screen readers.
+    pub transcript: &'static str,
+    /// The row of tabs on narrow screens.
+    pub chat_tabs: &'static str,
 }
 
 pub static DE: Texts = Texts {
@@ -213,6 +231,18 @@ pub static DE: Texts = Texts {
     unresolved_to_ticket: "Ungelöste Chats werden Tickets",
     chat_within_hours: "Live-Chat nur während der Geschäftszeiten",
     browser: "Browser",
+    end_short: "Beenden",
+    convert_short: "Ticket",
+    ending: "Chat wird beendet",
+    undo: "Rückgängig",
+    end_now: "Jetzt beenden",
+    ended_chats: "Beendete Chats",
+    ended_by_visitor: "vom Besucher beendet",
+    ended_by_agent: "beendet",
+    show_transcript: "Verlauf",
+    hide_transcript: "Einklappen",
+    transcript: "Verlauf",
+    chat_tabs: "Offene Chats",
 };
 
 pub static EN: Texts = Texts {
@@ -298,6 +328,18 @@ pub static EN: Texts = Texts {
     unresolved_to_ticket: "Unresolved chats become tickets",
     chat_within_hours: "Live chat only during business hours",
     browser: "Browser",
+    end_short: "End",
+    convert_short: "Ticket",
+    ending: "Ending this chat",
+    undo: "Undo",
+    end_now: "End now",
+    ended_chats: "Ended chats",
+    ended_by_visitor: "ended by the visitor",
+    ended_by_agent: "ended",
+    show_transcript: "Transcript",
+    hide_transcript: "Collapse",
+    transcript: "Transcript",
+    chat_tabs: "Open chats",
 };
 
 /// The wire names of the ticket priorities, in the order of [`Texts::priorities`].

@@ -13,10 +13,16 @@
 //! - [`tickets`]: the ticket list and a ticket's detail (issue 5), with their own texts.
 //! - [`reports`]: the admins' KPI dashboard (issue 5), with their own texts.
 //! - [`useragent`]: "Chrome 156 on Linux" from a visitor's User-Agent.
+//! - [`linkify`]: web links in message text; the widget's own module, compiled here too.
 
 pub mod api;
 pub mod app;
 pub mod i18n;
+// One tokenizer for links in both browser parts: the widget's file (plain `std`, no crate
+// paths), compiled into the console as well. If it moves to `switchboard-client`, this
+// becomes a `use`.
+#[path = "../../widget/src/linkify.rs"]
+pub mod linkify;
 pub mod model;
 pub mod reports;
 pub mod tickets;

@@ -61,8 +61,11 @@ pub struct Chat {
     /// Events up to here existed before this console held the chat (a reload replays them):
     /// they are history, not news, so they raise no notification.
     pub replayed_until: Seq,
-    /// True once an `ended` event arrived (the pane stays until the agent closes it).
+    /// True once an `ended` event arrived. An ended chat leaves the row of live panes for
+    /// the list of ended ones, where it stays until the agent dismisses it.
     pub ended: bool,
+    /// The agent opened this ended chat's pane again (to read it); live chats ignore it.
+    pub reopened: bool,
 }
 
 impl Chat {
@@ -78,7 +81,16 @@ impl Chat {
             unread: 0,
             read_by_me: 0,
             ended: false,
+            reopened: false,
         }
+    }
+
+    /// Who ended the chat, from its `ended` line (`None`: not ended, or the line is missing).
+    pub fn ended_by_visitor(&self) -> Option<bool> {
+        self.lines.iter().rev().find_map(|l| match l.text {
+            LineText::Ended { by_visitor } => Some(by_visitor),
+            _ => None,
+        })
     }
 
     pub fn id(&self) -> ConversationId {
@@ -165,6 +177,24 @@ impl Console {
         self.chats.iter_mut().find(|c| c.id() == id)
     }
 
+    /// The panes in the order the agent sees them: the live chats first, in the order they
+    /// came, then the ended chats the agent opened again. An ending chat never pushes a live
+    /// one aside.
+    pub fn pane_ids(&self) -> Vec<ConversationId> {
+        let live = self.chats.iter().filter(|c| !c.ended);
+        let reopened = self.chats.iter().filter(|c| c.ended && c.reopened);
+        live.chain(reopened).map(Chat::id).collect()
+    }
+
+    /// The ended chats, newest end last, for the list the agent dismisses them from.
+    pub fn ended_ids(&self) -> Vec<ConversationId> {
+        self.chats
+            .iter()
+            .filter(|c| c.ended)
+            .map(Chat::id)
+            .collect()
+    }
+
     /// The `resume` list for the next `hello`.
     pub fn resume_points(&self) -> Vec<ResumePoint> {
         self.chats
@@ -219,6 +249,7 @@ impl Console {
                     Some(c) => {
                         c.view = conversation;
                         c.ended = false;
+                        c.reopened = false;
                     }
                     None => self.chats.push(Chat::new(conversation)),
                 }
@@ -230,6 +261,9 @@ impl Console {
                 // An ended chat stays readable until closed; moved ones leave at once.
                 if reason == RemovalReason::Ended {
                     if let Some(c) = self.chat_mut(conversation_id) {
+                        if !c.ended {
+                            c.reopened = false;
+                        }
                         c.ended = true;
                         c.visitor_typing = false;
                     }
@@ -297,6 +331,9 @@ impl Console {
                     EventKind::Requeued { .. } => (Who::System, None, LineText::Requeued, None),
                     EventKind::LeftMessage => (Who::System, None, LineText::LeftMessage, None),
                     EventKind::Ended { by } => {
+                        if !chat.ended {
+                            chat.reopened = false;
+                        }
                         chat.ended = true;
                         chat.visitor_typing = false;
                         (
@@ -563,5 +600,27 @@ mod tests {
         ));
         assert_eq!(c.chats.len(), 1);
         assert!(c.chats[0].ended);
+    }
+
+    #[test]
+    fn live_chats_come_first_and_an_ended_one_leaves_the_row_until_reopened() {
+        let mut c = welcomed(&[1, 2, 3]);
+        let ended = r#"{"type":"event","conversation_id":1,"seq":1,"at":5,"event":{"kind":"ended","by":"visitor"}}"#;
+        c.apply(frame(ended));
+        let ids = |v: &[i64]| v.iter().map(|i| ConversationId(*i)).collect::<Vec<_>>();
+        assert_eq!(c.pane_ids(), ids(&[2, 3]));
+        assert_eq!(c.ended_ids(), ids(&[1]));
+        assert_eq!(
+            c.chat(ConversationId(1)).unwrap().ended_by_visitor(),
+            Some(true)
+        );
+        // A newly assigned chat joins the live ones, before the reopened ended one.
+        c.chat_mut(ConversationId(1)).unwrap().reopened = true;
+        c.apply(frame(&format!(
+            r#"{{"type":"conversation_assigned","conversation":{}}}"#,
+            serde_json::to_string(&view(4)).unwrap()
+        )));
+        assert_eq!(c.pane_ids(), ids(&[2, 3, 4, 1]));
+        assert_eq!(c.chat(ConversationId(2)).unwrap().ended_by_visitor(), None);
     }
 }

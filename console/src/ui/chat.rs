@@ -1,10 +1,10 @@
-//! One chat pane: the visitor in the header, details and internal notes, the transcript
-//! with delivery/read marks, the typing marker and the composer; transfer and end.
+//! One chat pane: the visitor in the header, details and internal notes, the transcript,
+//! the typing marker and the composer; transfer, convert and end (undoable for a few
+//! seconds).
 
 use super::{clock, t};
 use crate::api::{self, AgentRow, Earlier, Note};
 use crate::app::{now, use_app};
-use crate::model::{LineText, Who};
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -26,20 +26,49 @@ pub fn ChatPane(id: ConversationId) -> impl IntoView {
     let name = move || visitor(|v| v.name.clone()).unwrap_or_else(|| t().anonymous.to_owned());
     let show_transfer = RwSignal::new(false);
     let show_convert = RwSignal::new(false);
+    let ending = move || app.ending.with(|e| e.contains_key(&id));
     view! {
         <section class="cs-chat" data-testid="cs-chat" data-conversation-id=id.0
+            id=format!("cs-pane-{}", id.0)
             class:cs-active=move || app.active.get() == Some(id)
+            class:cs-shown=move || app.shown() == Some(id)
             class:cs-ended=ended
             on:focusin=move |_| app.activate(id)
             on:click=move |_| app.activate(id)>
             <header class="cs-chat-head">
-                <div class="cs-who">
-                    <span class="cs-name-row">
-                        <strong data-testid="cs-visitor-name">{name}</strong>
-                        <Show when=move || { unread() > 0 }>
-                            <span class="cs-unread" data-testid="cs-unread">{unread}</span>
+                <div class="cs-name-row">
+                    <strong data-testid="cs-visitor-name" title=name>{name}</strong>
+                    <Show when=move || { unread() > 0 }>
+                        <span class="cs-unread" data-testid="cs-unread">{unread}</span>
+                    </Show>
+                </div>
+                <div class="cs-actions">
+                    <Show when=move || !ended()>
+                        <button type="button" data-testid="cs-transfer"
+                            aria-expanded=move || show_transfer.get().to_string()
+                            on:click=move |_| show_transfer.update(|s| *s = !*s)>
+                            {move || t().transfer}
+                        </button>
+                        <button type="button" data-testid="cs-convert" title=move || t().convert
+                            aria-expanded=move || show_convert.get().to_string()
+                            on:click=move |_| show_convert.update(|s| *s = !*s)>
+                            {move || t().convert_short}
+                        </button>
+                        <Show when=move || !ending()>
+                            <button type="button" class="cs-danger" data-testid="cs-end" title=move || t().end
+                                on:click=move |_| app.end(id)>{move || t().end_short}</button>
                         </Show>
-                    </span>
+                    </Show>
+                    <Show when=ended>
+                        <button type="button" data-testid="cs-collapse" on:click=move |_| app.reopen(id, false)>
+                            {move || t().hide_transcript}
+                        </button>
+                        <button type="button" data-testid="cs-close" on:click=move |_| app.close(id)>
+                            {move || t().close}
+                        </button>
+                    </Show>
+                </div>
+                <div class="cs-who">
                     <small data-testid="cs-visitor-meta">
                         {move || {
                             let mut parts = Vec::new();
@@ -54,8 +83,11 @@ pub fn ChatPane(id: ConversationId) -> impl IntoView {
                             parts.join(" · ")
                         }}
                     </small>
-                    {move || visitor(|v| v.page_url.clone()).map(|p| view! {
-                        <small class="cs-page" data-testid="cs-visitor-page">{t().page} ": " {p}</small>
+                    {move || visitor(|v| v.page_url.clone()).map(|p| {
+                        let title = p.clone();
+                        view! {
+                            <small class="cs-page" data-testid="cs-visitor-page" title=title>{t().page} ": " {p}</small>
+                        }
                     })}
                     {move || visitor(|v| v.browser.clone()).map(|ua| {
                         let shown = crate::useragent::summary(&ua).unwrap_or_else(|| ua.clone());
@@ -67,25 +99,6 @@ pub fn ChatPane(id: ConversationId) -> impl IntoView {
                         }
                     })}
                 </div>
-                <div class="cs-actions">
-                    <Show when=move || !ended()>
-                        <button type="button" data-testid="cs-transfer"
-                            on:click=move |_| show_transfer.update(|s| *s = !*s)>
-                            {move || t().transfer}
-                        </button>
-                        <button type="button" data-testid="cs-convert"
-                            on:click=move |_| show_convert.update(|s| *s = !*s)>
-                            {move || t().convert}
-                        </button>
-                        <button type="button" class="cs-danger" data-testid="cs-end"
-                            on:click=move |_| app.end(id)>{move || t().end}</button>
-                    </Show>
-                    <Show when=ended>
-                        <button type="button" data-testid="cs-close" on:click=move |_| app.close(id)>
-                            {move || t().close}
-                        </button>
-                    </Show>
-                </div>
             </header>
             <Show when=move || show_transfer.get() && !ended()>
                 <Transfer id=id done=show_transfer />
@@ -94,9 +107,12 @@ pub fn ChatPane(id: ConversationId) -> impl IntoView {
                 <super::convert::ConvertTicket id=id open=show_convert />
             </Show>
             <Details id=id />
-            <Transcript id=id />
+            <super::transcript::Transcript id=id />
             <Show when=move || app.console.with(|c| c.chat(id).is_some_and(|c| c.visitor_typing))>
                 <p class="cs-typing" data-testid="cs-typing">{move || t().typing}</p>
+            </Show>
+            <Show when=move || ending() && !ended()>
+                <EndingNote id=id />
             </Show>
             <Show when=move || !ended()>
                 <Composer id=id />
@@ -105,75 +121,41 @@ pub fn ChatPane(id: ConversationId) -> impl IntoView {
     }
 }
 
+/// "Ending this chat (4 s)": undo, or end at once. Takes the focus from the end button it
+/// replaces, so a keyboard user can undo with Enter.
 #[component]
-fn Transcript(id: ConversationId) -> impl IntoView {
+fn EndingNote(id: ConversationId) -> impl IntoView {
     let app = use_app();
     let t = t();
-    let list = NodeRef::<html::Div>::new();
-    // Keep the newest line in view.
-    Effect::new(move |_| {
-        app.console.with(|c| c.chat(id).map(|c| c.lines.len()));
-        if let Some(el) = list.get() {
-            el.set_scroll_top(el.scroll_height());
+    let tick = RwSignal::new(now());
+    let timer = set_interval_with_handle(
+        move || tick.set(now()),
+        std::time::Duration::from_millis(250),
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(timer) = timer {
+            timer.clear();
         }
     });
-    let lines = move || {
-        app.console.with(|c| {
-            let Some(chat) = c.chat(id) else {
-                return Vec::new();
-            };
-            chat.lines
-                .iter()
-                .map(|l| {
-                    let tt = t();
-                    let (author, text) = match &l.text {
-                        LineText::Body(b) => (
-                            match l.who {
-                                Who::Visitor => "visitor",
-                                Who::System => "system",
-                                _ => "agent",
-                            },
-                            b.clone(),
-                        ),
-                        LineText::Started => ("system", tt.started.to_owned()),
-                        LineText::Joined(n) => ("system", format!("{n} {}", tt.joined)),
-                        LineText::Transferred { from, to } => {
-                            ("system", format!("{from} → {to}: {}", tt.transferred))
-                        }
-                        LineText::Requeued => ("system", tt.requeued.to_owned()),
-                        LineText::LeftMessage => ("system", tt.left_message.to_owned()),
-                        LineText::Ended { by_visitor: true } => ("system", tt.ended_visitor.to_owned()),
-                        LineText::Ended { by_visitor: false } => ("system", tt.ended_agent.to_owned()),
-                        LineText::Rated(s) => ("system", format!("{}: {s}/5", tt.rated)),
-                    };
-                    let own = l.who == Who::Me;
-                    let state = if own { chat.mark(l) } else { "" };
-                    let marks = match state {
-                        "pending" => "…",
-                        "sent" => "✓",
-                        "delivered" => "✓✓",
-                        "read" => "✓✓",
-                        _ => "",
-                    };
-                    let who = match l.who {
-                        Who::Visitor => c.chat(id).and_then(|c| c.view.visitor.name.clone()),
-                        Who::Me | Who::OtherAgent => l.name.clone(),
-                        Who::System => None,
-                    };
-                    view! {
-                        <div class=format!("cs-msg cs-{author}") class:cs-own=own data-testid="cs-msg"
-                            data-author=author data-state=state data-seq=l.seq>
-                            <span class="cs-meta">{clock(l.at)} " " {who}</span>
-                            <span class="cs-body">{text}</span>
-                            <span class="cs-mark" class:cs-read=state == "read" data-testid="cs-mark"
-                                title=state>{marks}</span>
-                        </div>
-                    }
-                })
-                .collect::<Vec<_>>()
-        })
+    let left = move || {
+        let at = app.ending.with(|e| e.get(&id).copied()).unwrap_or(0);
+        ((at - tick.get()).max(0) + 999) / 1000
     };
-    view! { <div class="cs-transcript" node_ref=list aria-live="polite">{lines}</div> }
+    let undo = NodeRef::<html::Button>::new();
+    undo.on_load(|el| {
+        let _ = el.focus();
+    });
+    view! {
+        <div class="cs-ending" data-testid="cs-ending">
+            <span role="status">{move || t().ending}</span>
+            <span class="cs-countdown" aria-hidden="true">{move || format!("({} s)", left())}</span>
+            <button type="button" data-testid="cs-undo-end" node_ref=undo
+                on:click=move |_| app.undo_end(id)>{move || t().undo}</button>
+            <button type="button" class="cs-danger" data-testid="cs-end-now"
+                on:click=move |_| app.end_now(id)>{move || t().end_now}</button>
+        </div>
+    }
 }
 
 #[component]

@@ -3,10 +3,12 @@
 
 mod admin;
 mod chat;
+mod chats;
 mod convert;
 mod login;
 mod sites;
 mod topbar;
+mod transcript;
 
 use crate::app::{use_app, App};
 use crate::i18n::Texts;
@@ -29,7 +31,7 @@ pub fn Root() -> impl IntoView {
     let app = App::new();
     provide_context(app);
     let _focus = window_event_listener(leptos::ev::focus, move |_| app.focused());
-    let _keys = window_event_listener(leptos::ev::keydown, move |ev| switch_chat(app, &ev));
+    let _keys = window_event_listener(leptos::ev::keydown, move |ev| chats::switch_chat(app, &ev));
     Effect::new(move |_| {
         crate::app::document()
             .document_element()
@@ -46,7 +48,7 @@ pub fn Root() -> impl IntoView {
                     "admin" => admin::Admin().into_any(),
                     "tickets" => crate::tickets::Tickets().into_any(),
                     "reports" => crate::reports::Reports().into_any(),
-                    _ => view! { <Chats /> }.into_any(),
+                    _ => view! { <chats::Chats /> }.into_any(),
                 }}
             }.into_any(),
         }}
@@ -88,62 +90,4 @@ fn TicketNotice() -> impl IntoView {
             </div>
         })}
     }
-}
-
-/// The open chats side by side.
-#[component]
-fn Chats() -> impl IntoView {
-    let app = use_app();
-    let t = t();
-    let ids = move || {
-        app.console
-            .with(|c| c.chats.iter().map(|c| c.id()).collect::<Vec<_>>())
-    };
-    view! {
-        <main class="cs-chats" data-testid="cs-chats">
-            <Show when=move || app.console.with(|c| c.chats.is_empty())>
-                <p class="cs-empty">{move || t().no_chats}</p>
-            </Show>
-            <For each=ids key=|id| *id let:id>
-                <chat::ChatPane id=id />
-            </For>
-        </main>
-    }
-}
-
-/// Alt+1 … Alt+9 focus the composer of the n-th chat; Alt+← / Alt+→ the previous / next one.
-fn switch_chat(app: App, ev: &web_sys::KeyboardEvent) {
-    if !ev.alt_key() || ev.ctrl_key() || ev.meta_key() {
-        return;
-    }
-    let ids: Vec<_> = app
-        .console
-        .with_untracked(|c| c.chats.iter().map(|c| c.id()).collect());
-    if ids.is_empty() {
-        return;
-    }
-    let current = app
-        .active
-        .get_untracked()
-        .and_then(|a| ids.iter().position(|i| *i == a));
-    let target = match ev.key().as_str() {
-        "ArrowRight" => current.map_or(0, |i| (i + 1) % ids.len()),
-        "ArrowLeft" => current.map_or(0, |i| (i + ids.len() - 1) % ids.len()),
-        k => match k.parse::<usize>() {
-            Ok(n @ 1..=9) if n <= ids.len() => n - 1,
-            _ => return,
-        },
-    };
-    ev.prevent_default();
-    let selector = format!(
-        r#"[data-testid="cs-chat"][data-conversation-id="{}"] [data-testid="cs-input"]"#,
-        ids[target].0
-    );
-    if let Ok(Some(el)) = crate::app::document().query_selector(&selector) {
-        use wasm_bindgen::JsCast;
-        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
-            let _ = el.focus();
-        }
-    }
-    app.activate(ids[target]);
 }
