@@ -45,7 +45,7 @@
     "background:var(--sb-a);cursor:pointer;display:flex;align-items:center;justify-content:center;" +
     "box-shadow:0 4px 14px rgba(0,0,0,.3)}.l:focus-visible{outline:3px solid #1a73e8;outline-offset:3px}" +
     ".l.off{background:#777}.b{all:initial;position:absolute;top:-4px;" + side + ":-4px;min-width:20px;height:20px;" +
-    "border-radius:10px;background:#fff;color:#000;font:bold 12px/20px sans-serif;text-align:center}" +
+    "border-radius:10px;background:#1d1f23;color:#fff;box-shadow:0 0 0 2px #fff;font:bold 12px/20px sans-serif;text-align:center}" +
     ".n{all:initial;position:fixed;bottom:84px;" + side + ":20px;max-width:260px;padding:10px 12px;background:#fff;" +
     "color:#222;font:14px/1.4 sans-serif;border-radius:8px;box-shadow:0 4px 14px rgba(0,0,0,.3)}[hidden]{display:none!important}");
   }

@@ -77,13 +77,13 @@ export function focused(page) {
 
 /**
  * A fresh visitor on `pagePath` opens the widget, fills the pre-chat form (if shown) and sends
- * `firstMessage`; resolves once the scripted `agent` got it. Returns `{page, conv, prechat}`.
+ * `firstMessage` (on `pageUrl`, else the relay's `pagePath`); resolves once the scripted `agent` got it. Returns `{page, conv, prechat}`.
  */
-export async function beginChat(h, agent, { ctx, pagePath = "/acme/", name = "Test Visitor",
+export async function beginChat(h, agent, { ctx, pagePath = "/acme/", pageUrl = null, name = "Test Visitor",
   firstMessage } = {}) {
   const since = agent.frames.length; // the pre-chat form may already start the conversation
   const page = await h.page(ctx);
-  await page.goto(`${h.relay.url}${pagePath}`);
+  await page.goto(pageUrl ?? `${h.relay.url}${pagePath}`);
   await openWidget(page);
   const prechat = await startChat(page, { name });
   await send(page, firstMessage);

@@ -3,6 +3,7 @@
 use super::tr;
 use crate::app::use_widget;
 use crate::i18n::{self, T};
+use leptos::html::Textarea;
 use leptos::prelude::*;
 use switchboard_shared::limits::MAX_MESSAGE_CHARS;
 
@@ -13,6 +14,7 @@ const COUNTER_FROM: usize = MAX_MESSAGE_CHARS * 9 / 10;
 pub fn Composer() -> impl IntoView {
     let w = use_widget();
     let text = RwSignal::new(String::new());
+    let input = NodeRef::<Textarea>::new();
     let count = Memo::new(move |_| text.with(|t| t.chars().count()));
     let over = move || count.get() > MAX_MESSAGE_CHARS;
     let blank = move || text.with(|t| t.trim().is_empty());
@@ -23,6 +25,11 @@ pub fn Composer() -> impl IntoView {
         let body = text.get_untracked();
         if w.ctl().send_text(&body).is_ok() {
             text.set(String::new());
+        }
+        // A click on Send focuses the button, which the empty box then disables: the focus
+        // would fall to the page. The visitor's next message goes in the box.
+        if let Some(el) = input.get_untracked() {
+            let _ = el.focus();
         }
     };
     let on_key = move |ev: web_sys::KeyboardEvent| {
@@ -42,6 +49,7 @@ pub fn Composer() -> impl IntoView {
             <textarea
                 class="sb-input"
                 data-testid="sb-input"
+                node_ref=input
                 rows="2"
                 aria-label=tr(T::InputLabel)
                 placeholder=tr(T::InputPlaceholder)

@@ -107,19 +107,21 @@ pub(super) fn MessageRow(row: Row) -> impl IntoView {
     }
 }
 
-/// ⏱ pending, ✓ delivered, ✓✓ read (sent has only the label).
+/// ⏱ pending, ✓ sent (stored by the relay, also while queued), ✓✓ delivered, bold ✓✓
+/// read — as in the console. An image with its label, for screen readers.
 #[component]
 fn DeliveryMark(state: OwnState) -> impl IntoView {
     let (mark, key) = match state {
         OwnState::Pending => ("⏱", T::Pending),
-        OwnState::Sent => ("", T::Sent),
-        OwnState::Delivered => ("✓", T::Delivered),
+        OwnState::Sent => ("✓", T::Sent),
+        OwnState::Delivered => ("✓✓", T::Delivered),
         OwnState::Read => ("✓✓", T::Read),
         OwnState::Failed => ("⚠", T::Failed),
     };
     view! {
         <span
             class=format!("sb-mark sb-mark-{}", state.as_str())
+            role="img"
             title=tr(key)
             aria-label=tr(key)
         >
