@@ -31,10 +31,16 @@ trap 'rm -rf "$scratch"' EXIT
 status=0
 for target in "${targets[@]}"; do
     mkdir -p "$scratch/$target"
+    log="$scratch/$target.log"
     echo "fuzz/ci.sh: $target for ${seconds} s over corpus/$target"
-    if ! cargo fuzz run -s "$sanitizer" "$target" "$scratch/$target" "corpus/$target" -- \
-        -max_total_time="$seconds" -timeout=10 -print_final_stats=1; then
-        echo "fuzz/ci.sh: $target FAILED (see fuzz/artifacts/$target/)" >&2
+    # libFuzzer prints a line per new input (thousands): keep them in a log, show the summary,
+    # and the log's end (panic message, input, artifact path) on failure.
+    if cargo fuzz run -s "$sanitizer" "$target" "$scratch/$target" "corpus/$target" -- \
+        -max_total_time="$seconds" -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
+        grep -E '^#[0-9]+[[:space:]]+DONE|^stat::(number_of_executed_units|average_exec_per_sec)|^known gap' "$log" || true
+    else
+        tail -n 80 "$log" >&2
+        echo "fuzz/ci.sh: $target FAILED; the input is in fuzz/artifacts/$target/" >&2
         status=1
     fi
 done

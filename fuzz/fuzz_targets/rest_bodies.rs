@@ -189,13 +189,21 @@ fn known_origin_gap(s: &str) -> Option<&'static str> {
         return Some("port with a plus sign: u16::from_str accepts \"+8080\"");
     }
     let host = rest.rsplit_once(':').map_or(rest, |(h, _)| h);
-    if let Ok(url::Host::Ipv4(_)) = url::Host::parse(host) {
-        return Some("host a browser reads as an IPv4 address written another way (\"123\", \"0x7f.1\", \"010.0.0.1\")");
+    if ends_in_a_number(host) {
+        return Some("host ending in a number: a browser parses it as IPv4 and sends another form (\"0x7f.1\" as 127.0.0.1) or refuses it (\"a.0\")");
     }
     if host.split('.').any(|label| label.starts_with("xn--")) {
         return Some("xn-- label that is not valid punycode");
     }
     None
+}
+
+/// The URL standard's "ends in a number": such a host is parsed as an IPv4 address.
+fn ends_in_a_number(host: &str) -> bool {
+    let last = host.strip_suffix('.').unwrap_or(host).rsplit('.').next().unwrap_or("");
+    let hex = last.strip_prefix("0x").or_else(|| last.strip_prefix("0X"));
+    (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
+        || hex.is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn strict() -> bool {
