@@ -115,6 +115,21 @@ h.test("at 1366 and 1024 wide, with a chat ended and a fourth admitted, every li
   // The ended chat is still reachable, then dismissed for good.
   const chip = consolePage.locator('[data-testid="cs-ended-chip"]', { hasText: jonas.name });
   assert.ok((await onScreen(chip)).seen, `the ended chat is listed on screen (${JSON.stringify(await onScreen(chip))})`);
+  // Opened again to read it: its transcript is a pane after the live ones, which keep their
+  // composers on screen (at 1366); folded away again from the list.
+  await consolePage.setViewportSize({ width: 1366, height: 768 });
+  await chip.locator('[data-testid="cs-ended-show"]').click();
+  const endedPane = consolePage.locator('[data-testid="cs-chat"].cs-ended');
+  await expectPaneMessage(endedPane, `Hallo, hier ist ${jonas.name}.`, "visitor");
+  assert.equal(await endedPane.locator('[data-testid="cs-input"]').count(), 0, "no composer in an ended chat");
+  const order = await consolePage.locator('[data-testid="cs-chat"]').evaluateAll((els) => els.map((e) => e.classList.contains("cs-ended")));
+  assert.deepEqual(order, [false, false, false, true], "the reopened ended chat comes after the live ones");
+  for (const input of await openPanes(consolePage).locator('[data-testid="cs-input"]').all()) {
+    assert.ok((await onScreen(input)).seen, `live composers stay on screen with the ended chat open (${JSON.stringify(await onScreen(input))})`);
+  }
+  await chip.locator('[data-testid="cs-ended-show"]').click();
+  await until(async () => (await endedPane.count()) === 0, { message: "the ended chat folded away again" });
+
   await chip.locator('[data-testid="cs-ended-dismiss"]').click();
   await until(async () => (await consolePage.locator('[data-testid="cs-ended-chip"]').count()) === 0 &&
     (await paneOf(consolePage, jonas.name).count()) === 0, { message: "the ended chat is gone after dismissing it" });
