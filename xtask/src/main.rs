@@ -15,11 +15,13 @@
 //! - `wasm_opt`: a project-local npm `binaryen`, installed when missing.
 //! - `assets`: content hashes, precompression, `manifest.json`, the size table and budgets.
 //! - `minify`: terser for the loader and the glue.
+//! - `readme_sizes`: the README's size table checked against the build's figures.
 //! - `browser`: the Chromium specifications in `tests/browser/` (installs Chromium, npm ci).
 
 mod assets;
 mod browser;
 mod minify;
+mod readme_sizes;
 mod toolchain;
 mod unexport;
 mod wasm;
@@ -87,6 +89,10 @@ fn run() -> Result<ExitCode> {
 fn test() -> Result<ExitCode> {
     let ws = Workspace::locate()?;
     build_wasm(&ws)?;
+    readme_sizes::check(
+        &ws.root.join("README.md"),
+        &ws.target_dir.join("assets").join("manifest.json"),
+    )?;
     ws.cargo(&["build", "-p", "switchboard-relay", "--bin", "switchboard"])?;
     let status = ws
         .cargo_command(&["test", "--workspace"])
