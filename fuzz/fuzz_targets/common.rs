@@ -79,3 +79,19 @@ where
 pub fn has_control(s: &str, allowed: &[char]) -> bool {
     s.chars().any(|c| c.is_control() && !allowed.contains(&c))
 }
+
+/// `SWITCHBOARD_FUZZ_STRICT=1`: fail known findings too (docs/FUZZING.md, "Known findings").
+pub fn strict() -> bool {
+    static STRICT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *STRICT.get_or_init(|| std::env::var_os("SWITCHBOARD_FUZZ_STRICT").is_some_and(|v| v == "1"))
+}
+
+/// Prints each known gap the first time this process meets it.
+pub fn report_once(gap: &'static str, example: &str) {
+    static SEEN: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap();
+    if !seen.contains(&gap) {
+        seen.push(gap);
+        eprintln!("known gap (not failed; SWITCHBOARD_FUZZ_STRICT=1 fails it): {gap}: {example}");
+    }
+}

@@ -39,7 +39,7 @@ use switchboard_store::Role;
 
 #[path = "common.rs"]
 mod common;
-use common::{has_control, round_trip};
+use common::{has_control, report_once, round_trip, strict};
 
 const MINUTE: i64 = 60_000;
 const DAY: i64 = 24 * 60 * MINUTE;
@@ -204,21 +204,6 @@ fn ends_in_a_number(host: &str) -> bool {
     let hex = last.strip_prefix("0x").or_else(|| last.strip_prefix("0X"));
     (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
         || hex.is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-fn strict() -> bool {
-    static STRICT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *STRICT.get_or_init(|| std::env::var_os("SWITCHBOARD_FUZZ_STRICT").is_some_and(|v| v == "1"))
-}
-
-/// Prints each known gap the first time this process meets it.
-fn report_once(gap: &'static str, example: &str) {
-    static SEEN: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-    let mut seen = SEEN.lock().unwrap();
-    if !seen.contains(&gap) {
-        seen.push(gap);
-        eprintln!("known gap (not failed; SWITCHBOARD_FUZZ_STRICT=1 fails it): {gap}: {example}");
-    }
 }
 
 /// Every text form the handlers look up (`TicketPriority::parse`, `Scope::parse`, …)
