@@ -1,14 +1,13 @@
 //! `client_frame`: one WebSocket text frame from a client, on both endpoints.
 //!
-//! The relay decodes a frame in `ws::connection::parse` (typed first; only a failing frame is
-//! parsed again as a `serde_json::Value` to say why). That function is private, so
-//! `classify` below repeats its twenty lines over the same public pieces: the shared
-//! crate's command enums and the relay's own `Endpoint::TYPES`, `FOREIGN_TYPES` and
-//! `client_id`. Once `parse` (and its `Incoming`) is public, call it instead.
+//! The relay decodes a frame with `ws::connection::decode` (only a JSON object; typed first,
+//! and only a failing frame is parsed again as a `serde_json::Value` to say why); `classify`
+//! calls it, so the target checks the relay's own decoder.
 //!
 //! Properties, for every frame up to the relay's frame limit:
 //! - it decodes to a command or is refused with exactly one error code, and the code fits
-//!   the frame (bad JSON / no or unknown type / the other endpoint's type / bad fields);
+//!   the frame (bad JSON / no or unknown type / the other endpoint's type / bad fields); a
+//!   frame that is not a JSON object never decodes;
 //! - a decoded command has a `type` the endpoint lists in `TYPES`, re-serialises and decodes
 //!   to the same value, and its `client_id` is the frame's;
 //! - the slow path accepts a frame the typed decoder refused only when the frame repeats a
@@ -36,7 +35,7 @@ use switchboard_shared::{
 
 #[path = "common.rs"]
 mod common;
-use common::{has_control, has_duplicate_keys, report_once, round_trip, strict};
+use common::{has_control, has_duplicate_keys, round_trip};
 
 /// What `ws::connection::parse` makes of a frame.
 #[derive(Debug)]
@@ -46,33 +45,16 @@ enum Outcome<C> {
     Refused(ErrorCode, Option<ClientMsgId>),
 }
 
-/// `ws::connection::parse` + `refusal`, line for line.
+/// What the relay's own decoder (`ws::connection::decode`) makes of a frame; `typed` says
+/// whether serde's typed parse alone takes it (the decoder's fast path).
 fn classify<E: Endpoint>(text: &str) -> Outcome<E::Command> {
-    if let Ok(cmd) = serde_json::from_str::<E::Command>(text) {
-        let client_id = E::client_id(&cmd).cloned();
-        return Outcome::Command { cmd, client_id, typed: true };
-    }
-    let Ok(value) = serde_json::from_str::<Value>(text) else {
-        return Outcome::Refused(ErrorCode::BadJson, None);
-    };
-    let client_id = value
-        .get("client_id")
-        .and_then(Value::as_str)
-        .and_then(|s| ClientMsgId::try_from(s.to_string()).ok());
-    let Some(kind) = value.get("type").and_then(Value::as_str) else {
-        return Outcome::Refused(ErrorCode::UnknownType, client_id);
-    };
-    if !E::TYPES.contains(&kind) {
-        let code = if E::FOREIGN_TYPES.contains(&kind) {
-            ErrorCode::WrongEndpoint
-        } else {
-            ErrorCode::UnknownType
-        };
-        return Outcome::Refused(code, client_id);
-    }
-    match serde_json::from_value::<E::Command>(value) {
-        Ok(cmd) => Outcome::Command { cmd, client_id, typed: false },
-        Err(_) => Outcome::Refused(ErrorCode::InvalidField, client_id),
+    match switchboard_relay::ws::connection::decode::<E>(text) {
+        Ok((cmd, client_id)) => {
+            let typed = text.trim_start().starts_with('{')
+                && serde_json::from_str::<E::Command>(text).is_ok();
+            Outcome::Command { cmd, client_id, typed }
+        }
+        Err((code, client_id)) => Outcome::Refused(code, client_id),
     }
 }
 
@@ -91,13 +73,6 @@ where
     match outcome {
         Outcome::Command { cmd, client_id, typed } => {
             let value = value.expect("a decoded frame is valid JSON");
-            if value.is_array() && !strict() {
-                // Known finding (docs/FUZZING.md): serde's internally tagged enums also take
-                // a sequence, `["send","m1","Hallo"]`, so the relay accepts frames the
-                // protocol does not define.
-                report_once("array frame: [type, fields…] decodes as a command", text);
-                return Some(cmd);
-            }
             let kind = frame_type(&value).expect("a decoded frame has a string type");
             assert!(E::TYPES.contains(&kind), "decoded type {kind:?} is not in TYPES");
             assert!(!E::FOREIGN_TYPES.contains(&kind), "decoded a foreign type {kind:?}");

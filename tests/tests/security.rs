@@ -289,6 +289,8 @@ fn table(conv: ConversationId) -> Vec<Row> {
     vec![
         row("malformed JSON", Visitor, Greeted, text(r#"{"type":"send","#), Error(ErrorCode::BadJson)),
         row("unknown type", Visitor, Greeted, text(r#"{"type":"dance"}"#), Error(ErrorCode::UnknownType)),
+        row("a frame as a JSON array (tag first)", Visitor, Greeted, text(r#"["ping"]"#), Error(ErrorCode::UnknownType)),
+        row("a send as a JSON array", Visitor, InChat, text(r#"["send","arr-1","Hallo"]"#), Error(ErrorCode::UnknownType)),
         row("agent command on the visitor endpoint", Visitor, Greeted, text(r#"{"type":"set_presence","presence":"online"}"#), Error(ErrorCode::WrongEndpoint)),
         row("visitor command on the agent endpoint", Agent, Greeted, text(r#"{"type":"start_conversation"}"#), Error(ErrorCode::WrongEndpoint)),
         row("missing field", Visitor, InChat, text(r#"{"type":"send","body":"hallo"}"#), Error(ErrorCode::InvalidField)),
