@@ -280,6 +280,8 @@ pub struct CannedResponse {
     pub shortcut: String,
     pub title: String,
     pub body: String,
+    /// The one site whose agents are offered it; `None`: every site.
+    pub site_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -289,6 +291,8 @@ pub struct NewCanned {
     pub shortcut: String,
     pub title: String,
     pub body: String,
+    /// `None`: every site.
+    pub site_id: Option<String>,
 }
 
 /// An internal note on a conversation: agents only, never sent to the visitor.

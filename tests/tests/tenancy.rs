@@ -177,6 +177,63 @@ async fn an_agent_of_one_site_meets_another_sites_tickets_on_no_route() -> Resul
             status == StatusCode::UNPROCESSABLE_ENTITY,
             "assigned to an agent of another site: {status} {answer}"
         );
+
+        // Canned responses: one for every site, one for brand only.
+        for (shortcut, site) in [("hallo", Value::Null), ("brand-preise", json!(BRAND))] {
+            let (status, answer) = relay
+                .call(
+                    Method::POST,
+                    "/api/v1/canned-responses",
+                    Some(&admin_token),
+                    Some(
+                        json!({"shortcut": shortcut, "title": shortcut, "body": "Guten Tag!",
+                                "site": site}),
+                    ),
+                )
+                .await?;
+            ensure!(status == StatusCode::CREATED, "{status} {answer}");
+        }
+        let (status, _) = relay
+            .call(
+                Method::POST,
+                "/api/v1/canned-responses",
+                Some(&admin_token),
+                Some(json!({"shortcut": "x", "title": "x", "body": "x", "site": "nirgendwo"})),
+            )
+            .await?;
+        ensure!(
+            status == StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown site: {status}"
+        );
+        let shortcuts = |answer: &Value| -> Vec<String> {
+            answer["canned_responses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["shortcut"].as_str().map(String::from))
+                .collect()
+        };
+        let (_, mine) = relay
+            .call(
+                Method::GET,
+                "/api/v1/canned-responses",
+                Some(&anna_token),
+                None,
+            )
+            .await?;
+        ensure!(
+            shortcuts(&mine) == ["hallo"],
+            "Anna's canned responses: {mine}"
+        );
+        let (_, all) = relay
+            .call(
+                Method::GET,
+                "/api/v1/canned-responses",
+                Some(&admin_token),
+                None,
+            )
+            .await?;
+        ensure!(shortcuts(&all).len() == 2, "the admin's: {all}");
         Ok(())
     }
     .await;

@@ -1,5 +1,5 @@
-//! `/canned-responses`: answers agents insert by typing `/shortcut`. Every agent reads them;
-//! admins manage them.
+//! `/canned-responses`: answers agents insert by typing `/shortcut`. Every agent reads those
+//! of every site and of the sites they work for (`site`); admins manage them.
 
 use super::auth::{body, short_text, Caller};
 use super::error::ApiError;
@@ -30,6 +30,9 @@ struct CannedJson {
     shortcut: String,
     title: String,
     body: String,
+    /// Only this site's agents are offered it; absent or `null`: every site.
+    #[serde(default)]
+    site: Option<String>,
 }
 
 /// Shortcuts are what agents type after `/`: letters, digits, `-` and `_`, up to 32.
@@ -47,18 +50,42 @@ fn validate(req: CannedJson) -> Result<NewCanned, ApiError> {
     }
     let body = MessageBody::parse(&req.body)
         .map_err(|code| ApiError::Invalid(format!("body: {}", code.describe())))?;
+    let site_id = req
+        .site
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| short_text("site", &s))
+        .transpose()?;
     Ok(NewCanned {
         shortcut,
         title: short_text("title", &req.title)?,
         body: body.into_string(),
+        site_id,
     })
+}
+
+/// A named site must exist (422 otherwise, before the database's foreign key says so).
+async fn known_site(app: &AppState, new: &NewCanned) -> Result<(), ApiError> {
+    match &new.site_id {
+        Some(site) if app.chat.store().site(site).await?.is_none() => {
+            Err(ApiError::Invalid(format!("unknown site {site:?}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 #[utoipa::path(get, path = "/canned-responses", tag = "canned responses",
     responses((status = 200, description = "`{canned: [canned response]}` (agent sessions)", body = serde_json::Value), AuthErrors))]
-async fn list(State(app): State<AppState>, _caller: Caller) -> Result<Json<Value>, ApiError> {
-    let all = app.chat.store().list_canned().await?;
-    Ok(Json(json!({ "canned_responses": all })))
+async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let scope = caller.site_scope(&app).await?;
+    let mine: Vec<CannedResponse> = app
+        .chat
+        .store()
+        .list_canned()
+        .await?
+        .into_iter()
+        .filter(|c| c.site_id.as_deref().is_none_or(|s| scope.allows(s)))
+        .collect();
+    Ok(Json(json!({ "canned_responses": mine })))
 }
 
 #[utoipa::path(post, path = "/canned-responses", tag = "canned responses", request_body = CannedJson,
@@ -70,6 +97,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<CannedResponse>), ApiError> {
     caller.require_admin()?;
     let new = validate(body(payload)?)?;
+    known_site(&app, &new).await?;
     let created = app.chat.store().create_canned(new, now_ms()).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -84,6 +112,7 @@ async fn replace(
 ) -> Result<Json<CannedResponse>, ApiError> {
     caller.require_admin()?;
     let new = validate(body(payload)?)?;
+    known_site(&app, &new).await?;
     Ok(Json(
         app.chat.store().update_canned(id, new, now_ms()).await?,
     ))

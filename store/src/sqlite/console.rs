@@ -10,7 +10,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 use switchboard_shared::{AgentId, ConversationId};
 
-const CANNED_COLUMNS: &str = "id, shortcut, title, body, created_at, updated_at";
+const CANNED_COLUMNS: &str = "id, shortcut, title, body, site_id, created_at, updated_at";
 
 fn canned(row: &SqliteRow) -> StoreResult<CannedResponse> {
     Ok(CannedResponse {
@@ -18,6 +18,7 @@ fn canned(row: &SqliteRow) -> StoreResult<CannedResponse> {
         shortcut: row.try_get("shortcut")?,
         title: row.try_get("title")?,
         body: row.try_get("body")?,
+        site_id: row.try_get("site_id")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -48,12 +49,13 @@ pub(super) async fn create_canned(
     now: i64,
 ) -> StoreResult<CannedResponse> {
     let row = sqlx::query(&format!(
-        "INSERT INTO canned_responses (shortcut, title, body, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?) RETURNING {CANNED_COLUMNS}"
+        "INSERT INTO canned_responses (shortcut, title, body, site_id, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING {CANNED_COLUMNS}"
     ))
     .bind(&new.shortcut)
     .bind(&new.title)
     .bind(&new.body)
+    .bind(&new.site_id)
     .bind(now)
     .bind(now)
     .fetch_one(pool)
@@ -69,12 +71,13 @@ pub(super) async fn update_canned(
     now: i64,
 ) -> StoreResult<CannedResponse> {
     let row = sqlx::query(&format!(
-        "UPDATE canned_responses SET shortcut = ?, title = ?, body = ?, updated_at = ? \
-         WHERE id = ? RETURNING {CANNED_COLUMNS}"
+        "UPDATE canned_responses SET shortcut = ?, title = ?, body = ?, site_id = ?, \
+         updated_at = ? WHERE id = ? RETURNING {CANNED_COLUMNS}"
     ))
     .bind(&new.shortcut)
     .bind(&new.title)
     .bind(&new.body)
+    .bind(&new.site_id)
     .bind(now)
     .bind(id)
     .fetch_optional(pool)

@@ -981,6 +981,7 @@ async fn canned_responses_have_unique_shortcuts_and_can_be_edited_and_deleted() 
         shortcut: shortcut.into(),
         title: "Wartung".into(),
         body: "Die Wartung ist alle zwei Jahre fällig.".into(),
+        site_id: None,
     };
     let a = f.store.create_canned(new("wartung"), 10).await.unwrap();
     assert!(matches!(
