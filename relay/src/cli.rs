@@ -74,8 +74,8 @@ pub async fn agent(cmd: AgentCommand) -> anyhow::Result<()> {
                     .ok_or_else(|| anyhow::anyhow!("--level must be L1, L2 or L3"))?,
             };
             let result = match db.create_agent(new).await {
-                Ok(a) => db.set_agent_sites(a.id, &sites).await.map(|()| a),
-                Err(e) => Err(e),
+                Ok(a) if !sites.is_empty() => db.set_agent_sites(a.id, &sites).await.map(|()| a),
+                other => other,
             };
             db.close().await;
             match result {

@@ -109,13 +109,19 @@ pub(super) async fn all_agent_sites(pool: &SqlitePool) -> StoreResult<Vec<(Agent
         .collect()
 }
 
-/// One transaction: the agent's rows are replaced whole, or not at all.
+/// One transaction: the agent's rows are replaced whole, or not at all. It writes first, so
+/// it takes the write lock through the busy timeout (a transaction that read first could
+/// not wait for another writer: SQLite answers `SQLITE_BUSY` at once).
 pub(super) async fn set_agent_sites(
     pool: &SqlitePool,
     id: AgentId,
     sites: &[String],
 ) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM agent_sites WHERE agent_id = ?")
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
     let known = sqlx::query("SELECT 1 FROM agents WHERE id = ?")
         .bind(id.0)
         .fetch_optional(&mut *tx)
@@ -123,10 +129,6 @@ pub(super) async fn set_agent_sites(
     if known.is_none() {
         return Err(StoreError::NotFound);
     }
-    sqlx::query("DELETE FROM agent_sites WHERE agent_id = ?")
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await?;
     for site in sites {
         sqlx::query("INSERT OR IGNORE INTO agent_sites (agent_id, site_id) VALUES (?, ?)")
             .bind(id.0)
