@@ -154,6 +154,11 @@ impl RelayProc {
             // the rate steps, which measure the relay, not a tenant's fair share.
             "--site-frames-per-second",
             "0",
+            // Its visitors come from a few source addresses, thousands mid-handshake at once:
+            // the per-address share of unfinished sockets (64 by default; the relay caps any
+            // value at a quarter of the unfinished share) would refuse some of them.
+            "--pending-per-ip",
+            "100000",
             "--data-dir",
         ])
         .arg(&d);
