@@ -2,7 +2,7 @@
 //! edges into one axum app, and runs it until shutdown.
 
 use crate::config::ServeArgs;
-use crate::conversations::{Chat, ChatConfig, Publisher};
+use crate::conversations::{works_for, Chat, ChatConfig, Publisher};
 use crate::fanout::Hub;
 use crate::ratelimit::{FrameQuotas, IpLimiter, LoginThrottle};
 use crate::routing::{LiveConversation, Router as Routing};
@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_shared::ConversationStatus;
-use switchboard_store::{Role, SharedStore};
+use switchboard_store::SharedStore;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -83,14 +83,14 @@ async fn open_store(url: &str, hub: &Hub) -> anyhow::Result<(SharedStore, Routin
         }),
         handle_times,
     );
-    // Agents limited to sites (admins never are).
-    for agent in agents.iter().filter(|a| a.role != Role::Admin) {
+    // Agents limited to sites.
+    for agent in &agents {
         let sites: Vec<String> = agent_sites
             .iter()
             .filter(|(id, _)| *id == agent.id)
             .map(|(_, site)| site.clone())
             .collect();
-        if !sites.is_empty() {
+        if let Some(sites) = works_for(agent.role, sites) {
             routing.set_agent_sites(agent.id, Some(Arc::from(sites)));
         }
     }

@@ -50,8 +50,8 @@ impl IpLimiter {
 
 /// Frames per party (all sockets of one visitor, or of one agent, together) and per site (all
 /// its visitors together), so opening more sockets buys no more throughput and a noisy site
-/// cannot take the relay from the others. Cheap cloneable handle; `None` = unlimited.
-/// One pointer wide, as every connection holds one.
+/// cannot take the relay from the others. A cheap cloneable handle, one pointer wide, as
+/// every connection holds one.
 #[derive(Clone)]
 pub struct FrameQuotas(Arc<Quotas>);
 

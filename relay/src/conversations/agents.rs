@@ -114,12 +114,10 @@ impl Chat {
     pub async fn update_agent(&self, agent: AgentId, patch: AgentPatch) -> ChatResult<AgentRecord> {
         let disabling = patch.disabled == Some(true);
         let rec = self.store().update_agent(agent, patch).await?;
-        {
-            let mut r = self.router();
-            r.upsert_agent(rec.id, &rec.display_name, rec.max_concurrent_chats);
-        }
-        // A role change moves an agent between "every site" and their own.
-        self.refresh_agent_sites(agent).await?;
+        // Name and cap, and the sites: a role change moves an agent between "every site"
+        // and their own.
+        self.route_by_account(&rec).await?;
+        self.broadcast_queue();
         if disabling {
             self.store().revoke_agent_sessions(agent, now_ms()).await?;
             self.hub()
@@ -140,26 +138,32 @@ impl Chat {
     /// on; chats they hold stay with them.
     pub async fn set_agent_sites(&self, agent: AgentId, sites: &[String]) -> ChatResult<()> {
         self.store().set_agent_sites(agent, sites).await?;
-        self.refresh_agent_sites(agent).await
-    }
-
-    /// Routing learns the agent's sites from the store (admins: every site).
-    pub(crate) async fn refresh_agent_sites(&self, agent: AgentId) -> ChatResult<()> {
         let Some(rec) = self.store().agent(agent).await? else {
             return Ok(());
         };
-        let sites = self.store().agent_sites(agent).await?;
-        let limited = (rec.role != Role::Admin && !sites.is_empty())
-            .then(|| std::sync::Arc::<[String]>::from(sites));
-        {
-            let mut r = self.router();
-            if !rec.disabled {
-                r.upsert_agent(rec.id, &rec.display_name, rec.max_concurrent_chats);
-            }
-            r.set_agent_sites(agent, limited);
-        }
+        self.route_by_account(&rec).await?;
         self.broadcast_queue();
         self.rebalance().await;
+        Ok(())
+    }
+
+    /// The sites an agent works for, by the one rule (see [`works_for`]).
+    pub async fn sites_of(&self, agent: &AgentRecord) -> ChatResult<Option<Vec<String>>> {
+        let sites = self.store().agent_sites(agent.id).await?;
+        Ok(works_for(agent.role, sites))
+    }
+
+    /// Routing learns the account's name, cap and sites (a disabled account is left out).
+    async fn route_by_account(&self, rec: &AgentRecord) -> ChatResult<()> {
+        let sites = self
+            .sites_of(rec)
+            .await?
+            .map(std::sync::Arc::<[String]>::from);
+        let mut r = self.router();
+        if !rec.disabled {
+            r.upsert_agent(rec.id, &rec.display_name, rec.max_concurrent_chats);
+        }
+        r.set_agent_sites(rec.id, sites);
         Ok(())
     }
 
@@ -188,4 +192,11 @@ impl Chat {
     pub fn load_of(&self, agent: AgentId) -> Option<switchboard_shared::Load> {
         self.router().load_of(agent)
     }
+}
+
+/// The sites an agent works for, given their role and the sites stored for them: `None`
+/// means every site (admins always; agents for whom none are set, as in a single-site
+/// installation). Routing, the REST API's site scope and ticket assignment all ask this.
+pub fn works_for(role: Role, sites: Vec<String>) -> Option<Vec<String>> {
+    (role != Role::Admin && !sites.is_empty()).then_some(sites)
 }

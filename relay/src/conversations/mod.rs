@@ -15,6 +15,7 @@ mod publish;
 mod sites;
 mod visitors;
 
+pub use agents::works_for;
 pub use publish::{encode, event_frame, Publisher};
 pub use visitors::VisitorIdentity;
 

@@ -214,14 +214,9 @@ impl SiteScope {
 impl Caller {
     /// The sites this caller's data access is limited to (see [`SiteScope`]).
     pub async fn site_scope(&self, app: &AppState) -> Result<SiteScope, ApiError> {
-        if self.agent.role == Role::Admin {
-            return Ok(SiteScope::All);
-        }
-        let sites = app.chat.store().agent_sites(self.agent.id).await?;
-        Ok(if sites.is_empty() {
-            SiteScope::All
-        } else {
-            SiteScope::Only(sites)
+        Ok(match app.chat.sites_of(&self.agent).await? {
+            None => SiteScope::All,
+            Some(sites) => SiteScope::Only(sites),
         })
     }
 

@@ -104,15 +104,15 @@ async fn visible(
 /// A ticket of `site` may be assigned only to an agent who works for it (admins and agents
 /// without sites work for every site). Unknown agents are left to the workflow's check.
 async fn works_for(app: &AppState, agent: AgentId, site: &str) -> Result<(), ApiError> {
-    let store = app.chat.store();
-    let Some(rec) = store.agent(agent).await? else {
+    let Some(rec) = app.chat.store().agent(agent).await? else {
         return Ok(());
     };
-    let sites = store.agent_sites(agent).await?;
-    if rec.role == switchboard_store::Role::Admin
-        || sites.is_empty()
-        || sites.iter().any(|s| s == site)
-    {
+    let serves = app
+        .chat
+        .sites_of(&rec)
+        .await?
+        .is_none_or(|sites| sites.iter().any(|s| s == site));
+    if serves {
         Ok(())
     } else {
         Err(ApiError::Invalid(format!(
