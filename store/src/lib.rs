@@ -12,6 +12,8 @@
 //!
 //! Times are milliseconds since the Unix epoch (`i64`) throughout.
 
+mod codec;
+pub mod postgres;
 pub mod reports;
 pub mod sqlite;
 pub mod tickets;
@@ -43,6 +45,16 @@ pub enum StoreError {
     /// A statement of a group commit failed; every request in the batch was refused.
     #[error("write failed: {0}")]
     Write(Box<dyn std::error::Error + Send + Sync>),
+    /// The database server did not answer (or refused the login) at start-up.
+    #[error("cannot reach the database {url}: {cause}")]
+    Unreachable {
+        url: String,
+        cause: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The server or the schema is not one this build can work with (too old a server, a
+    /// schema from a newer build, a migration changed by hand).
+    #[error("{0}")]
+    Schema(String),
     /// The database URL names no backend this build has, or is malformed.
     #[error("unsupported database URL {url}: {why}")]
     Url { url: String, why: String },
@@ -62,14 +74,50 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub async fn open(url: &str, listener: Arc<dyn CommitListener>) -> StoreResult<SharedStore> {
     match url.split_once("://").map(|(scheme, _)| scheme) {
         Some("sqlite") | None => Ok(Arc::new(sqlite::SqliteStore::open(url, listener).await?)),
-        Some("postgres" | "postgresql") => Err(StoreError::Url {
-            url: masked(url),
-            why: "this build has no PostgreSQL backend yet; use sqlite://".into(),
-        }),
-        Some(other) => Err(StoreError::Url {
-            url: masked(url),
-            why: format!("unknown scheme {other:?}; use sqlite://PATH"),
-        }),
+        Some("postgres" | "postgresql") => Ok(Arc::new(postgres::PgStore::open(url, listener).await?)),
+        Some(other) => Err(unknown_scheme(url, other)),
+    }
+}
+
+/// Brings the database's schema up to this build's and returns how many migrations that
+/// took (`switchboard migrate`). Opening a store does the same; this is for deploys that
+/// migrate as a step of their own. A schema newer than this build is refused.
+pub async fn migrate(url: &str) -> StoreResult<usize> {
+    match url.split_once("://").map(|(scheme, _)| scheme) {
+        Some("sqlite") | None => sqlite::SqliteStore::migrate(url).await,
+        Some("postgres" | "postgresql") => postgres::migrate_url(url).await,
+        Some(other) => Err(unknown_scheme(url, other)),
+    }
+}
+
+/// What a failed migration means for the operator, by name.
+pub(crate) fn schema_error(
+    e: sqlx::migrate::MigrateError,
+    migrator: &sqlx::migrate::Migrator,
+) -> StoreError {
+    use sqlx::migrate::MigrateError;
+    let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+    match e {
+        MigrateError::VersionMissing(v) => StoreError::Schema(format!(
+            "the database has schema version {v}, newer than this build knows (up to \
+             {known}): run the switchboard release that migrated it, or a newer one"
+        )),
+        MigrateError::VersionMismatch(v) => StoreError::Schema(format!(
+            "migration {v} in the database differs from this build's: the schema was \
+             changed by hand or by another build"
+        )),
+        MigrateError::Dirty(v) => StoreError::Schema(format!(
+            "migration {v} failed half-way earlier; repair the database, then run \
+             `switchboard migrate`"
+        )),
+        other => StoreError::Backend(Box::new(other)),
+    }
+}
+
+fn unknown_scheme(url: &str, scheme: &str) -> StoreError {
+    StoreError::Url {
+        url: masked(url),
+        why: format!("unknown scheme {scheme:?}; use sqlite://PATH or postgres://HOST/DATABASE"),
     }
 }
 
@@ -600,7 +648,7 @@ mod url_tests {
     async fn an_unknown_or_unbuilt_backend_is_refused_by_name() {
         for (url, says) in [
             ("mysql://root@localhost/chat", "unknown scheme \"mysql\""),
-            ("postgres://u:pw@localhost/chat", "no PostgreSQL backend"),
+            ("postgres://u:pw@127.0.0.1:1/chat", "cannot reach the database"),
         ] {
             let Err(e) = open(url, Arc::new(NoListener)).await else {
                 panic!("{url} opened");

@@ -55,6 +55,8 @@ use switchboard_shared::{AgentId, ConversationId, Seq, Side, SupportLevel};
 use tokio::sync::{mpsc, oneshot};
 use writer::{Job, Receipt};
 
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
 /// How long a connection waits for the write lock before giving up with `SQLITE_BUSY`.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Readers: replays, lookups and routing start-up run beside each other.
@@ -101,7 +103,10 @@ impl SqliteStore {
                     .journal_mode(SqliteJournalMode::Wal),
             )
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        MIGRATOR
+            .run(&write)
+            .await
+            .map_err(|e| crate::schema_error(e, &MIGRATOR))?;
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
             .fetch_one(&write)
             .await?;
@@ -125,6 +130,19 @@ impl SqliteStore {
             jobs: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(stopped)),
         })
+    }
+
+    /// Creates or migrates the database file and returns how many migrations were applied
+    /// (`switchboard migrate`; [`SqliteStore::open`] migrates too).
+    pub async fn migrate(database_url_or_path: &str) -> StoreResult<usize> {
+        let store = SqliteStore::open(database_url_or_path, Arc::new(crate::NoListener)).await;
+        let store = store?;
+        let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+            .fetch_one(&store.read)
+            .await?;
+        crate::Store::close(&store).await;
+        // How many of them this call applied is not known here; all are reported.
+        Ok(usize::try_from(applied).unwrap_or(0))
     }
 
     /// Hands a job to the writer and waits for its answer.
