@@ -24,6 +24,21 @@ async fn open(args: &StoreArgs) -> anyhow::Result<SharedStore> {
         .with_context(|| format!("opening the database {}", switchboard_store::masked(&url)))
 }
 
+/// `switchboard migrate`: applies pending migrations and says where the schema stands.
+pub async fn migrate(args: &StoreArgs) -> anyhow::Result<()> {
+    if args.database_url.is_none() {
+        std::fs::create_dir_all(&args.data_dir)
+            .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
+    }
+    let url = args.url();
+    let masked = switchboard_store::masked(&url);
+    let version = switchboard_store::migrate(&url)
+        .await
+        .with_context(|| format!("migrating the database {masked}"))?;
+    println!("{masked}: schema version {version}, up to date");
+    Ok(())
+}
+
 pub async fn agent(cmd: AgentCommand) -> anyhow::Result<()> {
     match cmd {
         AgentCommand::Add {

@@ -22,6 +22,9 @@ pub enum Command {
     /// Manage sites (which web pages may embed the widget).
     #[command(subcommand)]
     Site(SiteCommand),
+    /// Bring the database's schema up to this build's (the relay does it on start too; for
+    /// deploys that migrate as a step of their own). Refuses a schema from a newer build.
+    Migrate(StoreArgs),
 }
 
 /// Where the data lives; shared by every subcommand.
@@ -30,7 +33,8 @@ pub struct StoreArgs {
     /// Directory for the embedded SQLite database.
     #[arg(long, env = "SWITCHBOARD_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-    /// Database URL; defaults to sqlite://<data-dir>/switchboard.db.
+    /// Database URL: sqlite://PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE;
+    /// defaults to sqlite://<data-dir>/switchboard.db.
     #[arg(long, env = "SWITCHBOARD_DATABASE_URL")]
     pub database_url: Option<String>,
 }

@@ -60,5 +60,9 @@ async fn run() -> anyhow::Result<()> {
             init_logging(LogFormat::Text);
             cli::site(cmd).await
         }
+        Command::Migrate(store) => {
+            init_logging(LogFormat::Text);
+            cli::migrate(&store).await
+        }
     }
 }

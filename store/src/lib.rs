@@ -1,14 +1,27 @@
 //! # switchboard-store
 //!
-//! The store: one interface ([`Store`]) over the database, so routing and the WebSocket edges
-//! never see SQL. [`open`] picks the backend from the database URL's scheme; callers hold a
-//! [`SharedStore`] and never name a backend type, and [`StoreError`] carries none. SQLite
-//! ([`sqlite::SqliteStore`]) is the embedded default; PostgreSQL will sit beside it behind
-//! the same trait (its scheme is recognised and refused until then).
+//! Everything the relay keeps, behind one handle ([`SharedStore`]) in two parts:
 //!
-//! Delivery guarantee: [`Store::append`] returns only after the event is committed, and
-//! every committed event is handed to the [`CommitListener`] in sequence order (per
-//! conversation) *before* `append` returns to its caller. The fan-out relies on that order.
+//! - the **event log** ([`EventLog`]): conversations and their events. The contract every
+//!   backend meets (the conformance suite in `store/tests/conformance/` holds both to it):
+//!   - [`EventLog::append`] returns only after the event is durable (committed with the
+//!     backend's full durability), and never acknowledges what was not stored: if a group
+//!     commit fails, every request in it fails;
+//!   - seq is per conversation, starts at 1, is gap-free and follows commit order, also with
+//!     many appenders (tasks, or relays on one PostgreSQL database) at once;
+//!   - a (conversation, side, client id) is stored once: a resend is answered with
+//!     [`Appended::Duplicate`] and the first seq;
+//!   - every committed event goes to the [`CommitListener`] exactly once, in seq order per
+//!     conversation, *before* `append` returns to its caller (the fan-out relies on it);
+//!   - receipts only rise, and never past the last seq.
+//! - the **records** ([`Records`]): accounts, sites, visitors, canned responses, notes,
+//!   tickets, reports, API tokens and webhooks; plain queries, each atomic on its own.
+//!
+//! [`open`] picks the backend from the database URL's scheme: `sqlite://PATH` (the embedded
+//! default, [`sqlite`]) or `postgres://…` ([`postgres`], for several relays on one
+//! database). Both apply their migrations on open and refuse a schema from a newer build;
+//! [`migrate`] does only that. Callers never name a backend type, and [`StoreError`]
+//! carries none.
 //!
 //! Times are milliseconds since the Unix epoch (`i64`) throughout.
 
@@ -74,15 +87,17 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub async fn open(url: &str, listener: Arc<dyn CommitListener>) -> StoreResult<SharedStore> {
     match url.split_once("://").map(|(scheme, _)| scheme) {
         Some("sqlite") | None => Ok(Arc::new(sqlite::SqliteStore::open(url, listener).await?)),
-        Some("postgres" | "postgresql") => Ok(Arc::new(postgres::PgStore::open(url, listener).await?)),
+        Some("postgres" | "postgresql") => {
+            Ok(Arc::new(postgres::PgStore::open(url, listener).await?))
+        }
         Some(other) => Err(unknown_scheme(url, other)),
     }
 }
 
-/// Brings the database's schema up to this build's and returns how many migrations that
-/// took (`switchboard migrate`). Opening a store does the same; this is for deploys that
+/// Brings the database's schema up to this build's and returns the schema version it is at
+/// then (`switchboard migrate`). Opening a store does the same; this is for deploys that
 /// migrate as a step of their own. A schema newer than this build is refused.
-pub async fn migrate(url: &str) -> StoreResult<usize> {
+pub async fn migrate(url: &str) -> StoreResult<i64> {
     match url.split_once("://").map(|(scheme, _)| scheme) {
         Some("sqlite") | None => sqlite::SqliteStore::migrate(url).await,
         Some("postgres" | "postgresql") => postgres::migrate_url(url).await,
@@ -389,8 +404,61 @@ impl CommitListener for NoListener {
 /// A cheap, cloneable handle to the store.
 pub type SharedStore = Arc<dyn Store>;
 
+/// The event log: conversations and their ordered, durable events. Everything that
+/// decides a conversation's seq, its dedup and its commit order is here; see the crate docs
+/// for the contract.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait EventLog: Send + Sync + 'static {
+    async fn create_conversation(&self, new: NewConversation) -> StoreResult<ConversationRecord>;
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationRecord>>;
+    /// The visitor's most recent conversation created at or after `since`, of any status.
+    async fn latest_conversation_for_visitor(
+        &self,
+        visitor: VisitorId,
+        since: i64,
+    ) -> StoreResult<Option<ConversationRecord>>;
+    /// Every conversation that is queued or active: what routing rebuilds from at start-up.
+    async fn open_conversations(&self) -> StoreResult<Vec<ConversationRecord>>;
+    /// Durable append with group commit; see the module docs for the ordering guarantee.
+    async fn append(&self, req: AppendRequest) -> StoreResult<Appended>;
+    /// Events with `seq > after`, ascending, at most `limit`.
+    async fn events_after(
+        &self,
+        id: ConversationId,
+        after: Seq,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEvent>>;
+    /// The whole transcript, ascending (read in pages of `events_after`).
+    async fn all_events(&self, id: ConversationId) -> StoreResult<Vec<StoredEvent>> {
+        const PAGE: u32 = 1000;
+        let mut events = Vec::new();
+        loop {
+            let after = events.last().map_or(0, |e: &StoredEvent| e.seq);
+            let page = self.events_after(id, after, PAGE).await?;
+            let full = page.len() == PAGE as usize;
+            events.extend(page);
+            if !full {
+                return Ok(events);
+            }
+        }
+    }
+    /// Raises (never lowers) one side's receipts.
+    async fn record_receipt(
+        &self,
+        id: ConversationId,
+        side: Side,
+        delivered: Seq,
+        read: Seq,
+    ) -> StoreResult<()>;
+
+    /// Waits for in-flight writes to commit and closes the database.
+    async fn close(&self);
+}
+
+/// The records: accounts, sites, visitors, the console's data, tickets, reports, tokens and
+/// webhooks. Plain queries, each on its own.
+#[async_trait]
+pub trait Records: Send + Sync + 'static {
     // --- agents and their sessions
     async fn create_agent(&self, new: NewAgent) -> StoreResult<AgentRecord>;
     async fn agent(&self, id: AgentId) -> StoreResult<Option<AgentRecord>>;
@@ -435,49 +503,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<VisitorRecord>;
     async fn visitor_by_token(&self, token_hash: [u8; 32]) -> StoreResult<Option<VisitorRecord>>;
     async fn touch_visitor(&self, id: VisitorId, now: i64) -> StoreResult<()>;
-
-    // --- conversations and their events
-    async fn create_conversation(&self, new: NewConversation) -> StoreResult<ConversationRecord>;
-    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationRecord>>;
-    /// The visitor's most recent conversation created at or after `since`, of any status.
-    async fn latest_conversation_for_visitor(
-        &self,
-        visitor: VisitorId,
-        since: i64,
-    ) -> StoreResult<Option<ConversationRecord>>;
-    /// Every conversation that is queued or active: what routing rebuilds from at start-up.
-    async fn open_conversations(&self) -> StoreResult<Vec<ConversationRecord>>;
-    /// Durable append with group commit; see the module docs for the ordering guarantee.
-    async fn append(&self, req: AppendRequest) -> StoreResult<Appended>;
-    /// Events with `seq > after`, ascending, at most `limit`.
-    async fn events_after(
-        &self,
-        id: ConversationId,
-        after: Seq,
-        limit: u32,
-    ) -> StoreResult<Vec<StoredEvent>>;
-    /// The whole transcript, ascending (read in pages of `events_after`).
-    async fn all_events(&self, id: ConversationId) -> StoreResult<Vec<StoredEvent>> {
-        const PAGE: u32 = 1000;
-        let mut events = Vec::new();
-        loop {
-            let after = events.last().map_or(0, |e: &StoredEvent| e.seq);
-            let page = self.events_after(id, after, PAGE).await?;
-            let full = page.len() == PAGE as usize;
-            events.extend(page);
-            if !full {
-                return Ok(events);
-            }
-        }
-    }
-    /// Raises (never lowers) one side's receipts.
-    async fn record_receipt(
-        &self,
-        id: ConversationId,
-        side: Side,
-        delivered: Seq,
-        read: Seq,
-    ) -> StoreResult<()>;
     /// Handle times (ended_at - assigned_at, ms) of the `limit` most recently ended chats.
     async fn recent_handle_times(&self, limit: u32) -> StoreResult<Vec<i64>>;
 
@@ -559,9 +584,6 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<tickets::TicketRecord>>;
 
-    /// Waits for in-flight writes to commit and closes the database.
-    async fn close(&self);
-
     // --- reports (see [`reports`]): facts about items created in a range, for the KPIs
     async fn report_chats(
         &self,
@@ -630,6 +652,10 @@ pub trait Store: Send + Sync + 'static {
     async fn update_site(&self, site: SiteRecord) -> StoreResult<()>;
 }
 
+/// The whole store: what [`open`] returns, behind [`SharedStore`].
+pub trait Store: EventLog + Records {}
+impl<T: EventLog + Records> Store for T {}
+
 #[cfg(test)]
 mod url_tests {
     use super::*;
@@ -648,7 +674,10 @@ mod url_tests {
     async fn an_unknown_or_unbuilt_backend_is_refused_by_name() {
         for (url, says) in [
             ("mysql://root@localhost/chat", "unknown scheme \"mysql\""),
-            ("postgres://u:pw@127.0.0.1:1/chat", "cannot reach the database"),
+            (
+                "postgres://u:pw@127.0.0.1:1/chat",
+                "cannot reach the database",
+            ),
         ] {
             let Err(e) = open(url, Arc::new(NoListener)).await else {
                 panic!("{url} opened");

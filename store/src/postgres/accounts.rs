@@ -7,7 +7,7 @@ use crate::{
     AgentPatch, AgentRecord, NewAgent, SiteOptions, SiteRecord, StoreError, StoreResult,
     VisitorRecord,
 };
-use sqlx::{Row, PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Row};
 use switchboard_shared::{AgentId, OfflineBehaviour, WidgetPosition};
 
 pub(super) async fn create_agent(pool: &PgPool, new: NewAgent) -> StoreResult<AgentRecord> {
@@ -40,10 +40,7 @@ pub(super) async fn agent(pool: &PgPool, id: AgentId) -> StoreResult<Option<Agen
 }
 
 /// Case-insensitive (ASCII), like the UNIQUE constraint on the column.
-pub(super) async fn agent_by_email(
-    pool: &PgPool,
-    email: &str,
-) -> StoreResult<Option<AgentRecord>> {
+pub(super) async fn agent_by_email(pool: &PgPool, email: &str) -> StoreResult<Option<AgentRecord>> {
     let row = sqlx::query(&format!(
         "SELECT {AGENT_COLUMNS} FROM agents WHERE email = ?"
     ))

@@ -5,7 +5,7 @@ use super::{constraint, rows};
 use crate::webhooks::{ApiTokenRecord, NewApiToken};
 use crate::{AgentRecord, StoreError, StoreResult};
 use sqlx::postgres::PgRow;
-use sqlx::{Row, PgPool};
+use sqlx::{PgPool, Row};
 use switchboard_shared::AgentId;
 
 const COLUMNS: &str = "t.id, t.name, t.scopes, t.created_by, t.created_at, t.revoked_at";

@@ -7,7 +7,7 @@ use crate::{
     CannedResponse, ConversationRecord, NewCanned, Note, StoreError, StoreResult, VisitorId,
 };
 use sqlx::postgres::PgRow;
-use sqlx::{Row, PgPool};
+use sqlx::{PgPool, Row};
 use switchboard_shared::{AgentId, ConversationId};
 
 const CANNED_COLUMNS: &str = "id, shortcut, title, body, site_id, created_at, updated_at";
@@ -121,10 +121,7 @@ pub(super) async fn add_note(
     note(&row)
 }
 
-pub(super) async fn notes(
-    pool: &PgPool,
-    conversation: ConversationId,
-) -> StoreResult<Vec<Note>> {
+pub(super) async fn notes(pool: &PgPool, conversation: ConversationId) -> StoreResult<Vec<Note>> {
     let rows = sqlx::query(
         "SELECT id, conversation_id, agent_id, body, created_at FROM conversation_notes \
          WHERE conversation_id = ? ORDER BY id",

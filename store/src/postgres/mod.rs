@@ -28,8 +28,8 @@ mod writer;
 
 use crate::{
     AgentPatch, AgentRecord, AppendRequest, Appended, CannedResponse, CommitListener,
-    ConversationRecord, NewAgent, NewCanned, NewConversation, Note, SiteRecord, Store, StoreError,
-    StoreResult, StoredEvent, VisitorId, VisitorRecord,
+    ConversationRecord, EventLog, NewAgent, NewCanned, NewConversation, Note, Records, SiteRecord,
+    StoreError, StoreResult, StoredEvent, VisitorId, VisitorRecord,
 };
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -78,9 +78,9 @@ impl PgStore {
     }
 }
 
-/// Applies the pending migrations of the database at `url` and returns how many there
-/// were (`switchboard migrate`).
-pub async fn migrate_url(url: &str) -> StoreResult<usize> {
+/// Applies the pending migrations of the database at `url` and returns the schema version
+/// it is at then (`switchboard migrate`).
+pub async fn migrate_url(url: &str) -> StoreResult<i64> {
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -88,11 +88,13 @@ pub async fn migrate_url(url: &str) -> StoreResult<usize> {
         .await
         .map_err(|e| unreachable(url, e))?;
     check_version(&pool).await?;
-    let before = applied(&pool).await?;
     migrate(&pool).await?;
-    let after = applied(&pool).await?;
+    let version: Option<i64> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&pool)
+            .await?;
     pool.close().await;
-    Ok(after.saturating_sub(before))
+    Ok(version.unwrap_or(0))
 }
 
 fn connect_options(url: &str) -> StoreResult<PgConnectOptions> {
@@ -132,20 +134,6 @@ async fn check_version(pool: &PgPool) -> StoreResult<()> {
     Ok(())
 }
 
-/// How many migrations the database has applied (0 for a fresh one).
-async fn applied(pool: &PgPool) -> StoreResult<usize> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(pool)
-        .await?;
-    if !exists {
-        return Ok(0);
-    }
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
-        .fetch_one(pool)
-        .await?;
-    Ok(usize::try_from(n).unwrap_or(0))
-}
-
 /// Runs the pending migrations (sqlx takes an advisory lock, so relays starting together
 /// take turns). A schema from a newer build, or an edited migration, is refused by name.
 async fn migrate(pool: &PgPool) -> StoreResult<()> {
@@ -166,7 +154,61 @@ fn constraint(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl EventLog for PgStore {
+    async fn create_conversation(&self, new: NewConversation) -> StoreResult<ConversationRecord> {
+        conversations::create(&self.pool, new).await
+    }
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationRecord>> {
+        conversations::get(&self.pool, id).await
+    }
+    async fn latest_conversation_for_visitor(
+        &self,
+        visitor: VisitorId,
+        since: i64,
+    ) -> StoreResult<Option<ConversationRecord>> {
+        conversations::latest_for_visitor(&self.pool, visitor, since).await
+    }
+    async fn open_conversations(&self) -> StoreResult<Vec<ConversationRecord>> {
+        conversations::open(&self.pool).await
+    }
+    async fn append(&self, req: AppendRequest) -> StoreResult<Appended> {
+        self.log.append(req).await
+    }
+    async fn events_after(
+        &self,
+        id: ConversationId,
+        after: Seq,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        conversations::events_after(&self.pool, id, after, limit).await
+    }
+    async fn record_receipt(
+        &self,
+        id: ConversationId,
+        side: Side,
+        delivered: Seq,
+        read: Seq,
+    ) -> StoreResult<()> {
+        let receipt = Receipt {
+            conversation_id: id,
+            side,
+            delivered,
+            read,
+        };
+        self.log.receipt(receipt).await
+    }
+
+    /// Stops taking writes (later calls get [`StoreError::Closed`]), waits until the writer
+    /// has committed and answered everything already queued, then closes the pool. Safe to
+    /// call more than once.
+    async fn close(&self) {
+        self.log.close().await;
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Records for PgStore {
     async fn create_agent(&self, new: NewAgent) -> StoreResult<AgentRecord> {
         accounts::create_agent(&self.pool, new).await
     }
@@ -240,49 +282,6 @@ impl Store for PgStore {
     }
     async fn touch_visitor(&self, id: VisitorId, now: i64) -> StoreResult<()> {
         accounts::touch_visitor(&self.pool, id, now).await
-    }
-
-    async fn create_conversation(&self, new: NewConversation) -> StoreResult<ConversationRecord> {
-        conversations::create(&self.pool, new).await
-    }
-    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationRecord>> {
-        conversations::get(&self.pool, id).await
-    }
-    async fn latest_conversation_for_visitor(
-        &self,
-        visitor: VisitorId,
-        since: i64,
-    ) -> StoreResult<Option<ConversationRecord>> {
-        conversations::latest_for_visitor(&self.pool, visitor, since).await
-    }
-    async fn open_conversations(&self) -> StoreResult<Vec<ConversationRecord>> {
-        conversations::open(&self.pool).await
-    }
-    async fn append(&self, req: AppendRequest) -> StoreResult<Appended> {
-        self.log.append(req).await
-    }
-    async fn events_after(
-        &self,
-        id: ConversationId,
-        after: Seq,
-        limit: u32,
-    ) -> StoreResult<Vec<StoredEvent>> {
-        conversations::events_after(&self.pool, id, after, limit).await
-    }
-    async fn record_receipt(
-        &self,
-        id: ConversationId,
-        side: Side,
-        delivered: Seq,
-        read: Seq,
-    ) -> StoreResult<()> {
-        let receipt = Receipt {
-            conversation_id: id,
-            side,
-            delivered,
-            read,
-        };
-        self.log.receipt(receipt).await
     }
     async fn recent_handle_times(&self, limit: u32) -> StoreResult<Vec<i64>> {
         conversations::recent_handle_times(&self.pool, limit).await
@@ -409,14 +408,6 @@ impl Store for PgStore {
         limit: u32,
     ) -> StoreResult<Vec<crate::tickets::TicketRecord>> {
         ticket_meta::of_visitor(&self.pool, visitor, limit).await
-    }
-
-    /// Stops taking writes (later calls get [`StoreError::Closed`]), waits until the writer
-    /// has committed and answered everything already queued, then closes the pool. Safe to
-    /// call more than once.
-    async fn close(&self) {
-        self.log.close().await;
-        self.pool.close().await;
     }
 
     async fn report_chats(

@@ -6,7 +6,7 @@ use crate::reports::{ChatFact, ReportRange, TicketFact};
 use crate::tickets::{TicketChannel, TicketPriority, TicketStatus};
 use crate::{StoreError, StoreResult};
 use sqlx::postgres::PgRow;
-use sqlx::{Row, PgPool};
+use sqlx::{PgPool, Row};
 use switchboard_shared::{AgentId, ConversationId, SupportLevel};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -73,10 +73,7 @@ pub(super) async fn chats(pool: &PgPool, range: &ReportRange) -> StoreResult<Vec
 }
 
 /// Every ticket created in the range, with counts from its history and its rating.
-pub(super) async fn tickets(
-    pool: &PgPool,
-    range: &ReportRange,
-) -> StoreResult<Vec<TicketFact>> {
+pub(super) async fn tickets(pool: &PgPool, range: &ReportRange) -> StoreResult<Vec<TicketFact>> {
     // A reopen is a status change out of `resolved`/`closed` to a working status
     // (`resolved` → `closed` is not one).
     let rows = sqlx::query(

@@ -9,7 +9,7 @@ use crate::tickets::{
 };
 use crate::VisitorId;
 use crate::{StoreError, StoreResult};
-use sqlx::{Row, PgPool};
+use sqlx::{PgPool, Row};
 use switchboard_shared::{AgentId, SupportLevel};
 
 /// Stores the rating once; a second one is a `Conflict`.
@@ -50,11 +50,7 @@ pub(super) async fn rating(pool: &PgPool, ticket_id: i64) -> StoreResult<Option<
 }
 
 /// Replaces the ticket's tags (already normalised by the caller).
-pub(super) async fn set_tags(
-    pool: &PgPool,
-    ticket_id: i64,
-    tags: &[String],
-) -> StoreResult<()> {
+pub(super) async fn set_tags(pool: &PgPool, ticket_id: i64, tags: &[String]) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = ?")
         .bind(ticket_id)

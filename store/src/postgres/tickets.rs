@@ -9,7 +9,7 @@ use crate::tickets::{
 };
 use crate::{StoreError, StoreResult};
 use sqlx::postgres::PgRow;
-use sqlx::{Row, PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Row};
 use switchboard_shared::{AgentId, ConversationId, SupportLevel};
 
 const TICKET_COLUMNS: &str = "id, conversation_id, site_id, customer_name, customer_contact, \

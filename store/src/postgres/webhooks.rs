@@ -9,7 +9,7 @@ use crate::webhooks::{
 };
 use crate::{StoreError, StoreResult};
 use sqlx::postgres::PgRow;
-use sqlx::{Row, PgPool};
+use sqlx::{PgPool, Row};
 use switchboard_shared::AgentId;
 
 const COLUMNS: &str = "id, url, events, secret, created_by, created_at";

@@ -407,7 +407,10 @@ async fn batch(conn: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, sq
             Job::Receipt { receipt: r, .. } => {
                 // Never past the last event: a client claiming to have read seq 10^9 must
                 // not poison the row forever.
-                let (delivered, read) = (seq_to_db(r.delivered).min(*last), seq_to_db(r.read).min(*last));
+                let (delivered, read) = (
+                    seq_to_db(r.delivered).min(*last),
+                    seq_to_db(r.read).min(*last),
+                );
                 let entry = receipts.entry(conversation).or_default();
                 let at = match r.side {
                     Side::Visitor => 0,

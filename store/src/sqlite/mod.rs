@@ -41,8 +41,8 @@ mod tickets_tests;
 
 use crate::{
     AgentPatch, AgentRecord, AppendRequest, Appended, CannedResponse, CommitListener,
-    ConversationRecord, NewAgent, NewCanned, NewConversation, Note, SiteRecord, Store, StoreError,
-    StoreResult, StoredEvent, VisitorId, VisitorRecord,
+    ConversationRecord, EventLog, NewAgent, NewCanned, NewConversation, Note, Records, SiteRecord,
+    StoreError, StoreResult, StoredEvent, VisitorId, VisitorRecord,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -132,17 +132,16 @@ impl SqliteStore {
         })
     }
 
-    /// Creates or migrates the database file and returns how many migrations were applied
+    /// Creates or migrates the database file and returns the schema version it is at then
     /// (`switchboard migrate`; [`SqliteStore::open`] migrates too).
-    pub async fn migrate(database_url_or_path: &str) -> StoreResult<usize> {
-        let store = SqliteStore::open(database_url_or_path, Arc::new(crate::NoListener)).await;
-        let store = store?;
-        let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
-            .fetch_one(&store.read)
-            .await?;
-        crate::Store::close(&store).await;
-        // How many of them this call applied is not known here; all are reported.
-        Ok(usize::try_from(applied).unwrap_or(0))
+    pub async fn migrate(database_url_or_path: &str) -> StoreResult<i64> {
+        let store = SqliteStore::open(database_url_or_path, Arc::new(crate::NoListener)).await?;
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&store.read)
+                .await?;
+        crate::EventLog::close(&store).await;
+        Ok(version.unwrap_or(0))
     }
 
     /// Hands a job to the writer and waits for its answer.
@@ -226,7 +225,71 @@ fn lock_take<T>(m: &Mutex<Option<T>>) -> Option<T> {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl EventLog for SqliteStore {
+    async fn create_conversation(&self, new: NewConversation) -> StoreResult<ConversationRecord> {
+        self.submit(|reply| Job::CreateConversation { new, reply })
+            .await
+    }
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationRecord>> {
+        conversations::get(&self.read, id).await
+    }
+    async fn latest_conversation_for_visitor(
+        &self,
+        visitor: VisitorId,
+        since: i64,
+    ) -> StoreResult<Option<ConversationRecord>> {
+        conversations::latest_for_visitor(&self.read, visitor, since).await
+    }
+    async fn open_conversations(&self) -> StoreResult<Vec<ConversationRecord>> {
+        conversations::open(&self.read).await
+    }
+    async fn append(&self, req: AppendRequest) -> StoreResult<Appended> {
+        let queued = std::time::Instant::now();
+        self.submit(|reply| Job::Append { req, reply, queued })
+            .await
+    }
+    async fn events_after(
+        &self,
+        id: ConversationId,
+        after: Seq,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        conversations::events_after(&self.read, id, after, limit).await
+    }
+    async fn record_receipt(
+        &self,
+        id: ConversationId,
+        side: Side,
+        delivered: Seq,
+        read: Seq,
+    ) -> StoreResult<()> {
+        let receipt = Receipt {
+            conversation_id: id,
+            side,
+            delivered,
+            read,
+        };
+        self.submit(|reply| Job::Receipt { receipt, reply }).await
+    }
+
+    /// Stops taking writes (later calls get [`StoreError::Closed`]), waits until the writer
+    /// has committed and answered everything already queued or being queued, then closes
+    /// both pools. Safe to call more than once.
+    async fn close(&self) {
+        drop(lock_take(&self.jobs));
+        if let Some(stopped) = lock_take(&self.writer) {
+            // An error means the thread ended without reporting: it panicked.
+            if stopped.await.is_err() {
+                tracing::error!("the store writer thread failed");
+            }
+        }
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+#[async_trait]
+impl Records for SqliteStore {
     async fn create_agent(&self, new: NewAgent) -> StoreResult<AgentRecord> {
         accounts::create_agent(&self.write, new).await
     }
@@ -308,52 +371,6 @@ impl Store for SqliteStore {
     async fn touch_visitor(&self, id: VisitorId, now: i64) -> StoreResult<()> {
         self.submit(|reply| Job::TouchVisitor { id, now, reply })
             .await
-    }
-
-    async fn create_conversation(&self, new: NewConversation) -> StoreResult<ConversationRecord> {
-        self.submit(|reply| Job::CreateConversation { new, reply })
-            .await
-    }
-    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<ConversationRecord>> {
-        conversations::get(&self.read, id).await
-    }
-    async fn latest_conversation_for_visitor(
-        &self,
-        visitor: VisitorId,
-        since: i64,
-    ) -> StoreResult<Option<ConversationRecord>> {
-        conversations::latest_for_visitor(&self.read, visitor, since).await
-    }
-    async fn open_conversations(&self) -> StoreResult<Vec<ConversationRecord>> {
-        conversations::open(&self.read).await
-    }
-    async fn append(&self, req: AppendRequest) -> StoreResult<Appended> {
-        let queued = std::time::Instant::now();
-        self.submit(|reply| Job::Append { req, reply, queued })
-            .await
-    }
-    async fn events_after(
-        &self,
-        id: ConversationId,
-        after: Seq,
-        limit: u32,
-    ) -> StoreResult<Vec<StoredEvent>> {
-        conversations::events_after(&self.read, id, after, limit).await
-    }
-    async fn record_receipt(
-        &self,
-        id: ConversationId,
-        side: Side,
-        delivered: Seq,
-        read: Seq,
-    ) -> StoreResult<()> {
-        let receipt = Receipt {
-            conversation_id: id,
-            side,
-            delivered,
-            read,
-        };
-        self.submit(|reply| Job::Receipt { receipt, reply }).await
     }
     async fn recent_handle_times(&self, limit: u32) -> StoreResult<Vec<i64>> {
         conversations::recent_handle_times(&self.read, limit).await
@@ -480,21 +497,6 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<crate::tickets::TicketRecord>> {
         ticket_meta::of_visitor(&self.read, visitor, limit).await
-    }
-
-    /// Stops taking writes (later calls get [`StoreError::Closed`]), waits until the writer
-    /// has committed and answered everything already queued or being queued, then closes
-    /// both pools. Safe to call more than once.
-    async fn close(&self) {
-        drop(lock_take(&self.jobs));
-        if let Some(stopped) = lock_take(&self.writer) {
-            // An error means the thread ended without reporting: it panicked.
-            if stopped.await.is_err() {
-                tracing::error!("the store writer thread failed");
-            }
-        }
-        self.write.close().await;
-        self.read.close().await;
     }
 
     async fn report_chats(
