@@ -690,6 +690,9 @@ pub enum ErrorCode {
     /// A live chat asked for outside the site's business hours: leave a message instead.
     OutsideBusinessHours,
     RateLimited,
+    /// The relay cannot store anything right now (its database is unreachable): the frame
+    /// was not processed; resend it shortly with the same `client_id`.
+    Unavailable,
     Internal,
 }
 
@@ -727,6 +730,7 @@ impl ErrorCode {
                 "the conversation cannot be rated (not ended yet, or already rated)"
             }
             ErrorCode::RateLimited => "too many frames; slow down",
+            ErrorCode::Unavailable => "cannot store anything right now; resend shortly",
             ErrorCode::Internal => "internal error; try again",
         }
     }

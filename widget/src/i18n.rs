@@ -239,6 +239,10 @@ pub fn error(lang: Lang, code: ErrorCode) -> Option<&'static str> {
             "Zu viele Nachrichten auf einmal – bitte kurz warten.",
             "Too many messages at once – please wait a moment.",
         ),
+        Unavailable => (
+            "Die Nachricht konnte gerade nicht gespeichert werden – sie wird gleich erneut gesendet.",
+            "The message could not be stored just now – it will be sent again shortly.",
+        ),
         ConversationEnded => (
             "Dieser Chat ist bereits beendet.",
             "This chat has already ended.",

@@ -45,6 +45,17 @@ impl ChatError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ChatError::Refused(code) => *code,
+            // Nothing was stored (the database is unreachable or the relay is stopping):
+            // the client keeps the frame and resends it.
+            ChatError::Store(
+                StoreError::CommitFailed(_)
+                | StoreError::Closed
+                | StoreError::Unreachable { .. }
+                | StoreError::Backend(_),
+            ) => {
+                tracing::warn!(error = %self, "refused: the store is unavailable");
+                ErrorCode::Unavailable
+            }
             other => {
                 tracing::error!(error = %other, "internal error");
                 ErrorCode::Internal

@@ -270,7 +270,7 @@ fn conversation_view(v: &Json) -> Option<ConversationView> {
 }
 
 /// The wire names of [`ErrorCode`], in declaration order.
-const ERROR_CODES: [(&str, ErrorCode); 25] = [
+const ERROR_CODES: [(&str, ErrorCode); 26] = [
     ("bad_json", ErrorCode::BadJson),
     ("unknown_type", ErrorCode::UnknownType),
     ("wrong_endpoint", ErrorCode::WrongEndpoint),
@@ -295,6 +295,7 @@ const ERROR_CODES: [(&str, ErrorCode); 25] = [
     ("not_ratable", ErrorCode::NotRatable),
     ("outside_business_hours", ErrorCode::OutsideBusinessHours),
     ("rate_limited", ErrorCode::RateLimited),
+    ("unavailable", ErrorCode::Unavailable),
     ("internal", ErrorCode::Internal),
 ];
 

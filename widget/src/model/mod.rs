@@ -789,7 +789,7 @@ impl Chat {
                 self.conn = ConnState::Failed;
                 out.push(Out::GiveUp);
             }
-            ErrorCode::RateLimited => {
+            ErrorCode::RateLimited | ErrorCode::Unavailable => {
                 // Not processed: the outbox keeps it, resent shortly with the same id.
                 self.resend_at = Some(now + RATE_LIMIT_RETRY_MS);
             }
@@ -810,7 +810,7 @@ impl Chat {
             }
             _ => {}
         }
-        if code != ErrorCode::RateLimited {
+        if !matches!(code, ErrorCode::RateLimited | ErrorCode::Unavailable) {
             if let Some(id) = &id {
                 // Refused for its content or its conversation: resending would fail again.
                 if self.outbox.remove(id) {

@@ -560,20 +560,24 @@ fn a_new_conversation_in_another_tab_is_adopted_with_a_fresh_replay() {
 }
 
 #[test]
-fn refused_messages_leave_the_outbox_but_rate_limited_ones_are_resent() {
+fn refused_messages_leave_the_outbox_but_rate_limited_or_unstored_ones_are_resent() {
+    for code in [ErrorCode::RateLimited, ErrorCode::Unavailable] {
+        let mut c = active_chat();
+        c.compose("x", cid("w-1"), 0.0).unwrap();
+        c.apply(ServerFrame::error(code, Some(cid("w-1"))), 100.0);
+        assert_eq!(c.outbox.entries().len(), 1, "{code:?}");
+        assert_eq!(c.error_code(), Some(code));
+        let out = c.tick(100.0 + RATE_LIMIT_RETRY_MS);
+        assert!(
+            sends(&out).contains(&VisitorCommand::Send {
+                client_id: cid("w-1"),
+                body: "x".into()
+            }),
+            "{code:?}"
+        );
+    }
     let mut c = active_chat();
     c.compose("x", cid("w-1"), 0.0).unwrap();
-    c.apply(
-        ServerFrame::error(ErrorCode::RateLimited, Some(cid("w-1"))),
-        100.0,
-    );
-    assert_eq!(c.outbox.entries().len(), 1);
-    assert_eq!(c.error_code(), Some(ErrorCode::RateLimited));
-    let out = c.tick(100.0 + RATE_LIMIT_RETRY_MS);
-    assert!(sends(&out).contains(&VisitorCommand::Send {
-        client_id: cid("w-1"),
-        body: "x".into()
-    }));
     c.apply(
         ServerFrame::error(ErrorCode::ConversationEnded, Some(cid("w-1"))),
         200.0,
