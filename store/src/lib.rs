@@ -326,6 +326,15 @@ pub struct StoredEvent {
     pub event: EventKind,
 }
 
+/// A committed event and its position in the log: one order over all conversations, the
+/// order in which events were committed. Readers of the committed stream page through it
+/// ([`EventLog::events_since`]) and keep their place ([`EventLog::save_cursor`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    pub pos: i64,
+    pub event: StoredEvent,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Appended {
     New(StoredEvent),
@@ -375,6 +384,8 @@ pub struct Note {
 #[derive(Debug, Clone, Copy)]
 pub struct Committed<'a> {
     pub event: &'a StoredEvent,
+    /// Its position in the log (see [`LogEntry`]).
+    pub pos: i64,
     pub event_json: &'a str,
     pub stamps: CommitStamps,
 }
@@ -442,6 +453,15 @@ pub trait EventLog: Send + Sync + 'static {
             }
         }
     }
+    /// Committed events with a position after `pos`, in commit order, at most `limit`.
+    async fn events_since(&self, pos: i64, limit: u32) -> StoreResult<Vec<LogEntry>>;
+    /// The position of the newest committed event (0 while there is none).
+    async fn log_head(&self) -> StoreResult<i64>;
+    /// Where the reader `reader` has got to; `None` if it never saved a cursor.
+    async fn cursor(&self, reader: &str) -> StoreResult<Option<i64>>;
+    /// Saves the reader's cursor durably: `pos` is the last position it has finished with.
+    /// A cursor never moves back (a late save of an older position changes nothing).
+    async fn save_cursor(&self, reader: &str, pos: i64, now: i64) -> StoreResult<()>;
     /// Raises (never lowers) one side's receipts.
     async fn record_receipt(
         &self,

@@ -117,11 +117,22 @@ CREATE TABLE events (
     client_id       TEXT,
     -- The `EventKind` as JSON, exactly as it goes on the wire.
     payload         TEXT NOT NULL,
+    -- The event's position in the log: one order over all conversations, the order of
+    -- commits (handed out under a transaction-scoped advisory lock held until the commit).
+    pos             BIGINT NOT NULL,
     PRIMARY KEY (conversation_id, seq)
 );
+CREATE UNIQUE INDEX events_by_pos ON events (pos);
 -- A client id is stored once, whichever relay the resend reaches.
 CREATE UNIQUE INDEX events_dedup ON events (conversation_id, side, client_id)
     WHERE client_id IS NOT NULL;
+
+-- Where each reader of the committed stream has got to (the last position it finished).
+CREATE TABLE stream_cursors (
+    reader     TEXT PRIMARY KEY,
+    pos        BIGINT NOT NULL CHECK (pos >= 0),
+    updated_at BIGINT NOT NULL
+);
 
 -- Answers agents insert by typing `/shortcut`; `site_id` NULL: every site.
 CREATE TABLE canned_responses (

@@ -19,6 +19,7 @@ mod accounts;
 mod api_tokens;
 mod console;
 mod conversations;
+mod log;
 mod reports;
 mod rows;
 mod ticket_meta;
@@ -181,6 +182,18 @@ impl EventLog for PgStore {
         limit: u32,
     ) -> StoreResult<Vec<StoredEvent>> {
         conversations::events_after(&self.pool, id, after, limit).await
+    }
+    async fn events_since(&self, pos: i64, limit: u32) -> StoreResult<Vec<crate::LogEntry>> {
+        log::events_since(&self.pool, pos, limit).await
+    }
+    async fn log_head(&self) -> StoreResult<i64> {
+        log::head(&self.pool).await
+    }
+    async fn cursor(&self, reader: &str) -> StoreResult<Option<i64>> {
+        log::cursor(&self.pool, reader).await
+    }
+    async fn save_cursor(&self, reader: &str, pos: i64, now: i64) -> StoreResult<()> {
+        log::save_cursor(&self.pool, reader, pos, now).await
     }
     async fn record_receipt(
         &self,

@@ -47,6 +47,9 @@ const QUEUE_CAPACITY: usize = 8 * MAX_BATCH;
 /// First and longest wait between reconnect attempts after the connection was lost.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// The transaction-scoped advisory lock under which a batch hands out log positions
+/// ("sblog" in ASCII; any constant no other code of the database uses).
+const LOG_LOCK: i64 = 0x7362_6c6f_67;
 /// A batch taking longer than this is logged as a warning.
 const SLOW_BATCH: Duration = Duration::from_secs(1);
 
@@ -71,7 +74,8 @@ pub(crate) struct Receipt {
 
 /// What one request came to inside the transaction, before we know whether it commits.
 enum Outcome {
-    New(StoredEvent, String),
+    /// A new event, its log position, its `EventKind` as stored JSON.
+    New(StoredEvent, i64, String),
     Duplicate(Seq),
     Done,
     Failed(StoreError),
@@ -392,6 +396,7 @@ async fn batch(conn: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, sq
                     payload.clone(),
                 );
                 outcomes.push(match seq_from_db(seq) {
+                    // The position is handed out below, once the batch holds the log's lock.
                     Ok(seq) => Outcome::New(
                         StoredEvent {
                             conversation_id: req.conversation_id,
@@ -399,6 +404,7 @@ async fn batch(conn: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, sq
                             at: req.at,
                             event: req.event.clone(),
                         },
+                        0,
                         payload,
                     ),
                     Err(e) => Outcome::Failed(e),
@@ -424,10 +430,28 @@ async fn batch(conn: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, sq
     }
 
     if !rows.conversation.is_empty() {
+        // Positions follow commit order across relays: one batch at a time hands them out,
+        // holding this lock until its commit. Its own statement, so that the next one reads
+        // the newest position with a snapshot taken after the lock was granted.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LOG_LOCK)
+            .execute(&mut *conn)
+            .await?;
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(max(pos), 0) FROM events")
+            .fetch_one(&mut *conn)
+            .await?;
+        let mut next = last;
+        for outcome in &mut outcomes {
+            if let Outcome::New(_, pos, _) = outcome {
+                next += 1;
+                *pos = next;
+                rows.pos.push(next);
+            }
+        }
         sqlx::query(
-            "INSERT INTO events (conversation_id, seq, at, kind, side, client_id, payload) \
+            "INSERT INTO events (conversation_id, seq, at, kind, side, client_id, payload, pos) \
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], \
-                                  $5::text[], $6::text[], $7::text[])",
+                                  $5::text[], $6::text[], $7::text[], $8::bigint[])",
         )
         .bind(&rows.conversation)
         .bind(&rows.seq)
@@ -436,6 +460,7 @@ async fn batch(conn: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, sq
         .bind(&rows.side)
         .bind(&rows.client_id)
         .bind(&rows.payload)
+        .bind(&rows.pos)
         .execute(&mut *conn)
         .await?;
         let (ids, seqs): (Vec<i64>, Vec<i64>) = last_seq.iter().map(|(k, v)| (*k, *v)).unzip();
@@ -491,6 +516,7 @@ struct EventRows {
     side: Vec<Option<&'static str>>,
     client_id: Vec<Option<String>>,
     payload: Vec<String>,
+    pos: Vec<i64>,
 }
 
 impl EventRows {
@@ -559,7 +585,7 @@ impl Job {
 
     fn answer(self, outcome: Outcome) {
         match (self, outcome) {
-            (Job::Append { reply, .. }, Outcome::New(event, _)) => {
+            (Job::Append { reply, .. }, Outcome::New(event, _, _)) => {
                 let _ = reply.send(Ok(Appended::New(event)));
             }
             (Job::Append { reply, .. }, Outcome::Duplicate(seq)) => {
@@ -592,8 +618,9 @@ fn finish(jobs: Vec<Job>, outcomes: Vec<Outcome>, started: Instant, listener: &d
         .iter()
         .zip(&outcomes)
         .filter_map(|(job, o)| match (job, o) {
-            (Job::Append { queued, .. }, Outcome::New(event, event_json)) => Some(Committed {
+            (Job::Append { queued, .. }, Outcome::New(event, pos, event_json)) => Some(Committed {
                 event,
+                pos: *pos,
                 event_json,
                 stamps: CommitStamps {
                     queued: *queued,

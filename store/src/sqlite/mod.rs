@@ -23,6 +23,7 @@ mod accounts;
 mod api_tokens;
 mod console;
 mod conversations;
+mod log;
 mod reports;
 mod rows;
 mod ticket_meta;
@@ -255,6 +256,25 @@ impl EventLog for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<StoredEvent>> {
         conversations::events_after(&self.read, id, after, limit).await
+    }
+    async fn events_since(&self, pos: i64, limit: u32) -> StoreResult<Vec<crate::LogEntry>> {
+        log::events_since(&self.read, pos, limit).await
+    }
+    async fn log_head(&self) -> StoreResult<i64> {
+        log::head(&self.read).await
+    }
+    async fn cursor(&self, reader: &str) -> StoreResult<Option<i64>> {
+        log::cursor(&self.read, reader).await
+    }
+    async fn save_cursor(&self, reader: &str, pos: i64, now: i64) -> StoreResult<()> {
+        let reader = reader.to_string();
+        self.submit(|reply| Job::SaveCursor {
+            reader,
+            pos,
+            now,
+            reply,
+        })
+        .await
     }
     async fn record_receipt(
         &self,

@@ -103,6 +103,12 @@ pub(crate) enum Job {
         new: NewConversation,
         reply: oneshot::Sender<StoreResult<ConversationRecord>>,
     },
+    SaveCursor {
+        reader: String,
+        pos: i64,
+        now: i64,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
 }
 
 pub(crate) struct Receipt {
@@ -115,8 +121,8 @@ pub(crate) struct Receipt {
 /// What one request did inside the transaction, before we know whether it commits.
 /// `Failed` is a refusal that wrote nothing (unknown conversation), so the batch carries on.
 enum Outcome {
-    /// A new event, with its `EventKind` as the JSON text that was stored.
-    New(StoredEvent, String),
+    /// A new event, its log position, and its `EventKind` as the JSON text that was stored.
+    New(StoredEvent, i64, String),
     /// Already stored (a resend): nothing was written.
     Duplicate(Seq),
     /// A receipt or a visitor touch: nothing to report but success.
@@ -306,8 +312,9 @@ fn finish(
         .iter()
         .zip(&outcomes)
         .filter_map(|(job, o)| match (job, o) {
-            (Job::Append { queued, .. }, Outcome::New(event, event_json)) => Some(Committed {
+            (Job::Append { queued, .. }, Outcome::New(event, pos, event_json)) => Some(Committed {
                 event,
+                pos: *pos,
                 event_json,
                 stamps: CommitStamps {
                     queued: *queued,
@@ -353,15 +360,18 @@ impl Job {
         }
         let mixed_up = || StoreError::Corrupt("writer mixed up a reply".into());
         match (self, outcome) {
-            (Job::Append { reply, .. }, Outcome::New(event, _)) => {
+            (Job::Append { reply, .. }, Outcome::New(event, _, _)) => {
                 send(reply, Ok(Appended::New(event)))
             }
             (Job::Append { reply, .. }, Outcome::Duplicate(seq)) => {
                 send(reply, Ok(Appended::Duplicate { seq }))
             }
-            (Job::Receipt { reply, .. } | Job::TouchVisitor { reply, .. }, Outcome::Done) => {
-                send(reply, Ok(()))
-            }
+            (
+                Job::Receipt { reply, .. }
+                | Job::TouchVisitor { reply, .. }
+                | Job::SaveCursor { reply, .. },
+                Outcome::Done,
+            ) => send(reply, Ok(())),
             (Job::CreateVisitor { reply, .. }, Outcome::Visitor(v)) => send(reply, Ok(v)),
             (Job::CreateConversation { reply, .. }, Outcome::Conversation(c)) => {
                 send(reply, Ok(*c))
@@ -376,7 +386,9 @@ impl Job {
             Job::Append { reply, .. } => {
                 let _ = reply.send(Err(e));
             }
-            Job::Receipt { reply, .. } | Job::TouchVisitor { reply, .. } => {
+            Job::Receipt { reply, .. }
+            | Job::TouchVisitor { reply, .. }
+            | Job::SaveCursor { reply, .. } => {
                 let _ = reply.send(Err(e));
             }
             Job::CreateVisitor { reply, .. } => {
@@ -416,6 +428,9 @@ fn run_batch(
             Job::CreateConversation { new, .. } => {
                 sql::create_conversation(conn, new).map(|c| Outcome::Conversation(Box::new(c)))
             }
+            Job::SaveCursor {
+                reader, pos, now, ..
+            } => sql::save_cursor(conn, reader, *pos, *now),
         };
         match outcome {
             Ok(outcome) => outcomes.push(outcome),

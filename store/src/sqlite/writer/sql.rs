@@ -83,6 +83,10 @@ pub(super) fn append(
         }
     }
     let seq = tail.last_seq + 1;
+    // Recorded before the insert: if anything below fails, the batch rolls back and the
+    // writer forgets this tail (`Tails::rollback`).
+    tail.record(seq, req.dedup.as_ref().map(|(side, id)| (*side, id)));
+    let pos = tails.next_pos(conn)?;
     if req.update != ConversationUpdate::default() {
         update_conversation(conn, req.conversation_id, &req.update)?;
     }
@@ -92,8 +96,8 @@ pub(super) fn append(
         .map(|(side, _)| *side)
         .or_else(|| event_side(&req.event));
     conn.prepare_cached(
-        "INSERT INTO events (conversation_id, seq, at, kind, side, client_id, payload) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events (conversation_id, seq, at, kind, side, client_id, payload, pos) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         conversation,
@@ -103,8 +107,8 @@ pub(super) fn append(
         side.map(side_str),
         req.dedup.as_ref().map(|(_, id)| id.as_str()),
         payload,
+        pos,
     ])?;
-    tail.record(seq, req.dedup.as_ref().map(|(side, id)| (*side, id)));
 
     Ok(Outcome::New(
         StoredEvent {
@@ -113,8 +117,24 @@ pub(super) fn append(
             at: req.at,
             event: req.event.clone(),
         },
+        pos,
         payload,
     ))
+}
+
+/// A stream reader's cursor: raised, never lowered.
+pub(super) fn save_cursor(
+    conn: &Connection,
+    reader: &str,
+    pos: i64,
+    now: i64,
+) -> StoreResult<Outcome> {
+    conn.prepare_cached(
+        "INSERT INTO stream_cursors (reader, pos, updated_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (reader) DO UPDATE SET pos = MAX(pos, excluded.pos), updated_at = ?3",
+    )?
+    .execute(params![reader, pos, now])?;
+    Ok(Outcome::Done)
 }
 
 /// Applies the state change an event describes, in the event's transaction. Each nullable
