@@ -328,11 +328,21 @@ pub struct StoredEvent {
 
 /// A committed event and its position in the log: one order over all conversations, the
 /// order in which events were committed. Readers of the committed stream page through it
-/// ([`EventLog::events_since`]) and keep their place ([`EventLog::save_cursor`]).
+/// ([`EventLog::read_log`]) and keep their place ([`EventLog::save_cursor`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogEntry {
     pub pos: i64,
     pub event: StoredEvent,
+}
+
+/// A page of the log ([`EventLog::read_log`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogPage {
+    pub entries: Vec<LogEntry>,
+    /// Every committed event of the asked-for kinds with a position up to here is in
+    /// `entries` (or was before `after`): once they are handled, the reader's cursor moves
+    /// here, past the events it does not care about too.
+    pub through: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -453,8 +463,10 @@ pub trait EventLog: Send + Sync + 'static {
             }
         }
     }
-    /// Committed events with a position after `pos`, in commit order, at most `limit`.
-    async fn events_since(&self, pos: i64, limit: u32) -> StoreResult<Vec<LogEntry>>;
+    /// The next page for a reader of the committed stream: events after position `after`
+    /// whose kind (the `kind` tag, e.g. `"ended"`) is one of `kinds` (empty: every kind),
+    /// in commit order, at most `limit`; see [`LogPage`].
+    async fn read_log(&self, after: i64, kinds: &[&str], limit: u32) -> StoreResult<LogPage>;
     /// The position of the newest committed event (0 while there is none).
     async fn log_head(&self) -> StoreResult<i64>;
     /// Where the reader `reader` has got to; `None` if it never saved a cursor.

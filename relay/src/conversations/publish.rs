@@ -81,6 +81,7 @@ impl CommitListener for Publisher {
             event,
             event_json,
             stamps,
+            ..
         } in events
         {
             hops::record(Hop::Queue, stamps.queued, stamps.started);

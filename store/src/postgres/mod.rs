@@ -183,8 +183,13 @@ impl EventLog for PgStore {
     ) -> StoreResult<Vec<StoredEvent>> {
         conversations::events_after(&self.pool, id, after, limit).await
     }
-    async fn events_since(&self, pos: i64, limit: u32) -> StoreResult<Vec<crate::LogEntry>> {
-        log::events_since(&self.pool, pos, limit).await
+    async fn read_log(
+        &self,
+        after: i64,
+        kinds: &[&str],
+        limit: u32,
+    ) -> StoreResult<crate::LogPage> {
+        log::read_log(&self.pool, after, kinds, limit).await
     }
     async fn log_head(&self) -> StoreResult<i64> {
         log::head(&self.pool).await

@@ -2,30 +2,46 @@
 //! the group-commit writer (see [`super::writer`]), like every other write to the log.
 
 use super::rows;
-use crate::{LogEntry, StoreResult};
+use crate::{LogEntry, LogPage, StoreResult};
 use sqlx::{Row, SqlitePool};
 
-pub(super) async fn events_since(
+/// Reads the head first: every event with a position up to it is committed (positions
+/// follow commit order), so a short page means the reader has seen all of them.
+pub(super) async fn read_log(
     pool: &SqlitePool,
-    pos: i64,
+    after: i64,
+    kinds: &[&str],
     limit: u32,
-) -> StoreResult<Vec<LogEntry>> {
+) -> StoreResult<LogPage> {
+    let head = head(pool).await?;
+    let kinds = serde_json::to_string(kinds)
+        .map_err(|e| crate::StoreError::Corrupt(format!("reader kinds: {e}")))?;
     let rows = sqlx::query(
         "SELECT conversation_id, seq, at, payload, pos FROM events \
-         WHERE pos > ? ORDER BY pos LIMIT ?",
+         WHERE pos > ?1 AND pos <= ?2 \
+           AND (?3 = '[]' OR kind IN (SELECT value FROM json_each(?3))) \
+         ORDER BY pos LIMIT ?4",
     )
-    .bind(pos)
+    .bind(after)
+    .bind(head)
+    .bind(kinds)
     .bind(i64::from(limit))
     .fetch_all(pool)
     .await?;
-    rows.iter()
+    let entries = rows
+        .iter()
         .map(|row| {
             Ok(LogEntry {
                 pos: row.try_get("pos")?,
                 event: rows::event(row)?,
             })
         })
-        .collect()
+        .collect::<StoreResult<Vec<_>>>()?;
+    let through = match entries.last() {
+        Some(last) if entries.len() >= limit as usize => last.pos,
+        _ => head.max(after),
+    };
+    Ok(LogPage { entries, through })
 }
 
 pub(super) async fn head(pool: &SqlitePool) -> StoreResult<i64> {

@@ -257,8 +257,13 @@ impl EventLog for SqliteStore {
     ) -> StoreResult<Vec<StoredEvent>> {
         conversations::events_after(&self.read, id, after, limit).await
     }
-    async fn events_since(&self, pos: i64, limit: u32) -> StoreResult<Vec<crate::LogEntry>> {
-        log::events_since(&self.read, pos, limit).await
+    async fn read_log(
+        &self,
+        after: i64,
+        kinds: &[&str],
+        limit: u32,
+    ) -> StoreResult<crate::LogPage> {
+        log::read_log(&self.read, after, kinds, limit).await
     }
     async fn log_head(&self) -> StoreResult<i64> {
         log::head(&self.read).await
