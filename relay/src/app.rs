@@ -2,10 +2,11 @@
 //! edges into one axum app, and runs it until shutdown.
 
 use crate::config::ServeArgs;
-use crate::conversations::{works_for, Chat, ChatConfig, Publisher};
+use crate::conversations::{works_for, Chat, ChatConfig, Publisher, Reactions};
 use crate::fanout::Hub;
 use crate::ratelimit::{FrameQuotas, IpLimiter, LoginThrottle};
 use crate::routing::{LiveConversation, Router as Routing};
+use crate::stream::Stream;
 use crate::ws::connection::EdgeLimits;
 use crate::{http, ws};
 use anyhow::Context;
@@ -43,6 +44,8 @@ pub struct Application {
     app: Router,
     state: AppState,
     store: SharedStore,
+    /// The committed stream's readers; they stop on shutdown, before the store closes.
+    readers: TaskTracker,
     shutdown: CancellationToken,
     banner: Vec<String>,
     header_timeout: Duration,
@@ -51,8 +54,13 @@ pub struct Application {
 
 /// Opens the store and restores routing: queued conversations in their stored order,
 /// active ones with their agents (who get a grace period to reconnect).
-async fn open_store(url: &str, hub: &Hub) -> anyhow::Result<(SharedStore, Routing)> {
-    let store: SharedStore = switchboard_store::open(url, Arc::new(Publisher::new(hub.clone())))
+async fn open_store(
+    url: &str,
+    hub: &Hub,
+    stream: &Stream,
+) -> anyhow::Result<(SharedStore, Routing)> {
+    let publisher = Publisher::new(hub.clone(), stream.clone());
+    let store: SharedStore = switchboard_store::open(url, Arc::new(publisher))
         .await
         .with_context(|| format!("opening the database {}", switchboard_store::masked(url)))?;
     let agents = store.list_agents().await?;
@@ -130,7 +138,8 @@ impl Application {
             crate::hops::start(args.hop_times_file.clone(), shutdown.clone())?;
         }
         let hub = Hub::default();
-        let (store, routing) = open_store(&args.store.url(), &hub).await?;
+        let stream = Stream::default();
+        let (store, routing) = open_store(&args.store.url(), &hub, &stream).await?;
         let listener = bind(args.listen).with_context(|| format!("binding {}", args.listen))?;
         let addr = listener.local_addr()?;
         let mut banner = vec![format!("switchboard listening on http://{addr}")];
@@ -149,8 +158,32 @@ impl Application {
             hub,
             cfg,
             shutdown.clone(),
-            crate::webhooks::Events::start(store.clone(), args.webhooks(), shutdown.clone())?,
+            Reactions {
+                events: crate::webhooks::Events::start(
+                    store.clone(),
+                    args.webhooks(),
+                    shutdown.clone(),
+                )?,
+                stream: stream.clone(),
+            },
         );
+        // Reactions to committed events (see `stream`).
+        let readers = TaskTracker::new();
+        stream.spawn(
+            crate::stream::tickets::TicketConversion { chat: chat.clone() },
+            store.clone(),
+            shutdown.clone(),
+            &readers,
+        );
+        stream.spawn(
+            crate::stream::webhooks::ConversationWebhooks {
+                events: chat.events().clone(),
+            },
+            store.clone(),
+            shutdown.clone(),
+            &readers,
+        );
+        readers.close();
         let state = AppState {
             chat,
             ip_limiter: IpLimiter::per_minute(args.ip_connections_per_minute),
@@ -188,6 +221,7 @@ impl Application {
             app,
             state,
             store,
+            readers,
             shutdown,
             banner,
             header_timeout: Duration::from_millis(args.header_read_timeout_ms.max(1)),
@@ -247,6 +281,7 @@ impl Application {
             tracing::warn!("some connections did not close within 10 s");
         }
         self.state.chat.wait_idle().await;
+        self.readers.wait().await;
         self.state.chat.events().stopped().await;
         self.store.close().await;
         tracing::info!("stopped");

@@ -134,7 +134,6 @@ impl Chat {
         let started = self.append(rec.id, EventKind::Started, update).await;
         drop(lifecycle);
         started?;
-        self.events().conversation_started(rec.id);
         self.rebalance().await;
         Ok(rec.id)
     }
@@ -226,9 +225,8 @@ impl Chat {
             ..Default::default()
         };
         self.append(conv, EventKind::Ended { by }, update).await?;
-        self.events().conversation_ended(conv);
+        crate::failpoint::hit("chat_ended");
         let finished = self.router().finish(conv);
-        let ended_in_queue = finished.as_ref().is_some_and(|l| l.agent.is_none());
         if let Some(live) = finished {
             if let Some(agent) = live.agent {
                 if let Some(at) = live.assigned_at {
@@ -239,13 +237,9 @@ impl Chat {
         }
         drop(guard);
         self.rebalance().await;
-        // The chat has ended whatever happens here: a ticket that cannot be written is
-        // logged, not turned into a failed end.
-        if let Err(e) =
-            crate::tickets::conversion::unresolved_chat_ticket(self, conv, ended_in_queue).await
-        {
-            tracing::warn!(%conv, error = %e, "unresolved chat not turned into a ticket");
-        }
+        // Readers of the committed stream turn an unresolved chat into a ticket and send
+        // `conversation.ended`; answer once they have (or after a while: they still will).
+        self.stream().settled().await;
         Ok(())
     }
 
@@ -331,7 +325,6 @@ impl Chat {
                 (rec.id, true)
             }
         };
-        let text = body.as_str().to_string();
         let (seq, duplicate) = self
             .store_message(
                 conv,
@@ -355,13 +348,23 @@ impl Chat {
             }
             drop(guard);
             self.broadcast_queue();
-        } else if created {
+        } else if created || !self.left_message_recorded(conv).await? {
+            // New, or an earlier attempt stopped between the message and this event.
             self.append(conv, EventKind::LeftMessage, ConversationUpdate::default())
                 .await?;
         }
-        // The message becomes a ticket. Idempotent: a resend gets here again and finds it.
-        crate::tickets::conversion::offline_message_ticket(self, conv, &text).await?;
+        // The ticket comes from the `left_message` event (see `stream::tickets`); the
+        // visitor is answered once it exists.
+        self.stream().settled().await;
         Ok((conv, seq, duplicate))
+    }
+
+    /// Whether the conversation has its `left_message` event (it turns into a ticket).
+    async fn left_message_recorded(&self, conv: ConversationId) -> ChatResult<bool> {
+        let events = self.store().all_events(conv).await?;
+        Ok(events
+            .iter()
+            .any(|e| matches!(e.event, EventKind::LeftMessage)))
     }
 
     /// The visitor's CSAT rating of an ended conversation, stored once as a `Rated` event.

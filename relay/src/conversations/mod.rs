@@ -82,6 +82,13 @@ pub struct ChatConfig {
     pub session_ttl: Duration,
 }
 
+/// What reacts to the service's changes beyond the connections: webhooks, and the readers
+/// of the committed stream.
+pub struct Reactions {
+    pub events: crate::webhooks::Events,
+    pub stream: crate::stream::Stream,
+}
+
 /// Cheap cloneable handle to the conversation service.
 #[derive(Clone)]
 pub struct Chat {
@@ -110,6 +117,8 @@ struct Inner {
     queue_dirty: tokio::sync::Notify,
     /// Sites as the hello path reads them (see `sites`).
     sites: sites::SiteCache,
+    /// The readers of the committed stream (tickets, webhooks), to wait for their reaction.
+    stream: crate::stream::Stream,
 }
 
 impl Chat {
@@ -122,7 +131,7 @@ impl Chat {
         hub: Hub,
         cfg: ChatConfig,
         shutdown: CancellationToken,
-        events: crate::webhooks::Events,
+        Reactions { events, stream }: Reactions,
     ) -> Self {
         let chat = Chat {
             inner: Arc::new(Inner {
@@ -138,6 +147,7 @@ impl Chat {
                 announced: Mutex::default(),
                 queue_dirty: tokio::sync::Notify::new(),
                 sites: sites::SiteCache::default(),
+                stream,
             }),
         };
         chat.inner.tasks.spawn(chat.clone().announce_queue_loop());
@@ -158,6 +168,10 @@ impl Chat {
 
     pub fn events(&self) -> &crate::webhooks::Events {
         &self.inner.events
+    }
+
+    pub fn stream(&self) -> &crate::stream::Stream {
+        &self.inner.stream
     }
 
     pub fn hub(&self) -> &Hub {

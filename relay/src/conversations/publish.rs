@@ -66,11 +66,13 @@ pub fn event_frame(ev: &StoredEvent) -> Utf8Bytes {
 /// it because each connection has one FIFO channel).
 pub struct Publisher {
     hub: Hub,
+    /// Told the newest committed position, to wake the stream's readers.
+    stream: crate::stream::Stream,
 }
 
 impl Publisher {
-    pub fn new(hub: Hub) -> Self {
-        Self { hub }
+    pub fn new(hub: Hub, stream: crate::stream::Stream) -> Self {
+        Self { hub, stream }
     }
 }
 
@@ -98,6 +100,10 @@ impl CommitListener for Publisher {
                     published,
                 },
             );
+        }
+        // Positions rise through a batch; the last is the newest.
+        if let Some(last) = events.last() {
+            self.stream.committed(last.pos);
         }
     }
 }

@@ -94,7 +94,7 @@ pub async fn offline_message_ticket(
 
 /// A ticket the system opens for a customer (offline message, unresolved chat): medium
 /// priority, the first configured category, the level and assignee its rule picks.
-/// Idempotent per conversation; `ticket.created` is emitted for every call (the webhook
+/// Idempotent per conversation; `ticket.created` is stored for every call (the webhook
 /// outbox drops repeats by the event's key).
 async fn system_ticket(
     chat: &Chat,
@@ -121,7 +121,10 @@ async fn system_ticket(
         first_response_at: None,
     };
     let (ticket, created) = create(store, draft).await?;
-    chat.events().ticket_created(&ticket);
+    crate::failpoint::hit("ticket_created");
+    // Stored before the stream reader that called this moves on: a crash here makes it
+    // call again, find the ticket and store the (deduplicated) event then.
+    chat.events().ticket_created_now(&ticket).await?;
     if !created {
         return Ok(ticket);
     }

@@ -11,9 +11,12 @@
 //! - [`signature`]: the `Switchboard-Signature` header (HMAC-SHA256, Stripe-style).
 //! - [`backoff`]: the retry schedule (exponential, with jitter).
 //!
-//! Guarantee: at least once per subscription while attempts last. An emission waits in a
-//! bounded channel for milliseconds before it is stored; a crash in that window (or a full
-//! channel, which is logged) loses it. Once stored, a delivery survives restarts.
+//! Guarantee: at least once per subscription while attempts last. Conversation events and
+//! the tickets the system opens are stored by readers of the committed stream
+//! ([`crate::stream`]) before they move on ([`Events::record_now`]), so a crash loses
+//! none of them. Other ticket emissions wait in a bounded channel for milliseconds before
+//! they are stored; a crash in that window (or a full channel, which is logged) loses
+//! them. Once stored, a delivery survives restarts.
 
 pub mod backoff;
 pub mod event;
@@ -22,9 +25,8 @@ pub mod worker;
 
 pub use event::EventType;
 
-use event::Emission;
+pub use event::Emission;
 use std::time::Duration;
-use switchboard_shared::ConversationId;
 use switchboard_store::tickets::TicketRecord;
 use switchboard_store::SharedStore;
 use tokio::sync::mpsc;
@@ -60,6 +62,9 @@ impl Default for WebhookConfig {
 #[derive(Clone)]
 pub struct Events {
     tx: mpsc::Sender<Emission>,
+    store: SharedStore,
+    /// Wakes the worker when an event was stored without the channel.
+    wake: std::sync::Arc<tokio::sync::Notify>,
     /// Owns the worker, so shutdown can wait for it (see [`Events::stopped`]).
     tasks: TaskTracker,
 }
@@ -72,11 +77,39 @@ impl Events {
         shutdown: CancellationToken,
     ) -> anyhow::Result<Events> {
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-        let worker = worker::Worker::new(store, cfg)?;
+        let worker = worker::Worker::new(store.clone(), cfg)?;
+        let wake = std::sync::Arc::new(tokio::sync::Notify::new());
         let tasks = TaskTracker::new();
-        tasks.spawn(worker.run(rx, shutdown));
+        tasks.spawn(worker.run(rx, wake.clone(), shutdown));
         tasks.close();
-        Ok(Events { tx, tasks })
+        Ok(Events {
+            tx,
+            store,
+            wake,
+            tasks,
+        })
+    }
+
+    /// Stores the event (and its deliveries) now, for callers that must not go on before
+    /// it is durable (readers of the committed stream). Idempotent by the event's key.
+    pub async fn record_now(&self, emission: Emission) -> switchboard_store::StoreResult<()> {
+        worker::store_emission(&self.store, emission).await?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// `ticket.created`, stored before this returns (see [`Events::record_now`]).
+    pub async fn ticket_created_now(
+        &self,
+        ticket: &TicketRecord,
+    ) -> switchboard_store::StoreResult<()> {
+        self.record_now(Emission::Ticket {
+            kind: EventType::TicketCreated,
+            ticket: Box::new(ticket.clone()),
+            changed: Vec::new(),
+            reply: None,
+        })
+        .await
     }
 
     /// Waits until the worker has stored what it received and finished (or abandoned to a
@@ -91,14 +124,6 @@ impl Events {
         if let Err(e) = self.tx.try_send(emission) {
             tracing::warn!(event = kind, error = %e, "webhook event dropped");
         }
-    }
-
-    pub fn conversation_started(&self, id: ConversationId) {
-        self.emit(Emission::Conversation(EventType::ConversationStarted, id));
-    }
-
-    pub fn conversation_ended(&self, id: ConversationId) {
-        self.emit(Emission::Conversation(EventType::ConversationEnded, id));
     }
 
     /// Safe to call again for the same ticket (e.g. a retried conversion): sent once.

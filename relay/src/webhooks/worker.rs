@@ -12,7 +12,7 @@ use crate::clock::now_ms;
 use anyhow::Context;
 use std::time::{Duration, Instant};
 use switchboard_store::webhooks::{AttemptOutcome, AttemptRecord, DueDelivery, NewWebhookEvent};
-use switchboard_store::SharedStore;
+use switchboard_store::{SharedStore, StoreResult};
 use tokio::sync::mpsc;
 use tokio::task::{JoinError, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -53,7 +53,12 @@ impl Worker {
 
     /// Runs until `shutdown`; then stores what is still queued and gives requests in
     /// flight [`SHUTDOWN_GRACE`] to finish.
-    pub async fn run(self, mut rx: mpsc::Receiver<Emission>, shutdown: CancellationToken) {
+    pub async fn run(
+        self,
+        mut rx: mpsc::Receiver<Emission>,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+        shutdown: CancellationToken,
+    ) {
         let mut sending: JoinSet<Sent> = JoinSet::new();
         let mut open = true;
         loop {
@@ -66,6 +71,7 @@ impl Worker {
                     Some(emission) => self.record(emission).await,
                     None => open = false,
                 },
+                _ = wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
             }
         }
@@ -88,67 +94,11 @@ impl Worker {
         }
     }
 
-    /// Stores the event and its deliveries, unless nobody subscribes to its type.
+    /// Stores the event and its deliveries (failures are logged: the channel path has
+    /// nobody to tell).
     async fn record(&self, emission: Emission) {
         let kind = emission.kind();
-        // Most relays have no webhooks: ask the small table before reading anything else.
-        match self.store.list_webhooks().await {
-            Ok(hooks)
-                if hooks
-                    .iter()
-                    .any(|h| h.events.iter().any(|e| e == kind.as_str())) => {}
-            Ok(_) => return,
-            Err(e) => {
-                tracing::error!(event = kind.as_str(), error = %e, "cannot read webhooks; event not recorded");
-                return;
-            }
-        }
-        let (dedup_key, data) = match &emission {
-            Emission::Conversation(kind, id) => match self.store.conversation(*id).await {
-                Ok(Some(rec)) => (
-                    event::conversation_key(*kind, *id),
-                    event::conversation_data(&rec),
-                ),
-                Ok(None) => return,
-                Err(e) => {
-                    tracing::error!(%id, error = %e, "cannot read a conversation for its webhook event");
-                    return;
-                }
-            },
-            Emission::Ticket {
-                kind,
-                ticket,
-                changed,
-                reply,
-            } => {
-                // The author's name for the e-mail a site sends; a failed lookup only
-                // leaves it out.
-                let name = match reply.as_ref().and_then(|r| r.agent) {
-                    Some(id) => self
-                        .store
-                        .agent(id)
-                        .await
-                        .ok()
-                        .flatten()
-                        .map(|a| a.display_name),
-                    None => None,
-                };
-                let reply = reply
-                    .as_ref()
-                    .map(|r| (r.body.as_str(), r.agent, name.as_deref()));
-                (
-                    event::ticket_key(*kind, ticket),
-                    event::ticket_data(ticket, changed, reply),
-                )
-            }
-        };
-        let new = NewWebhookEvent {
-            dedup_key,
-            kind: kind.as_str().to_string(),
-            data: data.to_string(),
-            at: now_ms(),
-        };
-        if let Err(e) = self.store.enqueue_webhook_event(new).await {
+        if let Err(e) = store_emission(&self.store, emission).await {
             tracing::error!(event = kind.as_str(), error = %e, "webhook event not recorded");
         }
     }
@@ -287,4 +237,56 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// Stores the event and a delivery per subscriber, unless nobody subscribes to its type.
+/// Idempotent: the event's natural key is stored once.
+pub(crate) async fn store_emission(store: &SharedStore, emission: Emission) -> StoreResult<()> {
+    let kind = emission.kind();
+    // Most relays have no webhooks: ask the small table before reading anything else.
+    let hooks = store.list_webhooks().await?;
+    if !hooks
+        .iter()
+        .any(|h| h.events.iter().any(|e| e == kind.as_str()))
+    {
+        return Ok(());
+    }
+    let (dedup_key, data) = match &emission {
+        Emission::Conversation(kind, id) => match store.conversation(*id).await? {
+            Some(rec) => (
+                event::conversation_key(*kind, *id),
+                event::conversation_data(&rec),
+            ),
+            None => return Ok(()),
+        },
+        Emission::Ticket {
+            kind,
+            ticket,
+            changed,
+            reply,
+        } => {
+            // The author's name for the e-mail a site sends; a failed lookup only leaves
+            // it out.
+            let name = match reply.as_ref().and_then(|r| r.agent) {
+                Some(id) => store.agent(id).await.ok().flatten().map(|a| a.display_name),
+                None => None,
+            };
+            let reply = reply
+                .as_ref()
+                .map(|r| (r.body.as_str(), r.agent, name.as_deref()));
+            (
+                event::ticket_key(*kind, ticket),
+                event::ticket_data(ticket, changed, reply),
+            )
+        }
+    };
+    store
+        .enqueue_webhook_event(NewWebhookEvent {
+            dedup_key,
+            kind: kind.as_str().to_string(),
+            data: data.to_string(),
+            at: now_ms(),
+        })
+        .await?;
+    Ok(())
 }

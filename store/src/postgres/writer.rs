@@ -49,7 +49,7 @@ const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// The transaction-scoped advisory lock under which a batch hands out log positions
 /// ("sblog" in ASCII; any constant no other code of the database uses).
-const LOG_LOCK: i64 = 0x7362_6c6f_67;
+const LOG_LOCK: i64 = 0x0073_626c_6f67;
 /// A batch taking longer than this is logged as a warning.
 const SLOW_BATCH: Duration = Duration::from_secs(1);
 
