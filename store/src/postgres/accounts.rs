@@ -1,10 +1,10 @@
-//! Agents, their sessions, sites and visitors: plain queries on the pools. Tokens arrive
+//! Agents, their sessions, sites and visitors: plain queries on the pool. Tokens arrive
 //! already hashed; this file never sees a secret.
 
 use super::constraint;
-use super::rows::{self, AGENT_COLUMNS};
+use super::rows::{self, AGENT_COLUMNS, VISITOR_COLUMNS};
 use crate::{
-    AgentPatch, AgentRecord, NewAgent, SiteOptions, SiteRecord, StoreError, StoreResult,
+    AgentPatch, AgentRecord, NewAgent, SiteOptions, SiteRecord, StoreError, StoreResult, VisitorId,
     VisitorRecord,
 };
 use sqlx::{PgConnection, PgPool, Row};
@@ -16,7 +16,7 @@ pub(super) async fn create_agent(pool: &PgPool, new: NewAgent) -> StoreResult<Ag
         "INSERT INTO agents \
            (email, display_name, password_hash, role, max_concurrent_chats, support_level, \
             disabled, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, 0, ?) RETURNING {AGENT_COLUMNS}"
+         VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7) RETURNING {AGENT_COLUMNS}"
     ))
     .bind(&new.email)
     .bind(&new.display_name)
@@ -32,17 +32,18 @@ pub(super) async fn create_agent(pool: &PgPool, new: NewAgent) -> StoreResult<Ag
 }
 
 pub(super) async fn agent(pool: &PgPool, id: AgentId) -> StoreResult<Option<AgentRecord>> {
-    let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?"))
+    let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1"))
         .bind(id.0)
         .fetch_optional(pool)
         .await?;
     row.as_ref().map(rows::agent).transpose()
 }
 
-/// Case-insensitive (ASCII), like the UNIQUE constraint on the column.
+/// Case-insensitive, like the unique index `agents_email` on `lower(email)` (which this
+/// lookup uses).
 pub(super) async fn agent_by_email(pool: &PgPool, email: &str) -> StoreResult<Option<AgentRecord>> {
     let row = sqlx::query(&format!(
-        "SELECT {AGENT_COLUMNS} FROM agents WHERE email = ?"
+        "SELECT {AGENT_COLUMNS} FROM agents WHERE lower(email) = lower($1)"
     ))
     .bind(email)
     .fetch_optional(pool)
@@ -64,13 +65,13 @@ pub(super) async fn update_agent(
 ) -> StoreResult<AgentRecord> {
     let row = sqlx::query(&format!(
         "UPDATE agents SET \
-            display_name         = COALESCE(?2, display_name), \
-            password_hash        = COALESCE(?3, password_hash), \
-            role                 = COALESCE(?4, role), \
-            max_concurrent_chats = COALESCE(?5, max_concurrent_chats), \
-            disabled             = COALESCE(?6, disabled), \
-            support_level        = COALESCE(?7, support_level) \
-         WHERE id = ?1 RETURNING {AGENT_COLUMNS}"
+            display_name         = COALESCE($2, display_name), \
+            password_hash        = COALESCE($3, password_hash), \
+            role                 = COALESCE($4, role), \
+            max_concurrent_chats = COALESCE($5, max_concurrent_chats), \
+            disabled             = COALESCE($6, disabled), \
+            support_level        = COALESCE($7, support_level) \
+         WHERE id = $1 RETURNING {AGENT_COLUMNS}"
     ))
     .bind(id.0)
     .bind(patch.display_name)
@@ -88,52 +89,59 @@ pub(super) async fn update_agent(
 }
 
 pub(super) async fn agent_sites(pool: &PgPool, id: AgentId) -> StoreResult<Vec<String>> {
-    let rows = sqlx::query("SELECT site_id FROM agent_sites WHERE agent_id = ? ORDER BY site_id")
-        .bind(id.0)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT site_id FROM agent_sites WHERE agent_id = $1 ORDER BY site_id COLLATE \"C\"",
+    )
+    .bind(id.0)
+    .fetch_all(pool)
+    .await?;
     rows.iter()
         .map(|r| r.try_get("site_id").map_err(StoreError::from))
         .collect()
 }
 
 pub(super) async fn all_agent_sites(pool: &PgPool) -> StoreResult<Vec<(AgentId, String)>> {
-    let rows = sqlx::query("SELECT agent_id, site_id FROM agent_sites ORDER BY agent_id, site_id")
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT agent_id, site_id FROM agent_sites ORDER BY agent_id, site_id COLLATE \"C\"",
+    )
+    .fetch_all(pool)
+    .await?;
     rows.iter()
         .map(|r| Ok((AgentId(r.try_get("agent_id")?), r.try_get("site_id")?)))
         .collect()
 }
 
-/// One transaction: the agent's rows are replaced whole, or not at all. It writes first, so
-/// it takes the write lock through the busy timeout (a transaction that read first could
-/// not wait for another writer: SQLite answers `SQLITE_BUSY` at once).
+/// One transaction: the agent's rows are replaced whole, or not at all. It locks the agent's
+/// row first, so two replacements for one agent take turns instead of leaving the union of
+/// both lists (`NO KEY UPDATE`: sessions and chats may still reference the agent meanwhile).
+/// A site named twice is stored once.
 pub(super) async fn set_agent_sites(
     pool: &PgPool,
     id: AgentId,
     sites: &[String],
 ) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query("DELETE FROM agent_sites WHERE agent_id = ?")
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await?;
-    let known = sqlx::query("SELECT 1 FROM agents WHERE id = ?")
+    let known = sqlx::query("SELECT 1 FROM agents WHERE id = $1 FOR NO KEY UPDATE")
         .bind(id.0)
         .fetch_optional(&mut *tx)
         .await?;
     if known.is_none() {
         return Err(StoreError::NotFound);
     }
-    for site in sites {
-        sqlx::query("INSERT OR IGNORE INTO agent_sites (agent_id, site_id) VALUES (?, ?)")
-            .bind(id.0)
-            .bind(site)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| constraint(e, || format!("site {site}")))?;
-    }
+    sqlx::query("DELETE FROM agent_sites WHERE agent_id = $1")
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO agent_sites (agent_id, site_id) \
+         SELECT $1, site FROM unnest($2::text[]) AS site \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(id.0)
+    .bind(sites)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| constraint(e, || "agent site".into()))?;
     tx.commit().await?;
     Ok(())
 }
@@ -147,7 +155,7 @@ pub(super) async fn create_session(
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO agent_sessions (token_hash, agent_id, created_at, expires_at) \
-         VALUES (?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4)",
     )
     .bind(&token_hash[..])
     .bind(agent.0)
@@ -168,8 +176,8 @@ pub(super) async fn session_agent(
         "SELECT a.id, a.email, a.display_name, a.password_hash, a.role, \
                 a.max_concurrent_chats, a.support_level, a.disabled, a.created_at \
          FROM agent_sessions s JOIN agents a ON a.id = s.agent_id \
-         WHERE s.token_hash = ? AND s.revoked_at IS NULL AND s.expires_at > ? \
-           AND a.disabled = 0",
+         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 \
+           AND NOT a.disabled",
     )
     .bind(&token_hash[..])
     .bind(now)
@@ -185,7 +193,7 @@ pub(super) async fn revoke_session(
     now: i64,
 ) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE agent_sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+        "UPDATE agent_sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
     )
     .bind(now)
     .bind(&token_hash[..])
@@ -200,7 +208,7 @@ pub(super) async fn revoke_agent_sessions(
     now: i64,
 ) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE agent_sessions SET revoked_at = ? WHERE agent_id = ? AND revoked_at IS NULL",
+        "UPDATE agent_sessions SET revoked_at = $1 WHERE agent_id = $2 AND revoked_at IS NULL",
     )
     .bind(now)
     .bind(agent.0)
@@ -214,13 +222,15 @@ pub(super) async fn revoke_agent_sessions(
 /// existing site keeps its options: they are the admins', edited in the console.
 pub(super) async fn upsert_site(pool: &PgPool, site: SiteRecord) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
-    // The first statement writes, so the write lock is taken (with busy_timeout) up front.
+    // The first statement locks the site's row (a new site: its key in the primary key
+    // index), so a concurrent upsert or update of the same site waits until this one's
+    // origins are committed too.
     let o = &site.options;
     sqlx::query(
         "INSERT INTO sites (id, name, prechat, accent, widget_position, greeting, \
             offline_behaviour, queue_offer_message_after_secs, unresolved_to_ticket, \
             chat_within_hours) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, prechat = excluded.prechat",
     )
     .bind(&site.id)
@@ -241,14 +251,15 @@ pub(super) async fn upsert_site(pool: &PgPool, site: SiteRecord) -> StoreResult<
 }
 
 /// Replaces everything of an existing site in one transaction; `NotFound` if it is unknown.
+/// The `UPDATE` locks the site's row until the origins are replaced too.
 pub(super) async fn update_site(pool: &PgPool, site: SiteRecord) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
     let o = &site.options;
     let updated = sqlx::query(
-        "UPDATE sites SET name = ?, prechat = ?, accent = ?, widget_position = ?, greeting = ?, \
-            offline_behaviour = ?, queue_offer_message_after_secs = ?, unresolved_to_ticket = ?, \
-            chat_within_hours = ? \
-         WHERE id = ?",
+        "UPDATE sites SET name = $1, prechat = $2, accent = $3, widget_position = $4, \
+            greeting = $5, offline_behaviour = $6, queue_offer_message_after_secs = $7, \
+            unresolved_to_ticket = $8, chat_within_hours = $9 \
+         WHERE id = $10",
     )
     .bind(&site.name)
     .bind(prechat_json(&site)?)
@@ -274,22 +285,23 @@ fn prechat_json(site: &SiteRecord) -> StoreResult<String> {
     serde_json::to_string(&site.prechat).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// The origins in the order given (`position` from 0; an origin named twice keeps its
+/// first place), in two statements whatever their number.
 async fn replace_origins(conn: &mut PgConnection, site: &SiteRecord) -> StoreResult<()> {
-    sqlx::query("DELETE FROM site_origins WHERE site_id = ?")
+    sqlx::query("DELETE FROM site_origins WHERE site_id = $1")
         .bind(&site.id)
         .execute(&mut *conn)
         .await?;
-    for (position, origin) in (0_i64..).zip(&site.allowed_origins) {
-        sqlx::query(
-            "INSERT INTO site_origins (site_id, position, origin) VALUES (?, ?, ?) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&site.id)
-        .bind(position)
-        .bind(origin)
-        .execute(&mut *conn)
-        .await?;
-    }
+    sqlx::query(
+        "INSERT INTO site_origins (site_id, position, origin) \
+         SELECT $1, o.n - 1, o.origin FROM unnest($2::text[]) WITH ORDINALITY AS o (origin, n) \
+         ORDER BY o.n \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&site.id)
+    .bind(&site.allowed_origins)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -300,7 +312,7 @@ const SITES_WITH_ORIGINS: &str = "SELECT s.id, s.name, s.prechat, s.accent, s.wi
 
 pub(super) async fn site(pool: &PgPool, id: &str) -> StoreResult<Option<SiteRecord>> {
     let rows = sqlx::query(&format!(
-        "{SITES_WITH_ORIGINS} WHERE s.id = ? ORDER BY o.position"
+        "{SITES_WITH_ORIGINS} WHERE s.id = $1 ORDER BY o.position"
     ))
     .bind(id)
     .fetch_all(pool)
@@ -309,9 +321,11 @@ pub(super) async fn site(pool: &PgPool, id: &str) -> StoreResult<Option<SiteReco
 }
 
 pub(super) async fn list_sites(pool: &PgPool) -> StoreResult<Vec<SiteRecord>> {
-    let rows = sqlx::query(&format!("{SITES_WITH_ORIGINS} ORDER BY s.id, o.position"))
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "{SITES_WITH_ORIGINS} ORDER BY s.id COLLATE \"C\", o.position"
+    ))
+    .fetch_all(pool)
+    .await?;
     group_sites(&rows)
 }
 
@@ -356,17 +370,52 @@ fn site_options(row: &sqlx::postgres::PgRow) -> StoreResult<SiteOptions> {
     })
 }
 
+/// `Conflict` if the token hash is taken, `NotFound` for an unknown site.
+pub(super) async fn create_visitor(
+    pool: &PgPool,
+    site_id: &str,
+    token_hash: [u8; 32],
+    now: i64,
+) -> StoreResult<VisitorRecord> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO visitors (site_id, token_hash, created_at, last_seen_at) \
+         VALUES ($1, $2, $3, $3) RETURNING {VISITOR_COLUMNS}"
+    ))
+    .bind(site_id)
+    .bind(&token_hash[..])
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .map_err(|e| constraint(e, || "visitor token".into()))?;
+    rows::visitor(&row)
+}
+
 pub(super) async fn visitor_by_token(
     pool: &PgPool,
     token_hash: [u8; 32],
 ) -> StoreResult<Option<VisitorRecord>> {
-    let row = sqlx::query(
-        "SELECT id, site_id, created_at, last_seen_at FROM visitors WHERE token_hash = ?",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT {VISITOR_COLUMNS} FROM visitors WHERE token_hash = $1"
+    ))
     .bind(&token_hash[..])
     .fetch_optional(pool)
     .await?;
     row.as_ref().map(rows::visitor).transpose()
+}
+
+/// Moves `last_seen_at` forward only (clocks of concurrent calls may disagree); one
+/// statement, so concurrent touches cannot move it back. `NotFound` for an unknown visitor.
+pub(super) async fn touch_visitor(pool: &PgPool, id: VisitorId, now: i64) -> StoreResult<()> {
+    let done =
+        sqlx::query("UPDATE visitors SET last_seen_at = GREATEST(last_seen_at, $1) WHERE id = $2")
+            .bind(now)
+            .bind(id.0)
+            .execute(pool)
+            .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 /// `NewAgent` carries no timestamp, so agent creation uses the wall clock.

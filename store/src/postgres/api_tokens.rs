@@ -25,7 +25,7 @@ fn token(row: &PgRow) -> StoreResult<ApiTokenRecord> {
 pub(super) async fn create(pool: &PgPool, new: NewApiToken) -> StoreResult<ApiTokenRecord> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO api_tokens (name, scopes, token_hash, created_by, created_at) \
-         VALUES (?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(&new.name)
     .bind(new.scopes.join(" "))
@@ -51,7 +51,7 @@ pub(super) async fn by_hash(
 ) -> StoreResult<Option<(ApiTokenRecord, AgentRecord)>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM api_tokens t JOIN agents a ON a.id = t.created_by \
-         WHERE t.token_hash = ? AND t.revoked_at IS NULL AND a.disabled = 0"
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND NOT a.disabled"
     );
     let Some(row) = sqlx::query(&sql)
         .bind(&token_hash[..])
@@ -61,7 +61,7 @@ pub(super) async fn by_hash(
         return Ok(None);
     };
     let record = token(&row)?;
-    let agent_sql = format!("SELECT {} FROM agents WHERE id = ?", rows::AGENT_COLUMNS);
+    let agent_sql = format!("SELECT {} FROM agents WHERE id = $1", rows::AGENT_COLUMNS);
     let agent = sqlx::query(&agent_sql)
         .bind(record.created_by.0)
         .fetch_optional(pool)
@@ -85,7 +85,7 @@ pub(super) async fn list(pool: &PgPool) -> StoreResult<Vec<ApiTokenRecord>> {
 
 pub(super) async fn revoke(pool: &PgPool, id: i64, now: i64) -> StoreResult<()> {
     let done =
-        sqlx::query("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?")
+        sqlx::query("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2")
             .bind(now)
             .bind(id)
             .execute(pool)

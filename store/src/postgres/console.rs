@@ -1,5 +1,5 @@
 //! What the agent console needs beside conversations: canned responses, internal notes and
-//! a visitor's earlier conversations. Plain queries on the pools (rare, small writes).
+//! a visitor's earlier conversations. Plain queries on the pool (rare, small writes).
 
 use super::constraint;
 use super::rows::{self, CONVERSATION_COLUMNS};
@@ -34,9 +34,11 @@ fn note(row: &PgRow) -> StoreResult<Note> {
     })
 }
 
+/// By shortcut ignoring case, compared byte by byte whatever the database's collation (the
+/// order SQLite gives its `NOCASE` column).
 pub(super) async fn list_canned(pool: &PgPool) -> StoreResult<Vec<CannedResponse>> {
     let rows = sqlx::query(&format!(
-        "SELECT {CANNED_COLUMNS} FROM canned_responses ORDER BY shortcut"
+        "SELECT {CANNED_COLUMNS} FROM canned_responses ORDER BY lower(shortcut) COLLATE \"C\""
     ))
     .fetch_all(pool)
     .await?;
@@ -50,13 +52,12 @@ pub(super) async fn create_canned(
 ) -> StoreResult<CannedResponse> {
     let row = sqlx::query(&format!(
         "INSERT INTO canned_responses (shortcut, title, body, site_id, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING {CANNED_COLUMNS}"
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING {CANNED_COLUMNS}"
     ))
     .bind(&new.shortcut)
     .bind(&new.title)
     .bind(&new.body)
     .bind(&new.site_id)
-    .bind(now)
     .bind(now)
     .fetch_one(pool)
     .await
@@ -71,8 +72,8 @@ pub(super) async fn update_canned(
     now: i64,
 ) -> StoreResult<CannedResponse> {
     let row = sqlx::query(&format!(
-        "UPDATE canned_responses SET shortcut = ?, title = ?, body = ?, site_id = ?, \
-         updated_at = ? WHERE id = ? RETURNING {CANNED_COLUMNS}"
+        "UPDATE canned_responses SET shortcut = $1, title = $2, body = $3, site_id = $4, \
+         updated_at = $5 WHERE id = $6 RETURNING {CANNED_COLUMNS}"
     ))
     .bind(&new.shortcut)
     .bind(&new.title)
@@ -90,7 +91,7 @@ pub(super) async fn update_canned(
 }
 
 pub(super) async fn delete_canned(pool: &PgPool, id: i64) -> StoreResult<()> {
-    let done = sqlx::query("DELETE FROM canned_responses WHERE id = ?")
+    let done = sqlx::query("DELETE FROM canned_responses WHERE id = $1")
         .bind(id)
         .execute(pool)
         .await?;
@@ -109,7 +110,7 @@ pub(super) async fn add_note(
 ) -> StoreResult<Note> {
     let row = sqlx::query(
         "INSERT INTO conversation_notes (conversation_id, agent_id, body, created_at) \
-         VALUES (?, ?, ?, ?) RETURNING id, conversation_id, agent_id, body, created_at",
+         VALUES ($1, $2, $3, $4) RETURNING id, conversation_id, agent_id, body, created_at",
     )
     .bind(conversation.0)
     .bind(agent.0)
@@ -124,7 +125,7 @@ pub(super) async fn add_note(
 pub(super) async fn notes(pool: &PgPool, conversation: ConversationId) -> StoreResult<Vec<Note>> {
     let rows = sqlx::query(
         "SELECT id, conversation_id, agent_id, body, created_at FROM conversation_notes \
-         WHERE conversation_id = ? ORDER BY id",
+         WHERE conversation_id = $1 ORDER BY id",
     )
     .bind(conversation.0)
     .fetch_all(pool)
@@ -139,8 +140,8 @@ pub(super) async fn conversations_of_visitor(
     limit: u32,
 ) -> StoreResult<Vec<ConversationRecord>> {
     let rows = sqlx::query(&format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE visitor_id = ? \
-         ORDER BY created_at DESC, id DESC LIMIT ?"
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE visitor_id = $1 \
+         ORDER BY created_at DESC, id DESC LIMIT $2"
     ))
     .bind(visitor.0)
     .bind(i64::from(limit))

@@ -64,6 +64,7 @@ impl PgStore {
     /// writer, which reports every committed event to `listener`.
     pub async fn open(url: &str, listener: Arc<dyn CommitListener>) -> StoreResult<PgStore> {
         let options = connect_options(url)?;
+        probe(url, &options).await?;
         let pool = PgPoolOptions::new()
             .max_connections(POOL_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -82,10 +83,12 @@ impl PgStore {
 /// Applies the pending migrations of the database at `url` and returns the schema version
 /// it is at then (`switchboard migrate`).
 pub async fn migrate_url(url: &str) -> StoreResult<i64> {
+    let options = connect_options(url)?;
+    probe(url, &options).await?;
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(connect_options(url)?)
+        .connect_with(options)
         .await
         .map_err(|e| unreachable(url, e))?;
     check_version(&pool).await?;
@@ -108,6 +111,20 @@ fn connect_options(url: &str) -> StoreResult<PgConnectOptions> {
             url: crate::masked(url),
             why: e.to_string(),
         })
+}
+
+/// One connection first, so that an unreachable server or a refused login is reported with
+/// its own cause at once (a pool reports only that it timed out).
+async fn probe(url: &str, options: &PgConnectOptions) -> StoreResult<()> {
+    let conn = tokio::time::timeout(ACQUIRE_TIMEOUT, options.connect())
+        .await
+        .map_err(|_| StoreError::Unreachable {
+            url: crate::masked(url),
+            cause: format!("no answer within {ACQUIRE_TIMEOUT:?}").into(),
+        })?
+        .map_err(|e| unreachable(url, e))?;
+    let _ = sqlx::Connection::close(conn).await;
+    Ok(())
 }
 
 fn unreachable(url: &str, e: sqlx::Error) -> StoreError {

@@ -1,5 +1,5 @@
 //! Report facts (see [`crate::reports`]): one aggregate query for chats, one for tickets,
-//! on the read pool. Each walks the items created in the range once, reading their events
+//! on the pool. Each walks the items created in the range once, reading their events
 //! through the primary key (`events (conversation_id, seq)`, `ticket_events_by_ticket`).
 
 use crate::reports::{ChatFact, ReportRange, TicketFact};
@@ -37,15 +37,15 @@ pub(super) async fn chats(pool: &PgPool, range: &ReportRange) -> StoreResult<Vec
            MIN(CASE WHEN e.kind = 'agent_joined' THEN e.at END) AS first_joined_at, \
            MIN(CASE WHEN e.kind = 'message' AND e.side = 'agent' THEN e.at END) \
              AS first_agent_message_at, \
-           SUM(e.kind = 'transferred') AS transfers, \
-           SUM(e.kind = 'requeued') AS requeues, \
-           SUM(e.kind = 'started') AS started, \
-           MIN(CASE WHEN e.kind = 'rated' THEN json_extract(e.payload, '$.score') END) \
+           COUNT(*) FILTER (WHERE e.kind = 'transferred') AS transfers, \
+           COUNT(*) FILTER (WHERE e.kind = 'requeued') AS requeues, \
+           MIN(CASE WHEN e.kind = 'rated' THEN (e.payload::json ->> 'score')::bigint END) \
              AS rating, \
            EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = c.id) AS became_ticket \
          FROM conversations c JOIN events e ON e.conversation_id = c.id \
-         WHERE c.created_at >= ?1 AND c.created_at < ?2 AND (?3 IS NULL OR c.site_id = ?3) \
-         GROUP BY c.id HAVING started > 0 ORDER BY c.id",
+         WHERE c.created_at >= $1 AND c.created_at < $2 \
+           AND ($3::text IS NULL OR c.site_id = $3::text) \
+         GROUP BY c.id HAVING COUNT(*) FILTER (WHERE e.kind = 'started') > 0 ORDER BY c.id",
     )
     .bind(range.from)
     .bind(range.to)
@@ -86,13 +86,14 @@ pub(super) async fn tickets(pool: &PgPool, range: &ReportRange) -> StoreResult<V
              WHERE v.ticket_id = t.id AND v.kind = 'escalated') AS escalations, \
            EXISTS (SELECT 1 FROM ticket_events v \
              WHERE v.ticket_id = t.id AND v.kind = 'status_changed' \
-               AND json_extract(v.payload, '$.from') IN ('resolved', 'closed') \
-               AND json_extract(v.payload, '$.to') NOT IN ('resolved', 'closed')) AS reopened, \
+               AND v.payload::json ->> 'from' IN ('resolved', 'closed') \
+               AND v.payload::json ->> 'to' NOT IN ('resolved', 'closed')) AS reopened, \
            r.score AS rating, \
            CASE WHEN r.ticket_id IS NULL THEN NULL ELSE COALESCE(r.agent_id, t.assignee_id) END \
              AS rating_agent \
          FROM tickets t LEFT JOIN ticket_ratings r ON r.ticket_id = t.id \
-         WHERE t.created_at >= ?1 AND t.created_at < ?2 AND (?3 IS NULL OR t.site_id = ?3) \
+         WHERE t.created_at >= $1 AND t.created_at < $2 \
+           AND ($3::text IS NULL OR t.site_id = $3::text) \
          ORDER BY t.id",
     )
     .bind(range.from)

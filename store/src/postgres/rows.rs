@@ -1,11 +1,8 @@
-//! Row mapping: SQL rows to records, and the text forms of enums and sequence numbers.
-//! Anything that can only go wrong because the file holds unexpected data becomes
-//! [`StoreError::Corrupt`], never a panic.
+//! Row mapping: SQL rows to records. The text forms of enums and sequence numbers are the
+//! backend-neutral [`crate::codec`]. Anything that can only go wrong because the database
+//! holds unexpected data becomes [`StoreError::Corrupt`], never a panic.
 
-pub(crate) use crate::codec::{
-    encode_event, event_side, parse_role, parse_status, seq_from_db, seq_to_db, side_str,
-    status_str,
-};
+pub(crate) use crate::codec::{parse_role, parse_status, seq_from_db, seq_to_db};
 use crate::{
     AgentRecord, ConversationRecord, StoreError, StoreResult, StoredEvent, VisitorId, VisitorRecord,
 };
@@ -18,15 +15,15 @@ pub(crate) const AGENT_COLUMNS: &str =
     "id, email, display_name, password_hash, role, max_concurrent_chats, support_level, \
      disabled, created_at";
 
-/// Columns of `conversations`, in the order [`conversation`] reads them. `last_seq` is the
-/// last entry of the events' primary key (one index seek): the writer keeps it out of the
-/// row so a plain message does not rewrite the conversation (migration 0011).
+/// Columns of `visitors`, in the order [`visitor`] reads them.
+pub(crate) const VISITOR_COLUMNS: &str = "id, site_id, created_at, last_seen_at";
+
+/// Columns of `conversations`, in the order [`conversation`] reads them. `last_seq` is a
+/// column of the row here: the event log's writer raises it in the transaction that
+/// appends, under the row's lock.
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, site_id, visitor_id, status, agent_id, \
     visitor_name, visitor_email, visitor_customer_number, visitor_page_url, visitor_locale, \
-    visitor_browser, \
-    (SELECT COALESCE(MAX(seq), 0) FROM events \
-        WHERE events.conversation_id = conversations.id) AS last_seq, \
-    queue_rank, created_at, queued_at, assigned_at, ended_at, \
+    visitor_browser, last_seq, queue_rank, created_at, queued_at, assigned_at, ended_at, \
     visitor_delivered, visitor_read, agent_delivered, agent_read";
 
 pub(crate) fn agent(row: &PgRow) -> StoreResult<AgentRecord> {
@@ -58,68 +55,30 @@ pub(crate) fn visitor(row: &PgRow) -> StoreResult<VisitorRecord> {
     })
 }
 
-/// A row's columns by name: sqlx's rows (the pools) and rusqlite's (the writer) both implement
-/// it, so one mapping serves both.
-pub(crate) trait Columns {
-    fn int(&self, col: &str) -> StoreResult<i64>;
-    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>>;
-    fn text(&self, col: &str) -> StoreResult<String>;
-    fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
-}
-
-impl Columns for PgRow {
-    fn int(&self, col: &str) -> StoreResult<i64> {
-        Ok(self.try_get(col)?)
-    }
-    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
-        Ok(self.try_get(col)?)
-    }
-    fn text(&self, col: &str) -> StoreResult<String> {
-        Ok(self.try_get(col)?)
-    }
-    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
-        Ok(self.try_get(col)?)
-    }
-}
-
-impl Columns for rusqlite::Row<'_> {
-    fn int(&self, col: &str) -> StoreResult<i64> {
-        Ok(self.get(col)?)
-    }
-    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
-        Ok(self.get(col)?)
-    }
-    fn text(&self, col: &str) -> StoreResult<String> {
-        Ok(self.get(col)?)
-    }
-    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
-        Ok(self.get(col)?)
-    }
-}
-
 /// Reads the columns of [`CONVERSATION_COLUMNS`].
-pub(crate) fn conversation(row: &impl Columns) -> StoreResult<ConversationRecord> {
-    let seq = |col: &str| -> StoreResult<Seq> { seq_from_db(row.int(col)?) };
+pub(crate) fn conversation(row: &PgRow) -> StoreResult<ConversationRecord> {
+    let seq = |col: &str| -> StoreResult<Seq> { seq_from_db(row.try_get(col)?) };
+    let status: &str = row.try_get("status")?;
     Ok(ConversationRecord {
-        id: ConversationId(row.int("id")?),
-        site_id: row.text("site_id")?,
-        visitor_id: VisitorId(row.int("visitor_id")?),
-        status: parse_status(&row.text("status")?)?,
-        agent_id: row.opt_int("agent_id")?.map(AgentId),
+        id: ConversationId(row.try_get("id")?),
+        site_id: row.try_get("site_id")?,
+        visitor_id: VisitorId(row.try_get("visitor_id")?),
+        status: parse_status(status)?,
+        agent_id: row.try_get::<Option<i64>, _>("agent_id")?.map(AgentId),
         info: VisitorInfo {
-            name: row.opt_text("visitor_name")?,
-            email: row.opt_text("visitor_email")?,
-            customer_number: row.opt_text("visitor_customer_number")?,
-            page_url: row.opt_text("visitor_page_url")?,
-            locale: row.opt_text("visitor_locale")?,
-            browser: row.opt_text("visitor_browser")?,
+            name: row.try_get("visitor_name")?,
+            email: row.try_get("visitor_email")?,
+            customer_number: row.try_get("visitor_customer_number")?,
+            page_url: row.try_get("visitor_page_url")?,
+            locale: row.try_get("visitor_locale")?,
+            browser: row.try_get("visitor_browser")?,
         },
         last_seq: seq("last_seq")?,
-        queue_rank: row.opt_int("queue_rank")?,
-        created_at: row.int("created_at")?,
-        queued_at: row.opt_int("queued_at")?,
-        assigned_at: row.opt_int("assigned_at")?,
-        ended_at: row.opt_int("ended_at")?,
+        queue_rank: row.try_get("queue_rank")?,
+        created_at: row.try_get("created_at")?,
+        queued_at: row.try_get("queued_at")?,
+        assigned_at: row.try_get("assigned_at")?,
+        ended_at: row.try_get("ended_at")?,
         visitor_delivered: seq("visitor_delivered")?,
         visitor_read: seq("visitor_read")?,
         agent_delivered: seq("agent_delivered")?,

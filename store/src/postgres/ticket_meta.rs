@@ -16,7 +16,7 @@ use switchboard_shared::{AgentId, SupportLevel};
 pub(super) async fn rate(pool: &PgPool, r: &TicketRating) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO ticket_ratings (ticket_id, agent_id, score, comment, rated_at) \
-         VALUES (?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(r.ticket_id)
     .bind(r.agent_id.map(|a| a.0))
@@ -32,7 +32,7 @@ pub(super) async fn rate(pool: &PgPool, r: &TicketRating) -> StoreResult<()> {
 pub(super) async fn rating(pool: &PgPool, ticket_id: i64) -> StoreResult<Option<TicketRating>> {
     let row = sqlx::query(
         "SELECT ticket_id, agent_id, score, comment, rated_at FROM ticket_ratings \
-         WHERE ticket_id = ?",
+         WHERE ticket_id = $1",
     )
     .bind(ticket_id)
     .fetch_optional(pool)
@@ -52,27 +52,36 @@ pub(super) async fn rating(pool: &PgPool, ticket_id: i64) -> StoreResult<Option<
 /// Replaces the ticket's tags (already normalised by the caller).
 pub(super) async fn set_tags(pool: &PgPool, ticket_id: i64, tags: &[String]) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = ?")
+    // Two replacements of one ticket's tags take turns on its row: otherwise the second
+    // one's DELETE, not seeing the first one's uncommitted tags, would leave the union of
+    // both lists. (The SQLite store's single writer serialises them.)
+    sqlx::query("SELECT 1 FROM tickets WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(ticket_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1")
         .bind(ticket_id)
         .execute(&mut *tx)
         .await?;
-    for tag in tags {
-        sqlx::query("INSERT OR IGNORE INTO ticket_tags (ticket_id, tag) VALUES (?, ?)")
-            .bind(ticket_id)
-            .bind(tag)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| constraint(e, || "tag".into()))?;
-    }
+    sqlx::query(
+        "INSERT INTO ticket_tags (ticket_id, tag) SELECT $1, unnest($2::text[]) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(ticket_id)
+    .bind(tags)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| constraint(e, || "tag".into()))?;
     tx.commit().await?;
     Ok(())
 }
 
 pub(super) async fn tags(pool: &PgPool, ticket_id: i64) -> StoreResult<Vec<String>> {
-    let rows = sqlx::query("SELECT tag FROM ticket_tags WHERE ticket_id = ? ORDER BY tag")
-        .bind(ticket_id)
-        .fetch_all(pool)
-        .await?;
+    let rows =
+        sqlx::query("SELECT tag FROM ticket_tags WHERE ticket_id = $1 ORDER BY tag COLLATE \"C\"")
+            .bind(ticket_id)
+            .fetch_all(pool)
+            .await?;
     rows.iter()
         .map(|r| r.try_get("tag").map_err(StoreError::from))
         .collect()
@@ -81,7 +90,8 @@ pub(super) async fn tags(pool: &PgPool, ticket_id: i64) -> StoreResult<Vec<Strin
 pub(super) async fn rules(pool: &PgPool) -> StoreResult<Vec<AssignmentRule>> {
     let rows = sqlx::query(
         "SELECT r.category, r.support_level, r.strategy FROM assignment_rules r \
-         JOIN ticket_categories c ON c.name = r.category ORDER BY c.position, c.name",
+         JOIN ticket_categories c ON c.name = r.category \
+         ORDER BY c.position, c.name COLLATE \"C\"",
     )
     .fetch_all(pool)
     .await?;
@@ -103,7 +113,7 @@ pub(super) async fn rules(pool: &PgPool) -> StoreResult<Vec<AssignmentRule>> {
 /// Inserts or replaces the rule of its category (`NotFound` for an unknown category).
 pub(super) async fn set_rule(pool: &PgPool, rule: &AssignmentRule) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO assignment_rules (category, support_level, strategy) VALUES (?, ?, ?) \
+        "INSERT INTO assignment_rules (category, support_level, strategy) VALUES ($1, $2, $3) \
          ON CONFLICT (category) DO UPDATE SET support_level = excluded.support_level, \
          strategy = excluded.strategy",
     )
@@ -118,7 +128,11 @@ pub(super) async fn set_rule(pool: &PgPool, rule: &AssignmentRule) -> StoreResul
 
 /// The enabled agent of `level` that `strategy` picks, or `None` (manual, or nobody at
 /// that level). Round robin: the agent whose last ticket assignment is oldest (never
-/// assigned first; assignments are the history's `assigned` entries). Least loaded: fewest tickets not yet resolved or closed. Ties by id.
+/// assigned first; assignments are the history's `assigned` entries). Least loaded: fewest
+/// tickets not yet resolved or closed. Ties by id.
+///
+/// Only a read, as in the SQLite store: the relay assigns with a later `change_ticket`, so
+/// two tickets picked at the same moment (on one relay or several) can go to one agent.
 pub(super) async fn pick_assignee(
     pool: &PgPool,
     level: SupportLevel,
@@ -128,10 +142,12 @@ pub(super) async fn pick_assignee(
     let order = match strategy {
         AssignmentStrategy::Manual => return Ok(None),
         // History ids are monotonic, so the newest `assigned` entry naming the agent is
-        // their last assignment; NULL (never assigned) sorts first.
+        // their last assignment; NULL (never assigned) sorts first (PostgreSQL sorts NULL
+        // last unless told). `to` is compared as text: a cast to bigint could be tried on
+        // another kind's `to` (a status) before the `kind` test rules the row out.
         AssignmentStrategy::RoundRobin => {
             "(SELECT max(e.id) FROM ticket_events e WHERE e.kind = 'assigned' \
-               AND json_extract(e.payload, '$.to') = a.id), a.id"
+               AND e.payload::json ->> 'to' = a.id::text) NULLS FIRST, a.id"
         }
         AssignmentStrategy::LeastLoaded => {
             "(SELECT count(*) FROM tickets t WHERE t.assignee_id = a.id \
@@ -139,9 +155,11 @@ pub(super) async fn pick_assignee(
         }
     };
     let row = sqlx::query(&format!(
-        "SELECT a.id FROM agents a WHERE a.disabled = 0 AND a.support_level = ? \
-           AND (a.role = 'admin' OR NOT EXISTS (SELECT 1 FROM agent_sites s WHERE s.agent_id = a.id) \
-                OR EXISTS (SELECT 1 FROM agent_sites s WHERE s.agent_id = a.id AND s.site_id = ?)) \
+        "SELECT a.id FROM agents a WHERE NOT a.disabled AND a.support_level = $1 \
+           AND (a.role = 'admin' \
+                OR NOT EXISTS (SELECT 1 FROM agent_sites s WHERE s.agent_id = a.id) \
+                OR EXISTS (SELECT 1 FROM agent_sites s \
+                           WHERE s.agent_id = a.id AND s.site_id = $2)) \
          ORDER BY {order} LIMIT 1"
     ))
     .bind(level.as_str())
@@ -161,7 +179,7 @@ pub(super) async fn of_visitor(
 ) -> StoreResult<Vec<TicketRecord>> {
     let rows = sqlx::query(&format!(
         "SELECT {TICKET_COLUMNS_T} FROM tickets t JOIN conversations c \
-         ON c.id = t.conversation_id WHERE c.visitor_id = ? ORDER BY t.id DESC LIMIT ?"
+         ON c.id = t.conversation_id WHERE c.visitor_id = $1 ORDER BY t.id DESC LIMIT $2"
     ))
     .bind(visitor.0)
     .bind(i64::from(limit))
@@ -173,7 +191,7 @@ pub(super) async fn of_visitor(
 pub(super) async fn sla_policies(pool: &PgPool) -> StoreResult<Vec<SlaPolicyRecord>> {
     let rows = sqlx::query(
         "SELECT priority, first_response_minutes, resolution_minutes FROM sla_policies \
-         ORDER BY priority",
+         ORDER BY priority COLLATE \"C\"",
     )
     .fetch_all(pool)
     .await?;
@@ -197,7 +215,7 @@ pub(super) async fn sla_policies(pool: &PgPool) -> StoreResult<Vec<SlaPolicyReco
 pub(super) async fn set_sla_policy(pool: &PgPool, p: &SlaPolicyRecord) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO sla_policies (priority, first_response_minutes, resolution_minutes) \
-         VALUES (?, ?, ?) ON CONFLICT (priority) DO UPDATE SET \
+         VALUES ($1, $2, $3) ON CONFLICT (priority) DO UPDATE SET \
          first_response_minutes = excluded.first_response_minutes, \
          resolution_minutes = excluded.resolution_minutes",
     )

@@ -1,6 +1,12 @@
 //! Tickets, their history, the category list and site business hours. Plain queries on the
-//! pools: ticket writes are rare next to chat messages, so they skip the group-commit writer.
+//! pool: ticket writes are rare next to chat messages, so they skip the group-commit writer.
 //! Every change writes the row and its history entries in one transaction.
+//!
+//! Safe with several relays on one database without the SQLite store's single writer:
+//! creation relies on the unique `conversation_id` (`ON CONFLICT DO NOTHING`, a second
+//! creator waits for the first to commit and then finds its ticket), and a change is one
+//! `UPDATE … WHERE version = $n`, which PostgreSQL re-checks against the row a concurrent
+//! change committed, so of two changes from the same version exactly one wins.
 
 use super::constraint;
 use crate::tickets::{
@@ -85,7 +91,8 @@ async fn insert_event(
     let payload = serde_json::to_string(kind)
         .map_err(|e| StoreError::Corrupt(format!("ticket event payload: {e}")))?;
     sqlx::query(
-        "INSERT INTO ticket_events (ticket_id, at, agent_id, kind, payload) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO ticket_events (ticket_id, at, agent_id, kind, payload) \
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(ticket_id)
     .bind(at)
@@ -107,7 +114,8 @@ pub(super) async fn create(pool: &PgPool, new: NewTicket) -> StoreResult<(Ticket
          customer_number, channel, subject, description, priority, category, status, \
          assignee_id, support_level, created_at, updated_at, first_response_at, \
          first_response_due_at, resolution_due_at, sla_due_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?, ?, ?, ?, ?) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'new', $11, $12, $13, $14, $15, $16, \
+         $17, $18) \
          ON CONFLICT (conversation_id) DO NOTHING RETURNING {TICKET_COLUMNS}"
     ))
     .bind(new.conversation_id.map(|c| c.0))
@@ -132,6 +140,8 @@ pub(super) async fn create(pool: &PgPool, new: NewTicket) -> StoreResult<(Ticket
     .await
     .map_err(|e| constraint(e, || "ticket".into()))?;
     let Some(row) = inserted else {
+        // The conversation's ticket exists: a concurrent creator's INSERT made this one wait
+        // until it committed, so the ticket is visible to the next statement.
         tx.rollback().await?;
         let conv = new.conversation_id.ok_or(StoreError::NotFound)?;
         let existing = for_conversation(pool, conv).await?;
@@ -148,7 +158,7 @@ pub(super) async fn create(pool: &PgPool, new: NewTicket) -> StoreResult<(Ticket
 
 pub(super) async fn get(pool: &PgPool, id: i64) -> StoreResult<Option<TicketRecord>> {
     let row = sqlx::query(&format!(
-        "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?"
+        "SELECT {TICKET_COLUMNS} FROM tickets WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(pool)
@@ -161,7 +171,7 @@ pub(super) async fn for_conversation(
     conv: ConversationId,
 ) -> StoreResult<Option<TicketRecord>> {
     let row = sqlx::query(&format!(
-        "SELECT {TICKET_COLUMNS} FROM tickets WHERE conversation_id = ?"
+        "SELECT {TICKET_COLUMNS} FROM tickets WHERE conversation_id = $1"
     ))
     .bind(conv.0)
     .fetch_optional(pool)
@@ -170,22 +180,28 @@ pub(super) async fn for_conversation(
 }
 
 pub(super) async fn list(pool: &PgPool, f: TicketFilter) -> StoreResult<Vec<TicketRecord>> {
-    // Each filter is `(? IS NULL OR column = ?)`, so one statement serves every combination.
+    // Each filter is `($n IS NULL OR column = $n)`, so one statement serves every
+    // combination. The casts give each reused parameter one type wherever it appears.
     let rows = sqlx::query(&format!(
         "SELECT {TICKET_COLUMNS} FROM tickets \
-         WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR priority = ?2) \
-           AND (?3 IS NULL OR category = ?3) AND (?4 IS NULL OR support_level = ?4) \
-           AND (?5 IS NULL OR assignee_id = ?5) \
-           AND (?8 IS NULL OR id IN (SELECT ticket_id FROM ticket_tags WHERE tag = ?8)) \
-           AND (?9 IS NULL OR subject LIKE ?9 ESCAPE '\\' OR description LIKE ?9 ESCAPE '\\' \
-                OR customer_name LIKE ?9 ESCAPE '\\' OR customer_contact LIKE ?9 ESCAPE '\\' \
-                OR customer_number LIKE ?9 ESCAPE '\\') \
-           AND (?10 IS NULL OR (?10 = 'breached') = ({BREACHED}) \
-                AND (?10 != 'paused' OR pending_since IS NOT NULL) \
-                AND (?10 != 'running' OR (pending_since IS NULL \
+         WHERE ($1::text IS NULL OR status = $1::text) \
+           AND ($2::text IS NULL OR priority = $2::text) \
+           AND ($3::text IS NULL OR category = $3::text) \
+           AND ($4::text IS NULL OR support_level = $4::text) \
+           AND ($5::bigint IS NULL OR assignee_id = $5::bigint) \
+           AND ($8::text IS NULL \
+                OR id IN (SELECT ticket_id FROM ticket_tags WHERE tag = $8::text)) \
+           AND ($9::text IS NULL OR subject ILIKE $9::text ESCAPE '\\' \
+                OR description ILIKE $9::text ESCAPE '\\' \
+                OR customer_name ILIKE $9::text ESCAPE '\\' \
+                OR customer_contact ILIKE $9::text ESCAPE '\\' \
+                OR customer_number ILIKE $9::text ESCAPE '\\') \
+           AND ($10::text IS NULL OR ($10::text = 'breached') = ({BREACHED}) \
+                AND ($10::text <> 'paused' OR pending_since IS NOT NULL) \
+                AND ($10::text <> 'running' OR (pending_since IS NULL \
                      AND status NOT IN ('resolved', 'closed')))) \
-           AND (?12 IS NULL OR site_id IN (SELECT value FROM json_each(?12))) \
-         ORDER BY sla_due_at IS NULL, sla_due_at, id LIMIT ?6 OFFSET ?7"
+           AND ($12::text[] IS NULL OR site_id = ANY($12::text[])) \
+         ORDER BY sla_due_at IS NULL, sla_due_at, id LIMIT $6 OFFSET $7"
     ))
     .bind(f.status.map(TicketStatus::as_str))
     .bind(f.priority.map(TicketPriority::as_str))
@@ -198,23 +214,20 @@ pub(super) async fn list(pool: &PgPool, f: TicketFilter) -> StoreResult<Vec<Tick
     .bind(f.search.as_deref().map(like_pattern))
     .bind(f.sla.map(SlaState::as_str))
     .bind(f.now)
-    .bind(
-        f.sites
-            .as_ref()
-            .map(|sites| serde_json::Value::from(sites.clone()).to_string()),
-    )
+    .bind(f.sites)
     .fetch_all(pool)
     .await?;
     rows.iter().map(ticket).collect()
 }
 
 /// A target is breached when it was met late, or is unmet and the clock (standing still
-/// while pending) is past it: `sla::breached` in the relay, as SQL with `?11` = now.
-const BREACHED: &str = "coalesce(first_response_at, pending_since, ?11) > first_response_due_at \
-    OR coalesce(resolved_at, pending_since, ?11) > resolution_due_at";
+/// while pending) is past it: `sla::breached` in the relay, as SQL with `$11` = now.
+const BREACHED: &str = "coalesce(first_response_at, pending_since, $11::bigint) \
+    > first_response_due_at \
+    OR coalesce(resolved_at, pending_since, $11::bigint) > resolution_due_at";
 
-/// `%text%` for LIKE, with the wildcards in `text` taken literally. SQLite's LIKE ignores
-/// ASCII case only, which covers the search box's usual input.
+/// `%text%` for ILIKE, with the wildcards in `text` taken literally. ILIKE ignores case
+/// beyond ASCII too (by the database's locale), where SQLite's LIKE folds ASCII only.
 fn like_pattern(text: &str) -> String {
     let mut p = String::with_capacity(text.len() + 2);
     p.push('%');
@@ -229,14 +242,16 @@ fn like_pattern(text: &str) -> String {
 }
 
 /// Writes the change if nobody changed the ticket since it was read (`Conflict` otherwise).
+/// A concurrent change of the same row makes the UPDATE wait for its commit and then
+/// re-check `version` against the row it committed (READ COMMITTED), so it finds no row.
 pub(super) async fn change(pool: &PgPool, c: TicketChange) -> StoreResult<TicketRecord> {
     let mut tx = pool.begin().await?;
     let row = sqlx::query(&format!(
-        "UPDATE tickets SET priority = ?, category = ?, status = ?, assignee_id = ?, \
-         support_level = ?, first_response_at = ?, resolved_at = ?, first_response_due_at = ?, \
-         resolution_due_at = ?, pending_since = ?, paused_ms = ?, sla_due_at = ?, \
-         updated_at = ?, version = version + 1 \
-         WHERE id = ? AND version = ? RETURNING {TICKET_COLUMNS}"
+        "UPDATE tickets SET priority = $1, category = $2, status = $3, assignee_id = $4, \
+         support_level = $5, first_response_at = $6, resolved_at = $7, \
+         first_response_due_at = $8, resolution_due_at = $9, pending_since = $10, \
+         paused_ms = $11, sla_due_at = $12, updated_at = $13, version = version + 1 \
+         WHERE id = $14 AND version = $15 RETURNING {TICKET_COLUMNS}"
     ))
     .bind(c.priority.as_str())
     .bind(&c.category)
@@ -274,7 +289,7 @@ pub(super) async fn change(pool: &PgPool, c: TicketChange) -> StoreResult<Ticket
 pub(super) async fn events(pool: &PgPool, id: i64) -> StoreResult<Vec<TicketEvent>> {
     let rows = sqlx::query(
         "SELECT id, ticket_id, at, agent_id, payload FROM ticket_events \
-         WHERE ticket_id = ? ORDER BY id",
+         WHERE ticket_id = $1 ORDER BY id",
     )
     .bind(id)
     .fetch_all(pool)
@@ -283,16 +298,17 @@ pub(super) async fn events(pool: &PgPool, id: i64) -> StoreResult<Vec<TicketEven
 }
 
 pub(super) async fn categories(pool: &PgPool) -> StoreResult<Vec<String>> {
-    let rows = sqlx::query("SELECT name FROM ticket_categories ORDER BY position, name")
-        .fetch_all(pool)
-        .await?;
+    let rows =
+        sqlx::query("SELECT name FROM ticket_categories ORDER BY position, name COLLATE \"C\"")
+            .fetch_all(pool)
+            .await?;
     rows.iter()
         .map(|r| r.try_get("name").map_err(StoreError::from))
         .collect()
 }
 
 pub(super) async fn site_hours(pool: &PgPool, site: &str) -> StoreResult<Option<SiteHours>> {
-    let row = sqlx::query("SELECT timezone, week FROM site_business_hours WHERE site_id = ?")
+    let row = sqlx::query("SELECT timezone, week FROM site_business_hours WHERE site_id = $1")
         .bind(site)
         .fetch_optional(pool)
         .await?;
@@ -313,7 +329,7 @@ pub(super) async fn set_site_hours(
     let week = serde_json::to_string(&hours.week)
         .map_err(|e| StoreError::Corrupt(format!("business hours: {e}")))?;
     sqlx::query(
-        "INSERT INTO site_business_hours (site_id, timezone, week) VALUES (?, ?, ?) \
+        "INSERT INTO site_business_hours (site_id, timezone, week) VALUES ($1, $2, $3) \
          ON CONFLICT (site_id) DO UPDATE SET timezone = excluded.timezone, week = excluded.week",
     )
     .bind(site)
