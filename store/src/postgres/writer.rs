@@ -50,6 +50,8 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// The transaction-scoped advisory lock under which a batch hands out log positions
 /// ("sblog" in ASCII; any constant no other code of the database uses).
 const LOG_LOCK: i64 = 0x0073_626c_6f67;
+/// A batch not committed after this long is given up (see `Writer::commit`).
+const BATCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// A batch taking longer than this is logged as a warning.
 const SLOW_BATCH: Duration = Duration::from_secs(1);
 
@@ -247,12 +249,25 @@ impl Writer {
     /// committed.
     async fn commit(&mut self, jobs: &[Job]) -> Result<Vec<Outcome>, BatchFailed> {
         let conn = self.connection().await?;
-        let result = match conn.begin().await {
-            Ok(mut tx) => match batch(&mut tx, jobs).await {
-                Ok(outcomes) => tx.commit().await.map(|()| outcomes),
+        let run = async {
+            match conn.begin().await {
+                Ok(mut tx) => match batch(&mut tx, jobs).await {
+                    Ok(outcomes) => tx.commit().await.map(|()| outcomes),
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
+            }
+        };
+        // A server that stopped answering (a network cut drops packets, nothing resets the
+        // connection) would hold every append forever: after this long the connection is
+        // given up, the batch refused and the connection made again.
+        let Ok(result) = tokio::time::timeout(BATCH_TIMEOUT, run).await else {
+            tracing::error!(?BATCH_TIMEOUT, "the database did not answer; reconnecting");
+            self.conn = None;
+            self.retry_at = Some(Instant::now() + self.backoff);
+            return Err(BatchFailed::Connection(format!(
+                "the database did not answer within {BATCH_TIMEOUT:?}"
+            )));
         };
         match result {
             Ok(outcomes) => Ok(outcomes),
