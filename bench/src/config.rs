@@ -123,7 +123,15 @@ pub struct RunArgs {
     /// Write the JSON summary here.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Keep the relay's temp data dir (database and relay.log) after the run.
+    /// The relay's database. postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE: the bench
+    /// creates a fresh schema `bench_<pid>_<unix secs>` there for the run and drops it
+    /// afterwards (unless --keep-data); sqlite://PATH: passed to the relay as given. Default:
+    /// SQLite in the relay's temp data dir. With --relay-url it only names that relay's
+    /// database for the report and the database CPU column.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Keep the relay's temp data dir (database and relay.log) after the run, and the
+    /// PostgreSQL schema with --database-url postgres://….
     #[arg(long)]
     pub keep_data: bool,
     /// Start the relay with `--hop-times-file` and report, per rate step, how long messages

@@ -1,10 +1,12 @@
-//! The run, phase by phase: relay up, agents logged in, workers started; agents connect;
-//! visitors connect in steps (RSS after each: the memory curve); an idle window (relay CPU
-//! with everyone connected and no traffic); conversations start; message-rate steps; then
-//! everything stops and the results are merged.
+//! The run, phase by phase: the database prepared, relay up, agents logged in, workers
+//! started; agents connect; visitors connect in steps (RSS after each: the memory curve); an
+//! idle window (relay and database CPU with everyone connected and no traffic); conversations
+//! start; message-rate steps; then everything stops, the results are merged and the
+//! database's schema (PostgreSQL) is dropped.
 
 use crate::config::{Plan, RunArgs};
 use crate::conversation::unix_micros;
+use crate::database::{Database, DbCpu};
 use crate::hops;
 use crate::ipc::{AgentCred, FromWorker, ToWorker, TrafficSpec, WorkerSpec};
 use crate::metrics::{add_pairs, new_histogram, Counters, MsgSet, ReceivedIndex};
@@ -102,17 +104,30 @@ fn unix_ms() -> i64 {
     i64::try_from(unix_micros() / 1_000).unwrap_or(i64::MAX)
 }
 
-/// Where the relay runs and, if we know its pid, how to sample it.
+/// Where the relay runs and, if we know its pid, how to sample it and its database.
 struct Target {
     url: String,
     pid: Option<u32>,
     proc: Option<RelayProc>,
+    db_cpu: DbCpu,
 }
 
 impl Target {
     fn sample(&self) -> Option<Sample> {
         self.pid.and_then(|p| procfs::sample(p).ok())
     }
+
+    /// The database server's CPU seconds so far (None: SQLite in the relay, or not local).
+    fn db_cpu_secs(&self) -> Option<f64> {
+        self.db_cpu.sample()
+    }
+}
+
+/// CPU used between two readings over `wall` seconds, in per cent of one core.
+fn cpu_percent(before: Option<f64>, after: Option<f64>, wall: f64) -> Option<f64> {
+    before
+        .zip(after)
+        .map(|(a, b)| 100.0 * (b - a) / wall.max(1e-3))
 }
 
 /// Runs the whole benchmark within `max_secs`; the summary holds whatever was measured.
@@ -129,12 +144,8 @@ pub async fn run(args: RunArgs) -> Summary {
     }
     let outcome = match Plan::resolve(&args) {
         Ok(plan) => {
-            let limit = Duration::from_secs(plan.max_secs);
             s.plan = Some(plan.clone());
-            match tokio::time::timeout(limit, phases(&args, &plan, &mut s)).await {
-                Ok(r) => r,
-                Err(_) => Err(anyhow!("time limit of {}s reached; stopped", plan.max_secs)),
-            }
+            run_on_database(&args, &plan, &mut s).await
         }
         Err(e) => Err(e),
     };
@@ -153,7 +164,34 @@ pub async fn run(args: RunArgs) -> Summary {
     s
 }
 
-async fn phases(args: &RunArgs, plan: &Plan, s: &mut Summary) -> Result<()> {
+/// Prepares the database, runs the phases within `max_secs`, and drops the database's schema
+/// whatever happened (the relay is stopped by then: on a timeout, killed as it is dropped).
+async fn run_on_database(args: &RunArgs, plan: &Plan, s: &mut Summary) -> Result<()> {
+    let url = args.database_url.as_deref();
+    // Named in the report even if preparing it fails.
+    s.database = Database::external(url).ok().map(|d| d.report);
+    let db = match args.relay_url {
+        None => Database::prepare(url).await?,
+        Some(_) => Database::external(url)?,
+    };
+    s.database = Some(db.report.clone());
+    eprintln!("bench: database {}", db.report.describe());
+    let limit = Duration::from_secs(plan.max_secs);
+    let result = match tokio::time::timeout(limit, phases(args, plan, &db, s)).await {
+        Ok(r) => r,
+        Err(_) => Err(anyhow!("time limit of {}s reached; stopped", plan.max_secs)),
+    };
+    let finished = db.finish(args.keep_data).await;
+    match (result, finished) {
+        (Err(e), Err(f)) => {
+            s.failures.push(format!("{f:#}"));
+            Err(e)
+        }
+        (r, f) => r.and(f),
+    }
+}
+
+async fn phases(args: &RunArgs, plan: &Plan, db: &Database, s: &mut Summary) -> Result<()> {
     // 1. The relay and the agents' session tokens.
     let t = Instant::now();
     let (mut target, logins) = match &args.relay_url {
@@ -167,12 +205,13 @@ async fn phases(args: &RunArgs, plan: &Plan, s: &mut Summary) -> Result<()> {
                 bin.display(),
                 plan.agents
             );
-            let (p, logins) = RelayProc::start(&bin, plan).await?;
+            let (p, logins) = RelayProc::start(&bin, plan, db).await?;
             (
                 Target {
                     url: p.url(),
                     pid: Some(p.pid),
                     proc: Some(p),
+                    db_cpu: db.report.cpu(),
                 },
                 logins,
             )
@@ -196,6 +235,7 @@ async fn phases(args: &RunArgs, plan: &Plan, s: &mut Summary) -> Result<()> {
                     url: url.trim_end_matches('/').to_string(),
                     pid: args.relay_pid,
                     proc: None,
+                    db_cpu: db.report.cpu(),
                 },
                 logins,
             )
@@ -346,6 +386,7 @@ async fn drive(
     for &n in &plan.visitor_steps {
         let drops_before = TcpDrops::read();
         let before = target.sample();
+        let db_before = target.db_cpu_secs();
         let t = Instant::now();
         let replies = ask_all(
             workers,
@@ -377,6 +418,7 @@ async fn drive(
             }
         }
         let after = target.sample();
+        let db_after = target.db_cpu_secs();
         let wall = t.elapsed().as_secs_f64();
         tokio::time::sleep(SETTLE).await;
         let now = target.sample();
@@ -388,9 +430,12 @@ async fn drive(
             failed,
             setup_latency: Percentiles::of(&setup),
             tcp_drops,
-            relay_cpu_percent: before
-                .zip(after)
-                .map(|(a, b)| 100.0 * (b.cpu_secs - a.cpu_secs) / wall.max(1e-3)),
+            relay_cpu_percent: cpu_percent(
+                before.map(|x| x.cpu_secs),
+                after.map(|x| x.cpu_secs),
+                wall,
+            ),
+            database_cpu_percent: cpu_percent(db_before, db_after, wall),
             rss: now.map(|x| x.rss),
             bytes_per_conn: match (now, base) {
                 (Some(x), Some(b)) if held > 0 => {
@@ -411,16 +456,21 @@ async fn drive(
     // 5. Idle: everyone connected, nobody talking.
     let visitors = s.memory.last().map_or(0, |m| m.visitors);
     let t0 = target.sample();
+    let db0 = target.db_cpu_secs();
     let idle_start = Instant::now();
     tokio::time::sleep(Duration::from_secs(plan.idle_secs)).await;
     if let (Some(a), Some(b)) = (t0, target.sample()) {
+        let db1 = target.db_cpu_secs();
         let secs = idle_start.elapsed().as_secs_f64();
         let cpu = b.cpu_secs - a.cpu_secs;
+        let db_cpu = db0.zip(db1).map(|(a, b)| b - a);
         s.idle = Some(Idle {
             visitors,
             secs,
             relay_cpu_secs: cpu,
             relay_cpu_percent: 100.0 * cpu / secs,
+            database_cpu_secs: db_cpu,
+            database_cpu_percent: db_cpu.map(|c| 100.0 * c / secs),
         });
     }
 
@@ -537,12 +587,14 @@ async fn drive(
             drain_secs: plan.drain_secs,
         };
         let before = target.sample();
+        let db_before = target.db_cpu_secs();
         let gen_before = generator_cpu(workers);
         let t = Instant::now();
         let from_ms = unix_ms();
         let replies = ask_all(workers, |_| ToWorker::Traffic(spec), long).await?;
         let to_ms = unix_ms();
         let after = target.sample();
+        let db_after = target.db_cpu_secs();
         let gen_after = generator_cpu(workers);
         let wall = t.elapsed().as_secs_f64();
         let mut st = StepResult {
@@ -583,9 +635,8 @@ async fn drive(
             st.relay_cpu_percent = Some(100.0 * (b.cpu_secs - a.cpu_secs) / wall);
             st.relay_rss = Some(b.rss);
         }
-        if let (Some(a), Some(b)) = (gen_before, gen_after) {
-            st.generator_cpu_percent = Some(100.0 * (b - a) / wall);
-        }
+        st.database_cpu_percent = cpu_percent(db_before, db_after, wall);
+        st.generator_cpu_percent = cpu_percent(gen_before, gen_after, wall);
         if let (true, Some(p)) = (plan.hop_times, &target.proc) {
             let file = p.dir.path().join(relay_proc::HOPS_FILE);
             st.hops = hops::step(&file, from_ms, to_ms, Duration::from_secs(5)).await?;

@@ -7,6 +7,8 @@
 //! - [`config`]: flags, the `smoke`/`full` profiles, the resolved [`config::Plan`].
 //! - [`coordinator`]: the run, phase by phase; starts the relay and the worker processes.
 //! - [`relay_proc`]: the relay child process (CLI set-up, `serve`, REST login, stop).
+//! - [`database`]: the relay's database (`--database-url`): SQLite, or a PostgreSQL schema
+//!   of the run's own; the database server's CPU.
 //! - [`worker`]: one worker process holding up to ~15,000 client sockets.
 //! - [`ipc`]: the JSON-lines commands and replies between coordinator and workers.
 //! - [`conn`]: one client WebSocket (source address, small buffers, frame helpers).
@@ -20,6 +22,7 @@ pub mod config;
 pub mod conn;
 pub mod conversation;
 pub mod coordinator;
+pub mod database;
 pub mod hops;
 pub mod ipc;
 pub mod metrics;

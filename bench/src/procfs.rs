@@ -1,5 +1,6 @@
-//! What /proc tells about a process (the relay's RSS and CPU time, anyone's open-file limit)
-//! and about the machine (the ephemeral port range).
+//! What /proc tells about a process (the relay's RSS and CPU time, anyone's open-file limit),
+//! about processes by name (a local PostgreSQL server's CPU time) and about the machine (the
+//! ephemeral port range).
 
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -40,16 +41,69 @@ pub fn sample(pid: u32) -> Result<Sample> {
     })
 }
 
-/// utime + stime from /proc/<pid>/stat (fields 14 and 15, counted after the `comm` field,
-/// which may itself contain spaces and parentheses).
+/// utime + stime from /proc/<pid>/stat.
 fn cpu_secs(pid: u32) -> Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let after_comm = &stat[stat.rfind(')').ok_or_else(|| anyhow!("bad stat"))? + 2..];
-    let fields: Vec<&str> = after_comm.split_whitespace().collect();
-    // after_comm starts at field 3 (state); utime is field 14, stime 15.
-    let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
-    let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
-    Ok((utime + stime) as f64 / clock_ticks())
+    let (_, t) = parse_stat(&stat).ok_or_else(|| anyhow!("bad stat"))?;
+    Ok((t.utime + t.stime) as f64 / clock_ticks())
+}
+
+/// CPU seconds of every process named `comm` together, as seen in /proc; None when there
+/// is none. Children a process has waited for count too (`cutime`, `cstime`): a PostgreSQL
+/// backend that exits during a window moves its time into the postmaster's, so the sum never
+/// drops. Any process of that name counts, whoever it works for.
+pub fn comm_cpu_secs(comm: &str) -> Option<f64> {
+    let mut ticks = 0u64;
+    let mut found = false;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        // A process may exit between the listing and the read.
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        if let Some((c, t)) = parse_stat(&stat) {
+            if c == comm {
+                found = true;
+                ticks += t.utime + t.stime + t.cutime + t.cstime;
+            }
+        }
+    }
+    found.then(|| ticks as f64 / clock_ticks())
+}
+
+/// Clock ticks from one /proc/<pid>/stat line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StatTimes {
+    utime: u64,
+    stime: u64,
+    cutime: u64,
+    cstime: u64,
+}
+
+/// The `comm` field (field 2, in parentheses; it may itself contain spaces and parentheses,
+/// so it ends at the last `)`) and fields 14-17 (utime, stime, cutime, cstime).
+fn parse_stat(stat: &str) -> Option<(&str, StatTimes)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat.get(open + 1..close)?;
+    // The rest starts at field 3 (state): field n is at index n - 3.
+    let fields: Vec<&str> = stat.get(close + 1..)?.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Some((
+        comm,
+        StatTimes {
+            utime: field(14),
+            stime: field(15),
+            cutime: field(16),
+            cstime: field(17),
+        },
+    ))
 }
 
 fn clock_ticks() -> f64 {
@@ -168,6 +222,23 @@ mod tests {
         let s = sample(me).unwrap();
         assert!(s.rss > 0 && s.threads >= 1 && s.open_fds >= 1);
         assert!(limits(me).open_files_soft.is_some());
+    }
+
+    #[test]
+    fn the_stat_line_is_read_past_a_comm_with_spaces_and_parentheses() {
+        let line = "42 (post (gres) x) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 11 13 20 0 1 0 5";
+        let (comm, t) = parse_stat(line).unwrap();
+        assert_eq!(comm, "post (gres) x");
+        assert_eq!(
+            t,
+            StatTimes {
+                utime: 7,
+                stime: 3,
+                cutime: 11,
+                cstime: 13
+            }
+        );
+        assert!(comm_cpu_secs("no-such-process-name").is_none());
     }
 
     #[test]

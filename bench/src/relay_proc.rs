@@ -1,7 +1,9 @@
-//! The relay under test as a child process: a fresh temp data dir, the site and the agents
+//! The relay under test as a child process: a fresh temp data dir (relay.log, hop times, and
+//! the SQLite database unless `--database-url` names another), the site and the agents
 //! created through its own CLI, `serve` on port 0, and agent logins over its REST API.
 
 use crate::config::Plan;
+use crate::database::{masked, Database};
 use anyhow::{anyhow, bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -49,21 +51,25 @@ pub fn default_binary() -> PathBuf {
     }
 }
 
-/// Runs `switchboard <args> --data-dir DIR` and returns its stdout.
-async fn cli(bin: &Path, dir: &Path, args: &[&str]) -> Result<String> {
+/// Runs `switchboard <args> --data-dir DIR <db_args>` and returns its stdout. `db_args` (a
+/// URL that may hold a password) stay out of any error message.
+async fn cli(bin: &Path, dir: &Path, db_args: &[String], args: &[&str]) -> Result<String> {
     let out = Command::new(bin)
         .args(args)
         .arg("--data-dir")
         .arg(dir)
+        .args(db_args)
         .stdin(Stdio::null())
         .output()
         .await
         .with_context(|| format!("running {} {args:?}", bin.display()))?;
     if !out.status.success() {
-        bail!(
-            "switchboard {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let mut err = String::from_utf8_lossy(&out.stderr).into_owned();
+        // In case the relay's message quotes the URL whole.
+        for a in db_args {
+            err = err.replace(a.as_str(), &masked(a));
+        }
+        bail!("switchboard {args:?} failed: {err}");
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -80,8 +86,8 @@ pub fn die_with_parent(cmd: &mut Command) {
 }
 
 impl RelayProc {
-    /// Creates the site and `plan.agents` agents, then starts `serve`.
-    pub async fn start(bin: &Path, plan: &Plan) -> Result<(RelayProc, Vec<Login>)> {
+    /// Creates the site and `plan.agents` agents in `db`, then starts `serve` on it.
+    pub async fn start(bin: &Path, plan: &Plan, db: &Database) -> Result<(RelayProc, Vec<Login>)> {
         if !bin.is_file() {
             bail!(
                 "relay binary {} not found: build it (cargo build --release -p switchboard-relay --bin switchboard) or pass --relay-bin",
@@ -92,9 +98,11 @@ impl RelayProc {
             .prefix("switchboard-bench-")
             .tempdir()?;
         let d = dir.path().to_path_buf();
+        let db_args = db.relay_args();
         cli(
             bin,
             &d,
+            &db_args,
             &[
                 "site",
                 "add",
@@ -132,10 +140,10 @@ impl RelayProc {
                     &cap,
                 ];
                 let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-                let (bin, d) = (bin.to_path_buf(), d.clone());
+                let (bin, d, db_args) = (bin.to_path_buf(), d.clone(), db_args.clone());
                 runs.push(tokio::spawn(async move {
                     let a: Vec<&str> = args.iter().map(String::as_str).collect();
-                    cli(&bin, &d, &a).await
+                    cli(&bin, &d, &db_args, &a).await
                 }));
             }
             for r in runs {
@@ -161,7 +169,8 @@ impl RelayProc {
             "100000",
             "--data-dir",
         ])
-        .arg(&d);
+        .arg(&d)
+        .args(&db_args);
         if plan.hop_times {
             cmd.arg("--hop-times-file").arg(d.join(HOPS_FILE));
         }

@@ -2,6 +2,7 @@
 //! table printed from it.
 
 use crate::config::Plan;
+use crate::database::{DatabaseReport, DbCpu};
 use crate::metrics::Counters;
 use crate::procfs::{Limits, TcpDrops};
 use hdrhistogram::Histogram;
@@ -17,6 +18,8 @@ pub struct Summary {
     /// Messages a receiver got more than once, all steps.
     pub duplicated: u64,
     pub plan: Option<Plan>,
+    /// The relay's database: backend, masked URL, the bench's PostgreSQL schema.
+    pub database: Option<DatabaseReport>,
     pub machine: Machine,
     pub limits: LimitsReport,
     pub setup: Setup,
@@ -113,6 +116,8 @@ pub struct MemPoint {
     /// Relay CPU while this step connected, per cent of one core (the machine's cores are
     /// shared with the workers).
     pub relay_cpu_percent: Option<f64>,
+    /// The database server's CPU over the same window; see [`StepResult`].
+    pub database_cpu_percent: Option<f64>,
     pub rss: Option<u64>,
     /// (RSS now − baseline) / visitors, bytes per idle connection.
     pub bytes_per_conn: Option<f64>,
@@ -127,6 +132,9 @@ pub struct Idle {
     /// CPU seconds the relay used during the idle window.
     pub relay_cpu_secs: f64,
     pub relay_cpu_percent: f64,
+    /// CPU seconds the database server used during the idle window; see [`StepResult`].
+    pub database_cpu_secs: Option<f64>,
+    pub database_cpu_percent: Option<f64>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -174,6 +182,12 @@ pub struct StepResult {
     /// rest of `latency` is the sending client, the network and the relay's read.
     pub after_stamp: Percentiles,
     pub relay_cpu_percent: Option<f64>,
+    /// The PostgreSQL server's CPU over the step's wall window, per cent of one core: user
+    /// and system time of every process named `postgres` on this machine (and of the
+    /// backends they reaped). It counts whatever the server does, so it assumes the server
+    /// serves nobody else meanwhile, which holds on the bench machine. None for SQLite (it
+    /// runs inside the relay, in `relay_cpu_percent`) and for a server on another host.
+    pub database_cpu_percent: Option<f64>,
     /// With `--hop-times`: where inside the relay the step's messages spent their time.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hops: Vec<crate::hops::HopTimes>,
@@ -186,11 +200,20 @@ fn mib(b: u64) -> String {
     format!("{:.1} MiB", b as f64 / 1048576.0)
 }
 
+fn percent(v: Option<f64>, blank: &str) -> String {
+    v.map_or(blank.into(), |c| format!("{c:.0}%"))
+}
+
 pub fn print(s: &Summary) {
+    let db_cpu = s.database.as_ref().map_or(DbCpu::NotSampled, |d| d.cpu());
+    let db = |v: Option<f64>| percent(v, db_cpu.blank());
     println!();
     println!(
-        "== switchboard-bench ({}) ==",
-        s.plan.as_ref().map_or("", |p| p.profile.as_str())
+        "== switchboard-bench ({}) on {} ==",
+        s.plan.as_ref().map_or("", |p| p.profile.as_str()),
+        s.database
+            .as_ref()
+            .map_or("an unknown database".into(), |d| d.describe())
     );
     println!(
         "machine: {} cpus, {} MiB, kernel {}",
@@ -229,7 +252,7 @@ pub fn print(s: &Summary) {
         s.setup.start_conversations_secs
     );
     println!();
-    println!("idle visitors | connect/s | failed | relay RSS   | per idle conn | fds    | threads | set-up p50 / p99 / max ms | listen overflows / SYN retr. | relay CPU");
+    println!("idle visitors | connect/s | failed | relay RSS   | per idle conn | fds    | threads | set-up p50 / p99 / max ms | listen overflows / SYN retr. | relay CPU | db CPU");
     if let Some(b) = s.baseline_rss {
         println!(
             "{:>13} | {:>9} | {:>6} | {:>11} | {:>13} | {:>6} |",
@@ -244,7 +267,7 @@ pub fn print(s: &Summary) {
     for m in &s.memory {
         let l = &m.setup_latency;
         println!(
-            "{:>13} | {:>9.0} | {:>6} | {:>11} | {:>13} | {:>6} | {:>7} | {:>25} | {:>28} | {}",
+            "{:>13} | {:>9.0} | {:>6} | {:>11} | {:>13} | {:>6} | {:>7} | {:>25} | {:>28} | {:>9} | {}",
             m.visitors,
             m.connects_per_sec,
             m.failed,
@@ -258,13 +281,17 @@ pub fn print(s: &Summary) {
                 "{} / {}",
                 d.listen_overflows, d.syn_retrans
             )),
-            m.relay_cpu_percent
-                .map_or("-".into(), |c| format!("{c:.0}%")),
+            percent(m.relay_cpu_percent, "-"),
+            db(m.database_cpu_percent),
         );
     }
     if let Some(i) = &s.idle {
+        let db_idle = match (i.database_cpu_secs, i.database_cpu_percent) {
+            (Some(c), Some(p)) => format!("{c:.3}s ({p:.2}% of one core)"),
+            _ => db_cpu.blank().into(),
+        };
         println!(
-            "idle: {} visitors for {:.0}s: relay CPU {:.3}s ({:.2}% of one core)",
+            "idle: {} visitors for {:.0}s: relay CPU {:.3}s ({:.2}% of one core), db CPU {db_idle}",
             i.visitors, i.secs, i.relay_cpu_secs, i.relay_cpu_percent
         );
     }
@@ -290,11 +317,11 @@ pub fn print(s: &Summary) {
         );
     }
     println!();
-    println!("target/s | achieved/s |   acked |  lost | dup | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | ack p99 | relay CPU | gen. CPU");
+    println!("target/s | achieved/s |   acked |  lost | dup | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | ack p99 | relay CPU |   db CPU | gen. CPU");
     for st in &s.steps {
         let l = &st.latency;
         println!(
-            "{:>8} | {:>10.0} | {:>7} | {:>5} | {:>3} | {:>6.2} | {:>6.2} | {:>6.2} | {:>8.2} | {:>6.1} | {:>7.2} | {:>9} | {}",
+            "{:>8} | {:>10.0} | {:>7} | {:>5} | {:>3} | {:>6.2} | {:>6.2} | {:>6.2} | {:>8.2} | {:>6.1} | {:>7.2} | {:>9} | {:>8} | {}",
             st.target_rate,
             st.achieved_rate,
             st.acked,
@@ -306,8 +333,9 @@ pub fn print(s: &Summary) {
             l.p999_ms,
             l.max_ms,
             st.ack_latency.p99_ms,
-            st.relay_cpu_percent.map_or("-".into(), |c| format!("{c:.0}%")),
-            st.generator_cpu_percent.map_or("-".into(), |c| format!("{c:.0}%")),
+            percent(st.relay_cpu_percent, "-"),
+            db(st.database_cpu_percent),
+            percent(st.generator_cpu_percent, "-"),
         );
     }
     println!();
