@@ -34,11 +34,7 @@ mod writer;
 #[cfg(test)]
 mod reports_tests;
 #[cfg(test)]
-mod sites_tests;
-#[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tickets_tests;
 
 use crate::{
     AgentPatch, AgentRecord, AppendRequest, Appended, CannedResponse, CommitListener,

@@ -1,38 +1,40 @@
-//! Specifications of ticket storage: one ticket per conversation, history written with
-//! every change, stale changes refused, the list sorted by SLA due time.
+//! Tickets: one per conversation, history written with every change, stale changes
+//! refused, the list sorted by SLA due time and filtered; ratings, tags, assignment rules
+//! and the assignee picked by them, SLA policies, business hours.
 
-use super::SqliteStore;
-use crate::tickets::{
-    NewTicket, SiteHours, TicketChange, TicketChannel, TicketEventKind, TicketFilter,
-    TicketPriority, TicketStatus,
+use crate::fixtures::acme;
+use crate::harness::Db;
+use switchboard_shared::{AgentId, ConversationId, ConversationStatus, SupportLevel, VisitorInfo};
+use switchboard_store::tickets::{
+    NewTicket, SiteHours, SlaPolicyRecord, TicketChange, TicketChannel, TicketEventKind,
+    TicketFilter, TicketPriority, TicketStatus,
 };
-use crate::{NewConversation, NoListener, SiteRecord, Store, StoreError};
-use std::sync::Arc;
-use switchboard_shared::{ConversationId, ConversationStatus, SupportLevel, VisitorInfo};
-use tempfile::TempDir;
+use switchboard_store::{NewConversation, SharedStore, SiteRecord, StoreError};
 
-async fn store() -> (TempDir, SqliteStore, ConversationId) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("t.db");
-    let store = SqliteStore::open(path.to_str().expect("utf-8 path"), Arc::new(NoListener))
-        .await
-        .expect("open");
-    let site = SiteRecord {
-        id: "acme".into(),
-        name: "Acme".into(),
-        allowed_origins: vec![],
-        prechat: Default::default(),
-        options: Default::default(),
-    };
-    store.upsert_site(site).await.expect("site");
-    let visitor = store
-        .create_visitor("acme", [3; 32], 1)
-        .await
-        .expect("visitor");
-    let conv = store
+conformance!(
+    a_conversation_becomes_one_ticket_however_often_it_is_converted,
+    a_change_is_written_with_its_history_and_a_stale_one_is_refused,
+    the_list_filters_and_sorts_by_sla_due_time_with_tickets_without_one_last,
+    categories_default_to_the_five_of_the_issue_and_business_hours_round_trip,
+    two_conversions_of_one_conversation_at_once_create_one_ticket,
+    a_ticket_is_rated_once_and_the_rating_names_the_agent,
+    tags_replace_and_filter_and_search_finds_text_case_insensitively_and_literally,
+    rules_round_trip_and_the_assignee_is_picked_by_strategy_among_the_level,
+    a_visitor_sees_only_their_own_tickets_newest_first,
+    the_sla_filter_tells_breached_paused_and_running_tickets_apart_at_a_given_time,
+    an_agents_sites_scope_the_ticket_list_and_replace_whole,
+    sla_policies_are_set_per_priority_and_replaced,
+    a_tickets_history_names_who_did_what_oldest_first,
+);
+
+/// The site `acme`, its visitor, and a conversation awaiting its ticket.
+async fn world(db: &Db) -> (ConversationId, SharedStore) {
+    let visitor = acme(db).await;
+    let conv = db
+        .store
         .create_conversation(NewConversation {
             site_id: "acme".into(),
-            visitor_id: visitor.id,
+            visitor_id: visitor,
             info: VisitorInfo::default(),
             status: ConversationStatus::AwaitingTicket,
             queue_rank: None,
@@ -40,7 +42,7 @@ async fn store() -> (TempDir, SqliteStore, ConversationId) {
         })
         .await
         .expect("conversation");
-    (dir, store, conv.id)
+    (conv.id, db.store.clone())
 }
 
 fn new_ticket(conv: Option<ConversationId>, due: i64) -> NewTicket {
@@ -66,9 +68,35 @@ fn new_ticket(conv: Option<ConversationId>, due: i64) -> NewTicket {
     }
 }
 
-#[tokio::test]
-async fn a_conversation_becomes_one_ticket_however_often_it_is_converted() {
-    let (_dir, store, conv) = store().await;
+async fn agent(store: &SharedStore, email: &str, level: SupportLevel) -> AgentId {
+    store
+        .create_agent(switchboard_store::NewAgent {
+            email: email.into(),
+            display_name: email.into(),
+            password_hash: "x".into(),
+            role: switchboard_store::Role::Agent,
+            max_concurrent_chats: 3,
+            support_level: level,
+        })
+        .await
+        .expect("agent")
+        .id
+}
+
+/// Assigns `ticket` to `to` the way the workflow does: a change with an `assigned` entry.
+async fn assign(store: &SharedStore, ticket: i64, to: AgentId) {
+    let t = store.ticket(ticket).await.unwrap().unwrap();
+    let mut c = TicketChange::from_record(&t, None, 10);
+    c.events.push(TicketEventKind::Assigned {
+        from: c.assignee,
+        to: Some(to),
+    });
+    c.assignee = Some(to);
+    store.change_ticket(c).await.unwrap();
+}
+
+async fn a_conversation_becomes_one_ticket_however_often_it_is_converted(db: Db) {
+    let (conv, store) = world(&db).await;
     let (first, created) = store
         .create_ticket(new_ticket(Some(conv), 100))
         .await
@@ -86,12 +114,10 @@ async fn a_conversation_becomes_one_ticket_however_often_it_is_converted() {
         store.ticket_for_conversation(conv).await.unwrap(),
         Some(first)
     );
-    store.close().await;
 }
 
-#[tokio::test]
-async fn a_change_is_written_with_its_history_and_a_stale_one_is_refused() {
-    let (_dir, store, _) = store().await;
+async fn a_change_is_written_with_its_history_and_a_stale_one_is_refused(db: Db) {
+    let (_, store) = world(&db).await;
     let (t, _) = store.create_ticket(new_ticket(None, 100)).await.unwrap();
     let mut change = TicketChange::from_record(&t, None, 20);
     change.status = TicketStatus::Open;
@@ -115,12 +141,10 @@ async fn a_change_is_written_with_its_history_and_a_stale_one_is_refused() {
         store.change_ticket(unknown).await.is_err(),
         "unknown category"
     );
-    store.close().await;
 }
 
-#[tokio::test]
-async fn the_list_filters_and_sorts_by_sla_due_time_with_tickets_without_one_last() {
-    let (_dir, store, _) = store().await;
+async fn the_list_filters_and_sorts_by_sla_due_time_with_tickets_without_one_last(db: Db) {
+    let (_, store) = world(&db).await;
     let (late, _) = store.create_ticket(new_ticket(None, 300)).await.unwrap();
     let (soon, _) = store.create_ticket(new_ticket(None, 100)).await.unwrap();
     let mut none = new_ticket(None, 50);
@@ -154,12 +178,10 @@ async fn the_list_filters_and_sorts_by_sla_due_time_with_tickets_without_one_las
         .await
         .unwrap();
     assert_eq!(page[0].id, late.id);
-    store.close().await;
 }
 
-#[tokio::test]
-async fn categories_default_to_the_five_of_the_issue_and_business_hours_round_trip() {
-    let (_dir, store, _) = store().await;
+async fn categories_default_to_the_five_of_the_issue_and_business_hours_round_trip(db: Db) {
+    let (_, store) = world(&db).await;
     assert_eq!(
         store.ticket_categories().await.unwrap(),
         vec![
@@ -177,12 +199,10 @@ async fn categories_default_to_the_five_of_the_issue_and_business_hours_round_tr
     };
     store.set_site_hours("acme", hours.clone()).await.unwrap();
     assert_eq!(store.site_hours("acme").await.unwrap(), Some(hours));
-    store.close().await;
 }
 
-#[tokio::test]
-async fn two_conversions_of_one_conversation_at_once_create_one_ticket() {
-    let (_dir, store, conv) = store().await;
+async fn two_conversions_of_one_conversation_at_once_create_one_ticket(db: Db) {
+    let (conv, store) = world(&db).await;
     let (a, b) = tokio::join!(
         store.create_ticket(new_ticket(Some(conv), 100)),
         store.create_ticket(new_ticket(Some(conv), 200)),
@@ -192,49 +212,16 @@ async fn two_conversions_of_one_conversation_at_once_create_one_ticket() {
     assert_eq!(a.id, b.id);
     assert!(a_created ^ b_created, "exactly one call created it");
     assert_eq!(store.ticket_events(a.id).await.unwrap().len(), 1);
-    store.close().await;
 }
 
-async fn agent(
-    store: &SqliteStore,
-    email: &str,
-    level: SupportLevel,
-) -> switchboard_shared::AgentId {
-    store
-        .create_agent(crate::NewAgent {
-            email: email.into(),
-            display_name: email.into(),
-            password_hash: "x".into(),
-            role: crate::Role::Agent,
-            max_concurrent_chats: 3,
-            support_level: level,
-        })
-        .await
-        .expect("agent")
-        .id
-}
-
-/// Assigns `ticket` to `to` the way the workflow does: a change with an `assigned` entry.
-async fn assign(store: &SqliteStore, ticket: i64, to: switchboard_shared::AgentId) {
-    let t = store.ticket(ticket).await.unwrap().unwrap();
-    let mut c = TicketChange::from_record(&t, None, 10);
-    c.events.push(TicketEventKind::Assigned {
-        from: c.assignee,
-        to: Some(to),
-    });
-    c.assignee = Some(to);
-    store.change_ticket(c).await.unwrap();
-}
-
-#[tokio::test]
-async fn a_ticket_is_rated_once_and_the_rating_names_the_agent() {
-    let (_dir, store, conv) = store().await;
+async fn a_ticket_is_rated_once_and_the_rating_names_the_agent(db: Db) {
+    let (conv, store) = world(&db).await;
     let anna = agent(&store, "anna@x", SupportLevel::L1).await;
     let (t, _) = store
         .create_ticket(new_ticket(Some(conv), 100))
         .await
         .unwrap();
-    let rating = crate::tickets::TicketRating {
+    let rating = switchboard_store::tickets::TicketRating {
         ticket_id: t.id,
         agent_id: Some(anna),
         score: 4,
@@ -243,19 +230,17 @@ async fn a_ticket_is_rated_once_and_the_rating_names_the_agent() {
     };
     store.rate_ticket(rating.clone()).await.unwrap();
     let again = store
-        .rate_ticket(crate::tickets::TicketRating {
+        .rate_ticket(switchboard_store::tickets::TicketRating {
             score: 1,
             ..rating.clone()
         })
         .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
     assert_eq!(store.ticket_rating(t.id).await.unwrap(), Some(rating));
-    store.close().await;
 }
 
-#[tokio::test]
-async fn tags_replace_and_filter_and_search_finds_text_case_insensitively_and_literally() {
-    let (_dir, store, _) = store().await;
+async fn tags_replace_and_filter_and_search_finds_text_case_insensitively_and_literally(db: Db) {
+    let (_, store) = world(&db).await;
     let (a, _) = store.create_ticket(new_ticket(None, 100)).await.unwrap();
     let mut other = new_ticket(None, 200);
     other.subject = "Rechnung 100% falsch".into();
@@ -291,13 +276,11 @@ async fn tags_replace_and_filter_and_search_finds_text_case_insensitively_and_li
     // `%` is literal: "0%f" is not in any text.
     assert!(find(None, Some("0%f")).await.is_empty());
     assert_eq!(find(None, Some("zurück")).await, vec![a.id, b.id]);
-    store.close().await;
 }
 
-#[tokio::test]
-async fn rules_round_trip_and_the_assignee_is_picked_by_strategy_among_the_level() {
-    use crate::tickets::{AssignmentRule, AssignmentStrategy};
-    let (_dir, store, _) = store().await;
+async fn rules_round_trip_and_the_assignee_is_picked_by_strategy_among_the_level(db: Db) {
+    use switchboard_store::tickets::{AssignmentRule, AssignmentStrategy};
+    let (_, store) = world(&db).await;
     let l1 = agent(&store, "l1@x", SupportLevel::L1).await;
     let a = agent(&store, "a@x", SupportLevel::L2).await;
     let b = agent(&store, "b@x", SupportLevel::L2).await;
@@ -351,7 +334,7 @@ async fn rules_round_trip_and_the_assignee_is_picked_by_strategy_among_the_level
     store
         .update_agent(
             b,
-            crate::AgentPatch {
+            switchboard_store::AgentPatch {
                 disabled: Some(true),
                 ..Default::default()
             },
@@ -362,12 +345,10 @@ async fn rules_round_trip_and_the_assignee_is_picked_by_strategy_among_the_level
         pick(AssignmentStrategy::LeastLoaded).await.unwrap(),
         Some(a)
     );
-    store.close().await;
 }
 
-#[tokio::test]
-async fn a_visitor_sees_only_their_own_tickets_newest_first() {
-    let (_dir, store, conv) = store().await;
+async fn a_visitor_sees_only_their_own_tickets_newest_first(db: Db) {
+    let (conv, store) = world(&db).await;
     let (mine, _) = store
         .create_ticket(new_ticket(Some(conv), 1))
         .await
@@ -388,13 +369,11 @@ async fn a_visitor_sees_only_their_own_tickets_newest_first() {
         .await
         .unwrap()
         .is_empty());
-    store.close().await;
 }
 
-#[tokio::test]
-async fn the_sla_filter_tells_breached_paused_and_running_tickets_apart_at_a_given_time() {
-    use crate::tickets::SlaState;
-    let (_dir, store, _) = store().await;
+async fn the_sla_filter_tells_breached_paused_and_running_tickets_apart_at_a_given_time(db: Db) {
+    use switchboard_store::tickets::SlaState;
+    let (_, store) = world(&db).await;
     // Now is 500. Overdue: first response due at 100, never answered.
     let (overdue, _) = store.create_ticket(new_ticket(None, 100)).await.unwrap();
     // Running: due at 1000.
@@ -456,12 +435,10 @@ async fn the_sla_filter_tells_breached_paused_and_running_tickets_apart_at_a_giv
     assert_eq!(ids(SlaState::Paused).await, vec![paused.id]);
     assert_eq!(ids(SlaState::Running).await, vec![running.id]);
     let _ = done;
-    store.close().await;
 }
 
-#[tokio::test]
-async fn an_agents_sites_scope_the_ticket_list_and_replace_whole() {
-    let (_dir, store, _) = store().await;
+async fn an_agents_sites_scope_the_ticket_list_and_replace_whole(db: Db) {
+    let (_, store) = world(&db).await;
     let other = SiteRecord {
         id: "brandschutz".into(),
         name: "Brandschutz".into(),
@@ -492,11 +469,11 @@ async fn an_agents_sites_scope_the_ticket_list_and_replace_whole() {
     assert!(ids(Some(vec![])).await.is_empty());
 
     let agent = store
-        .create_agent(crate::NewAgent {
+        .create_agent(switchboard_store::NewAgent {
             email: "anna@acme.example".into(),
             display_name: "Anna".into(),
             password_hash: "$argon2id$stub".into(),
-            role: crate::Role::Agent,
+            role: switchboard_store::Role::Agent,
             max_concurrent_chats: 2,
             support_level: SupportLevel::L1,
         })
@@ -513,10 +490,98 @@ async fn an_agents_sites_scope_the_ticket_list_and_replace_whole() {
     let bad = ["acme".to_string(), "nowhere".to_string()];
     assert!(matches!(
         store.set_agent_sites(agent.id, &bad).await,
-        Err(crate::StoreError::NotFound)
+        Err(switchboard_store::StoreError::NotFound)
     ));
     assert_eq!(store.agent_sites(agent.id).await.unwrap().len(), 2);
     store.set_agent_sites(agent.id, &[]).await.unwrap();
     assert!(store.all_agent_sites().await.unwrap().is_empty());
-    store.close().await;
+}
+
+async fn sla_policies_are_set_per_priority_and_replaced(db: Db) {
+    let (_, store) = world(&db).await;
+    assert!(
+        store.sla_policies().await.unwrap().is_empty(),
+        "defaults are the relay's"
+    );
+    let high = SlaPolicyRecord {
+        priority: TicketPriority::High,
+        first_response_minutes: 60,
+        resolution_minutes: 480,
+    };
+    let low = SlaPolicyRecord {
+        priority: TicketPriority::Low,
+        first_response_minutes: 1_440,
+        resolution_minutes: 7_200,
+    };
+    store.set_sla_policy(high.clone()).await.unwrap();
+    store.set_sla_policy(low.clone()).await.unwrap();
+    let faster = SlaPolicyRecord {
+        first_response_minutes: 30,
+        ..high
+    };
+    store.set_sla_policy(faster.clone()).await.unwrap();
+    let mut policies = store.sla_policies().await.unwrap();
+    policies.sort_by_key(|p| p.priority.as_str());
+    assert_eq!(policies, vec![faster, low]);
+}
+
+async fn a_tickets_history_names_who_did_what_oldest_first(db: Db) {
+    let (conv, store) = world(&db).await;
+    let anna = agent(&store, "anna@x", SupportLevel::L1).await;
+    let mut new = new_ticket(Some(conv), 100);
+    new.by = Some(anna);
+    new.assignee = Some(anna);
+    let (t, created) = store.create_ticket(new).await.unwrap();
+    assert!(created);
+    assert_eq!(
+        (t.conversation_id, t.status, t.assignee, t.version >= 0),
+        (Some(conv), TicketStatus::New, Some(anna), true)
+    );
+    assert_eq!(store.ticket(t.id).await.unwrap(), Some(t.clone()));
+    assert!(store.ticket(t.id + 1_000).await.unwrap().is_none());
+    let mut c = TicketChange::from_record(&t, Some(anna), 20);
+    c.priority = TicketPriority::High;
+    c.events.push(TicketEventKind::PriorityChanged {
+        from: TicketPriority::Medium,
+        to: TicketPriority::High,
+    });
+    c.events.push(TicketEventKind::Note {
+        body: "intern".into(),
+    });
+    let changed = store.change_ticket(c).await.unwrap();
+    assert_eq!(changed.priority, TicketPriority::High);
+    assert_ne!(changed.version, t.version, "a change raises the version");
+    let history = store.ticket_events(t.id).await.unwrap();
+    let entries: Vec<(i64, Option<AgentId>, &TicketEventKind)> = history
+        .iter()
+        .map(|e| (e.at, e.agent_id, &e.event))
+        .collect();
+    assert_eq!(
+        entries,
+        vec![
+            (
+                10,
+                Some(anna),
+                &TicketEventKind::Created {
+                    channel: TicketChannel::OfflineForm
+                }
+            ),
+            (
+                20,
+                Some(anna),
+                &TicketEventKind::PriorityChanged {
+                    from: TicketPriority::Medium,
+                    to: TicketPriority::High
+                }
+            ),
+            (
+                20,
+                Some(anna),
+                &TicketEventKind::Note {
+                    body: "intern".into()
+                }
+            ),
+        ]
+    );
+    assert!(history.iter().all(|e| e.ticket_id == t.id));
 }
