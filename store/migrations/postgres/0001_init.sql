@@ -118,11 +118,21 @@ CREATE TABLE events (
     -- The `EventKind` as JSON, exactly as it goes on the wire.
     payload         TEXT NOT NULL,
     -- The event's position in the log: one order over all conversations, the order of
-    -- commits (handed out under a transaction-scoped advisory lock held until the commit).
+    -- commits (see `log_head`).
     pos             BIGINT NOT NULL,
     PRIMARY KEY (conversation_id, seq)
 );
 CREATE UNIQUE INDEX events_by_pos ON events (pos);
+
+-- The last position handed out. A batch of appends raises it (UPDATE … RETURNING), which
+-- locks this one row until the batch commits: batches hand out positions one after the
+-- other, so positions follow commit order across relays, and a reader that sees `pos` here
+-- sees every event up to it.
+CREATE TABLE log_head (
+    only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+    pos      BIGINT NOT NULL CHECK (pos >= 0)
+);
+INSERT INTO log_head (only_row, pos) VALUES (TRUE, 0);
 -- A client id is stored once, whichever relay the resend reaches.
 CREATE UNIQUE INDEX events_dedup ON events (conversation_id, side, client_id)
     WHERE client_id IS NOT NULL;

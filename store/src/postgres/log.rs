@@ -43,7 +43,7 @@ pub(super) async fn read_log(
 
 pub(super) async fn head(pool: &PgPool) -> StoreResult<i64> {
     Ok(
-        sqlx::query_scalar("SELECT COALESCE(max(pos), 0) FROM events")
+        sqlx::query_scalar("SELECT pos FROM log_head")
             .fetch_one(pool)
             .await?,
     )

@@ -7,8 +7,10 @@
 //! 1. `BEGIN`; lock the batch's conversations (`SELECT … ORDER BY id FOR UPDATE`: in id
 //!    order, so batches of two relays cannot deadlock) and read their `last_seq`;
 //! 2. find the client ids of the batch that are stored already (resends);
-//! 3. number the new events in memory, in request order, and insert them in one statement;
-//!    raise `last_seq`, apply each event's conversation change and the receipts;
+//! 3. number the new events in memory, in request order; take their log positions by
+//!    raising `log_head` (its row stays locked until the commit, so positions follow commit
+//!    order across relays); insert them in one statement; raise `last_seq`, apply each
+//!    event's conversation change and the receipts;
 //! 4. `COMMIT`. Only then does the [`CommitListener`] see the new events (in commit order)
 //!    and only then does each caller get its answer. If anything before the commit fails,
 //!    nothing of the batch is acknowledged.
@@ -47,9 +49,6 @@ const QUEUE_CAPACITY: usize = 8 * MAX_BATCH;
 /// First and longest wait between reconnect attempts after the connection was lost.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
-/// The transaction-scoped advisory lock under which a batch hands out log positions
-/// ("sblog" in ASCII; any constant no other code of the database uses).
-const LOG_LOCK: i64 = 0x0073_626c_6f67;
 /// A batch not committed after this long is given up (see `Writer::commit`).
 const BATCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// A batch taking longer than this is logged as a warning.
@@ -338,9 +337,13 @@ async fn batch(conn: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, sq
     let mut stored: HashMap<(i64, String, String), i64> = HashMap::new();
     if !keys.0.is_empty() {
         let rows = sqlx::query(
-            "SELECT e.conversation_id, e.side, e.client_id, e.seq FROM events e \
-             JOIN unnest($1::bigint[], $2::text[], $3::text[]) AS k(c, s, id) \
-               ON e.conversation_id = k.c AND e.side = k.s AND e.client_id = k.id",
+            // LATERAL: one probe of `events_dedup` per key. A plain join lets the planner
+            // hash the whole (ever-growing) events table instead.
+            "SELECT k.c, k.s, k.id, e.seq \
+             FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(c, s, id) \
+             CROSS JOIN LATERAL ( \
+                 SELECT seq FROM events \
+                 WHERE conversation_id = k.c AND side = k.s AND client_id = k.id) AS e",
         )
         .bind(&keys.0)
         .bind(&keys.1)
@@ -445,17 +448,16 @@ async fn batch(conn: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, sq
     }
 
     if !rows.conversation.is_empty() {
-        // Positions follow commit order across relays: one batch at a time hands them out,
-        // holding this lock until its commit. Its own statement, so that the next one reads
-        // the newest position with a snapshot taken after the lock was granted.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(LOG_LOCK)
-            .execute(&mut *conn)
-            .await?;
-        let last: i64 = sqlx::query_scalar("SELECT COALESCE(max(pos), 0) FROM events")
-            .fetch_one(&mut *conn)
-            .await?;
-        let mut next = last;
+        // Positions follow commit order across relays: raising `log_head` locks its row
+        // until this batch commits, so batches hand out positions one after the other.
+        // Last in the batch's work before the inserts, to hold that lock briefly.
+        let new = i64::try_from(rows.conversation.len()).unwrap_or(i64::MAX);
+        let head: i64 =
+            sqlx::query_scalar("UPDATE log_head SET pos = pos + $1 RETURNING pos")
+                .bind(new)
+                .fetch_one(&mut *conn)
+                .await?;
+        let mut next = head - new;
         for outcome in &mut outcomes {
             if let Outcome::New(_, pos, _) = outcome {
                 next += 1;
