@@ -4,7 +4,7 @@
 //! A batch costs the same few statements whatever its size (the rows go as arrays through
 //! `unnest`):
 //!
-//! 1. `BEGIN`; lock the batch's conversations (`SELECT … ORDER BY id FOR UPDATE`: in id
+//! 1. `BEGIN`; lock the batch's conversations (`SELECT … ORDER BY id FOR NO KEY UPDATE`: in id
 //!    order, so batches of two relays cannot deadlock) and read their `last_seq`;
 //! 2. find the client ids of the batch that are stored already (resends);
 //! 3. number the new events in memory, in request order; take their log positions by
@@ -314,7 +314,8 @@ async fn batch(conn: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, sq
     ids.sort_unstable();
     ids.dedup();
     let mut last_seq: HashMap<i64, i64> = sqlx::query(
-        "SELECT id, last_seq FROM conversations WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        "SELECT id, last_seq FROM conversations WHERE id = ANY($1) ORDER BY id \
+         FOR NO KEY UPDATE",
     )
     .bind(&ids)
     .fetch_all(&mut *conn)
@@ -452,11 +453,10 @@ async fn batch(conn: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, sq
         // until this batch commits, so batches hand out positions one after the other.
         // Last in the batch's work before the inserts, to hold that lock briefly.
         let new = i64::try_from(rows.conversation.len()).unwrap_or(i64::MAX);
-        let head: i64 =
-            sqlx::query_scalar("UPDATE log_head SET pos = pos + $1 RETURNING pos")
-                .bind(new)
-                .fetch_one(&mut *conn)
-                .await?;
+        let head: i64 = sqlx::query_scalar("UPDATE log_head SET pos = pos + $1 RETURNING pos")
+            .bind(new)
+            .fetch_one(&mut *conn)
+            .await?;
         let mut next = head - new;
         for outcome in &mut outcomes {
             if let Outcome::New(_, pos, _) = outcome {
@@ -480,36 +480,36 @@ async fn batch(conn: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, sq
         .bind(&rows.pos)
         .execute(&mut *conn)
         .await?;
-        let (ids, seqs): (Vec<i64>, Vec<i64>) = last_seq.iter().map(|(k, v)| (*k, *v)).unzip();
-        sqlx::query(
-            "UPDATE conversations c SET last_seq = v.last_seq \
-             FROM unnest($1::bigint[], $2::bigint[]) AS v(id, last_seq) \
-             WHERE c.id = v.id AND c.last_seq <> v.last_seq",
-        )
-        .bind(&ids)
-        .bind(&seqs)
-        .execute(&mut *conn)
-        .await?;
     }
     for (id, u) in updates {
         update_conversation(conn, id, u).await?;
     }
-    if !receipts.is_empty() {
-        let mut cols: [Vec<i64>; 5] = Default::default();
-        for (id, r) in receipts {
-            cols[0].push(id);
-            for (i, v) in r.into_iter().enumerate() {
-                cols[i + 1].push(v);
-            }
+    // One new row version per conversation and batch: its raised `last_seq` and receipts
+    // together (neither column is indexed, so PostgreSQL updates the row in place: HOT).
+    let raised: std::collections::HashSet<i64> = rows.conversation.iter().copied().collect();
+    let mut cols: [Vec<i64>; 6] = Default::default();
+    for (id, last) in &last_seq {
+        let raised = raised.contains(id);
+        let receipt = receipts.get(id);
+        if !raised && receipt.is_none() {
+            continue;
         }
+        cols[0].push(*id);
+        cols[1].push(*last);
+        for (i, v) in receipt.copied().unwrap_or_default().into_iter().enumerate() {
+            cols[i + 2].push(v);
+        }
+    }
+    if !cols[0].is_empty() {
         sqlx::query(
             "UPDATE conversations c SET \
+                last_seq          = v.last_seq, \
                 visitor_delivered = GREATEST(c.visitor_delivered, v.vd), \
                 visitor_read      = GREATEST(c.visitor_read, v.vr), \
                 agent_delivered   = GREATEST(c.agent_delivered, v.ad), \
                 agent_read        = GREATEST(c.agent_read, v.ar) \
-             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) \
-                  AS v(id, vd, vr, ad, ar) \
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], \
+                         $6::bigint[]) AS v(id, last_seq, vd, vr, ad, ar) \
              WHERE c.id = v.id",
         )
         .bind(&cols[0])
@@ -517,6 +517,7 @@ async fn batch(conn: &mut PgConnection, jobs: &[Job]) -> Result<Vec<Outcome>, sq
         .bind(&cols[2])
         .bind(&cols[3])
         .bind(&cols[4])
+        .bind(&cols[5])
         .execute(&mut *conn)
         .await?;
     }
