@@ -46,6 +46,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("not found")]
     NotFound,
+    /// The database refused a value as such (a NUL character in text, which PostgreSQL
+    /// cannot store): the caller's input, not a failure.
+    #[error("invalid value: {0}")]
+    Invalid(String),
     /// The background writer has stopped (shutdown in progress).
     #[error("store is shutting down")]
     Closed,

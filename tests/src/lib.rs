@@ -1,13 +1,16 @@
 //! # switchboard-e2e
 //!
 //! End-to-end specifications against a real `switchboard` relay process: every test starts
-//! its own relay on port 0 with a fresh data directory, talks to it over real WebSockets and
-//! HTTP, and may kill, stop or restart it. Nothing here links the relay's code; the only
+//! its own relay on port 0 with a fresh data directory and database, talks to it over real
+//! WebSockets and HTTP, and may kill, stop or restart it. Nothing here links the relay's code; the only
 //! shared code is the wire protocol (`switchboard_shared`), which is the contract.
 //!
 //! ## Layout
 //! - [`binary`]: finds (and if needed builds, once per test binary) the `switchboard` binary.
-//! - [`relay`]: [`Relay`], one relay process with its temp dir, CLI helpers and log capture.
+//! - [`database`]: SQLite (default) or, with `SWITCHBOARD_E2E_DATABASE=postgres`, a
+//!   PostgreSQL schema of its own per relay; [`skip_on_postgres`] for SQLite-only tests.
+//! - [`relay`]: [`Relay`], one relay process with its temp dir, database, CLI helpers and
+//!   log capture.
 //! - [`api`]: the REST calls the specifications need (login, logout, transcripts, agents).
 //! - [`ws`]: [`ws::WsConn`], one WebSocket with an inbox, `expect`, barriers and cuts.
 //! - [`visitor`] / [`agent`]: [`VisitorClient`] and [`AgentClient`], one method per action.
@@ -20,12 +23,14 @@
 pub mod agent;
 pub mod api;
 pub mod binary;
+pub mod database;
 pub mod relay;
 pub mod resilient;
 pub mod visitor;
 pub mod ws;
 
 pub use agent::AgentClient;
+pub use database::{skip_on_postgres, Backend};
 pub use relay::{AgentInfo, Relay, RelayOptions};
 pub use visitor::VisitorClient;
 pub use ws::{Incoming, WsConn};

@@ -1,8 +1,11 @@
-//! One relay process per test: a fresh temp dir with the site `acme` created through the
-//! CLI, `switchboard serve` on port 0, stderr captured into `relay.log` beside the database.
-//! Dropping a [`Relay`] kills the process; if the test is failing, the log tail is printed.
+//! One relay process per test: a fresh temp dir and a fresh database (SQLite in the temp
+//! dir, or a PostgreSQL schema of its own: [`crate::database`]) with the site `acme` created
+//! through the CLI, `switchboard serve` on port 0, stderr captured into `relay.log` in the
+//! temp dir. Dropping a [`Relay`] kills the process, waits for it to be gone and then drops
+//! its database; if the test is failing, the log tail is printed.
 
 use crate::binary::relay_binary;
+use crate::database::{Backend, Database};
 use crate::{SITE, SITE_ORIGIN};
 use anyhow::{anyhow, bail, Context, Result};
 use std::fs::OpenOptions;
@@ -18,6 +21,11 @@ use tokio::process::{Child, Command};
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a SIGTERM may take to finish a graceful shutdown.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long `Drop` waits for a SIGKILLed relay to be gone before dropping its database.
+const REAP_TIMEOUT: Duration = Duration::from_secs(5);
+/// The relay reads its database URL from here when no flag gives one: never from the
+/// environment of whoever runs the tests, so it is removed from every child's.
+const DATABASE_URL_ENV: &str = "SWITCHBOARD_DATABASE_URL";
 
 /// Flags for `switchboard serve`; `None` keeps the relay's default.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +37,12 @@ pub struct RelayOptions {
     pub extra_args: Vec<String>,
     /// The relay's soft open-file limit (`RLIMIT_NOFILE`), set in the child only.
     pub nofile: Option<u64>,
+    /// Environment variables for `switchboard serve` (not for the CLI calls), e.g. a crash
+    /// point; [`Relay::set_env`] changes them for the next start.
+    pub env: Vec<(String, String)>,
+    /// On PostgreSQL: reach the database through `127.0.0.1:<port>` (a proxy the test
+    /// controls) instead of the server's own address.
+    pub database_port: Option<u16>,
 }
 
 /// An agent account created through the CLI.
@@ -43,6 +57,8 @@ pub struct AgentInfo {
 
 pub struct Relay {
     dir: tempfile::TempDir,
+    /// Dropped after `Drop for Relay` has ended the process (fields drop after the body).
+    database: Database,
     opts: RelayOptions,
     child: Option<Child>,
     port: u16,
@@ -64,8 +80,10 @@ impl Relay {
         let http = reqwest::Client::builder()
             .timeout(crate::DEFAULT_TIMEOUT)
             .build()?;
+        let database = Database::create().await?;
         let mut relay = Relay {
             dir,
+            database,
             opts,
             child: None,
             port: 0,
@@ -88,8 +106,20 @@ impl Relay {
         Ok(relay)
     }
 
+    /// The temp dir: the log, and on SQLite the database.
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Which database this relay runs on.
+    pub fn backend(&self) -> Backend {
+        self.database.backend()
+    }
+
+    /// The `--database-url` every `switchboard` call of this relay gets (`None`: SQLite in
+    /// [`Relay::data_dir`]).
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.url()
     }
 
     pub fn log_path(&self) -> PathBuf {
@@ -108,13 +138,14 @@ impl Relay {
         format!("ws://127.0.0.1:{}{}", self.port, path)
     }
 
-    /// Runs `switchboard <args> --data-dir DIR` to completion and returns its stdout.
+    /// Runs `switchboard <args> --data-dir DIR [--database-url URL]` to completion and
+    /// returns its stdout.
     pub async fn cli(&self, args: &[&str]) -> Result<String> {
         let bin = tokio::task::spawn_blocking(relay_binary).await??;
-        let out = Command::new(&bin)
-            .args(args)
-            .arg("--data-dir")
-            .arg(self.dir.path())
+        let mut cmd = Command::new(&bin);
+        cmd.args(args);
+        self.store_args(&mut cmd);
+        let out = cmd
             .stdin(Stdio::null())
             .output()
             .await
@@ -179,6 +210,21 @@ impl Relay {
         })
     }
 
+    /// `--data-dir` and, on PostgreSQL, `--database-url`; never a URL from our environment.
+    fn store_args(&self, cmd: &mut Command) {
+        cmd.arg("--data-dir")
+            .arg(self.dir.path())
+            .env_remove(DATABASE_URL_ENV);
+        if let Some(url) = self.database.url() {
+            match self.opts.database_port {
+                Some(port) => cmd
+                    .arg("--database-url")
+                    .arg(crate::database::via_port(url, port)),
+                None => cmd.arg("--database-url").arg(url),
+            };
+        }
+    }
+
     /// Starts `switchboard serve` on the data dir and waits for its listening line.
     async fn start(&mut self) -> Result<()> {
         if self.child.is_some() {
@@ -192,8 +238,9 @@ impl Relay {
             .open(self.log_path())?;
         writeln!(log, "===== e2e: relay start #{} =====", self.runs)?;
         let mut cmd = Command::new(bin);
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(self.dir.path())
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+        self.store_args(&mut cmd);
+        cmd.envs(self.opts.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log.try_clone()?))
@@ -302,7 +349,32 @@ impl Relay {
         }
     }
 
-    /// Starts the relay again on the same data dir (after `kill` or `stop`); the port changes.
+    /// Waits for the relay to exit by itself (a crash point, a fatal error) and returns its
+    /// exit status; kills it and fails when it is still running after `timeout`.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus> {
+        let mut child = self
+            .child
+            .take()
+            .ok_or_else(|| anyhow!("relay is not running"))?;
+        match tokio::time::timeout(timeout, child.wait()).await {
+            Ok(status) => Ok(status?),
+            Err(_) => {
+                child.start_kill()?;
+                child.wait().await?;
+                bail!(
+                    "relay was still running {timeout:?} later; log:\n{}",
+                    self.log_tail(40)
+                )
+            }
+        }
+    }
+
+    /// Replaces the environment variables of the next `serve` ([`RelayOptions::env`]).
+    pub fn set_env(&mut self, env: Vec<(String, String)>) {
+        self.opts.env = env;
+    }
+
+    /// Starts the relay again on the same database (after `kill` or `stop`); the port changes.
     pub async fn restart(&mut self) -> Result<()> {
         if self.child.is_some() {
             self.kill().await?;
@@ -333,7 +405,9 @@ impl Relay {
 impl Drop for Relay {
     fn drop(&mut self) {
         if let Some(child) = self.child.as_mut() {
+            // Gone before the database is dropped: its connections and locks go with it.
             let _ = child.start_kill();
+            reap(child);
         }
         if std::thread::panicking() {
             eprintln!(
@@ -343,6 +417,18 @@ impl Drop for Relay {
             );
         }
     }
+}
+
+/// Waits (blocking, bounded) for a killed child to exit; `Drop` cannot `.await`.
+fn reap(child: &mut Child) {
+    let deadline = std::time::Instant::now() + REAP_TIMEOUT;
+    while std::time::Instant::now() < deadline {
+        match child.try_wait() {
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Ok(Some(_)) | Err(_) => return,
+        }
+    }
+    eprintln!("warning: relay process still running {REAP_TIMEOUT:?} after SIGKILL");
 }
 
 fn parse_listening_line(line: &str) -> Option<u16> {

@@ -2,7 +2,9 @@
 //!
 //! - `run`:  build the relay in release mode and serve the demo in the foreground.
 //! - `test`: build the relay binary the end-to-end tests spawn, then run every test: the
-//!   Rust suites, then the browser specifications.
+//!   Rust suites (end-to-end on SQLite), the end-to-end suite again on PostgreSQL when
+//!   `SWITCHBOARD_TEST_DATABASE_URL` names a database, then the browser specifications
+//!   (on PostgreSQL when it is there, else on SQLite).
 //! - `assets`: only build the browser parts into `target/assets/`.
 //!
 //! Both commands build the browser parts first through [`build_wasm`]: the widget is compiled
@@ -32,12 +34,23 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+/// The PostgreSQL database the tests may create schemas in (the store's conformance suite
+/// reads it too); unset, the PostgreSQL part of `cargo xtask test` is skipped.
+const PG_URL_VAR: &str = "SWITCHBOARD_TEST_DATABASE_URL";
+/// Tells the end-to-end harness and the browser suite which backend the relays use.
+const E2E_BACKEND_VAR: &str = "SWITCHBOARD_E2E_DATABASE";
+/// Test threads of the PostgreSQL end-to-end run at most: every relay may hold 9 connections
+/// (a pool of 8 opened on demand, and the writer's), a test can run two relays and CLI calls
+/// open their own; 4 threads stay well below the server's default `max_connections` of 100.
+const PG_TEST_THREADS: usize = 4;
+
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   run    build the relay (release) and serve the demo site on $SWITCHBOARD_LISTEN
          (default 127.0.0.1:8080); prints the URL and the demo login
-  test   build the relay binary and run the whole test suite
+  test   build the relay binary and run the whole test suite; with
+         SWITCHBOARD_TEST_DATABASE_URL=postgres://USER@HOST/DATABASE also on PostgreSQL
   assets only build the widget and the console (WebAssembly) into target/assets/";
 
 fn main() -> Result<ExitCode> {
@@ -85,7 +98,10 @@ fn run() -> Result<ExitCode> {
 }
 
 /// `cargo xtask test`: the end-to-end tests spawn the debug relay binary, so it is built
-/// first; `cargo test` alone would not build another package's binary for them.
+/// first; `cargo test` alone would not build another package's binary for them. The
+/// workspace's tests run the end-to-end suite on SQLite; with a PostgreSQL database named,
+/// that suite runs again with every relay on PostgreSQL, and the browser suite runs there
+/// (once: it checks the widget and the console, which do not see the backend).
 fn test() -> Result<ExitCode> {
     let ws = Workspace::locate()?;
     build_wasm(&ws)?;
@@ -94,16 +110,53 @@ fn test() -> Result<ExitCode> {
         &ws.target_dir.join("assets").join("manifest.json"),
     )?;
     ws.cargo(&["build", "-p", "switchboard-relay", "--bin", "switchboard"])?;
+    // SQLite here whatever the caller's environment says; PostgreSQL comes next.
     let status = ws
         .cargo_command(&["test", "--workspace"])
+        .env(E2E_BACKEND_VAR, "sqlite")
         .status()
         .context("could not start `cargo test`")?;
     if !status.success() {
         return Ok(exit_code(status.code()));
     }
+    let postgres = postgres_url();
+    match &postgres {
+        Some(_) => {
+            println!("xtask: end-to-end specifications on PostgreSQL ({E2E_BACKEND_VAR}=postgres)");
+            let mut cmd = ws.cargo_command(&["test", "-p", "switchboard-e2e"]);
+            cmd.env(E2E_BACKEND_VAR, "postgres");
+            if env::var_os("RUST_TEST_THREADS").is_none() {
+                cmd.env("RUST_TEST_THREADS", pg_test_threads().to_string());
+            }
+            let status = cmd.status().context("could not start `cargo test`")?;
+            if !status.success() {
+                return Ok(exit_code(status.code()));
+            }
+        }
+        None => println!(
+            "xtask: PostgreSQL part skipped: set {PG_URL_VAR}=postgres://USER@HOST/DATABASE \
+             (a database the tests may create schemas in) to run it"
+        ),
+    }
     // Last, so the suite's closing lines are the browser runner's summary.
-    let browser = browser::run(&ws)?;
+    let browser = browser::run(&ws, postgres.is_some())?;
     Ok(exit_code(browser.code()))
+}
+
+/// The PostgreSQL database of the tests, when one is named.
+fn postgres_url() -> Option<String> {
+    env::var(PG_URL_VAR)
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+}
+
+/// Test threads for the PostgreSQL run: as many as cargo would use, but no more than
+/// [`PG_TEST_THREADS`].
+fn pg_test_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(PG_TEST_THREADS)
 }
 
 /// The browser parts, compiled to WebAssembly before the relay that serves them is built or

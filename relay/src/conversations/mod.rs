@@ -45,6 +45,7 @@ impl ChatError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ChatError::Refused(code) => *code,
+            ChatError::Store(StoreError::Invalid(_)) => ErrorCode::InvalidField,
             // Nothing was stored (the database is unreachable or the relay is stopping):
             // the client keeps the frame and resends it.
             ChatError::Store(

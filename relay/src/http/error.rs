@@ -47,6 +47,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Conflict(what) => ApiError::Conflict(what),
+            StoreError::Invalid(what) => ApiError::Invalid(what),
             other => ApiError::Internal(other.into()),
         }
     }

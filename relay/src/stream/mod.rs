@@ -57,9 +57,10 @@ pub enum ReadError {
 impl From<StoreError> for ReadError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound | StoreError::Corrupt(_) | StoreError::Conflict(_) => {
-                ReadError::Skip(e.to_string())
-            }
+            StoreError::NotFound
+            | StoreError::Corrupt(_)
+            | StoreError::Conflict(_)
+            | StoreError::Invalid(_) => ReadError::Skip(e.to_string()),
             other => ReadError::Retry(other.to_string()),
         }
     }

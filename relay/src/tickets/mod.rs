@@ -48,6 +48,7 @@ impl From<StoreError> for TicketError {
         match e {
             StoreError::NotFound => TicketError::NotFound,
             StoreError::Conflict(what) => TicketError::Conflict(what),
+            StoreError::Invalid(what) => TicketError::Invalid(what),
             other => TicketError::Store(other),
         }
     }

@@ -42,11 +42,9 @@ pub(super) async fn read_log(
 }
 
 pub(super) async fn head(pool: &PgPool) -> StoreResult<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT pos FROM log_head")
-            .fetch_one(pool)
-            .await?,
-    )
+    Ok(sqlx::query_scalar("SELECT pos FROM log_head")
+        .fetch_one(pool)
+        .await?)
 }
 
 pub(super) async fn cursor(pool: &PgPool, reader: &str) -> StoreResult<Option<i64>> {

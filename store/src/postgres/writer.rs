@@ -196,7 +196,12 @@ impl Writer {
                             Ok(outcomes) => finish(one, outcomes, started, listener),
                             Err(BatchFailed::Connection(why)) => fail_all(one, &why),
                             Err(BatchFailed::Statement(e)) => {
-                                let error = StoreError::Write(Box::new(e));
+                                // Refused alone: the request's own fault (a value the
+                                // database cannot store) or a failed write.
+                                let error = match StoreError::from(e) {
+                                    StoreError::Backend(e) => StoreError::Write(e),
+                                    other => other,
+                                };
                                 finish(one, vec![Outcome::Failed(error)], started, listener)
                             }
                         }

@@ -198,6 +198,13 @@ fn constraint(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
 // The backends' errors reach callers only boxed (see `StoreError`); `?` converts.
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            // PostgreSQL's "character not in repertoire" / "untranslatable character": a NUL
+            // in text (SQLite stores it).
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return StoreError::Invalid(db.message().to_string());
+            }
+        }
         StoreError::Backend(Box::new(e))
     }
 }
