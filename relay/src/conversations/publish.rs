@@ -101,10 +101,12 @@ impl CommitListener for Publisher {
                 },
             );
         }
-        // Positions rise through a batch; the last is the newest.
-        if let Some(last) = events.last() {
-            self.stream.committed(last.pos);
-        }
+        // Wakes the stream readers that handle any of these kinds.
+        self.stream.committed(
+            events
+                .iter()
+                .map(|c| (c.pos, crate::stream::kind_tag(c.event_json))),
+        );
     }
 }
 

@@ -86,44 +86,63 @@ pub struct Stream {
 
 #[derive(Default)]
 struct Inner {
-    /// The newest position this relay has committed.
-    committed: watch::Sender<i64>,
-    /// How far each reader has got.
-    readers: Mutex<Vec<watch::Receiver<i64>>>,
+    readers: Mutex<Vec<Slot>>,
+}
+
+/// What the stream knows of one reader.
+#[derive(Clone)]
+struct Slot {
+    kinds: &'static [&'static str],
+    /// The newest position this relay committed of a kind the reader handles: it wakes the
+    /// reader (commits of other kinds do not, so a busy chat costs the readers nothing).
+    relevant: Arc<watch::Sender<i64>>,
+    /// How far the reader has got.
+    done: watch::Receiver<i64>,
 }
 
 impl Stream {
-    /// From the commit listener: events up to `pos` are committed.
-    pub fn committed(&self, pos: i64) {
-        self.inner.committed.send_if_modified(|last| {
-            let newer = pos > *last;
-            if newer {
-                *last = pos;
+    /// From the commit listener, for each batch: the position and the `kind` tag of every
+    /// committed event, in commit order.
+    pub fn committed<'a>(&self, events: impl Iterator<Item = (i64, &'a str)> + Clone) {
+        let readers = match self.inner.readers.lock() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        for slot in readers {
+            let newest = events
+                .clone()
+                .filter(|(_, kind)| slot.kinds.contains(kind))
+                .map(|(pos, _)| pos)
+                .max();
+            if let Some(pos) = newest {
+                slot.relevant.send_if_modified(|last| {
+                    let newer = pos > *last;
+                    if newer {
+                        *last = pos;
+                    }
+                    newer
+                });
             }
-            newer
-        });
+        }
     }
 
-    /// Waits until every reader has finished with everything this relay had committed when
+    /// Waits until every reader has handled what this relay had committed for it when
     /// called (so the ticket for a chat that just ended exists before the caller answers).
     /// Gives up quietly after [`SETTLE_TIMEOUT`]: the readers still get there.
     pub async fn settled(&self) {
-        let target = *self.inner.committed.borrow();
         let readers = match self.inner.readers.lock() {
             Ok(r) => r.clone(),
             Err(p) => p.into_inner().clone(),
         };
         let all = async {
-            for mut done in readers {
+            for mut slot in readers {
+                let target = *slot.relevant.borrow();
                 // An error means the reader stopped (shutdown): nothing left to wait for.
-                let _ = done.wait_for(|pos| *pos >= target).await;
+                let _ = slot.done.wait_for(|pos| *pos >= target).await;
             }
         };
         if tokio::time::timeout(SETTLE_TIMEOUT, all).await.is_err() {
-            tracing::warn!(
-                pos = target,
-                "stream readers are behind; not waiting longer"
-            );
+            tracing::warn!("stream readers are behind; not waiting longer");
         }
     }
 
@@ -135,14 +154,20 @@ impl Stream {
         shutdown: CancellationToken,
         tasks: &TaskTracker,
     ) {
-        let (done, progress) = watch::channel(i64::MAX);
         // Until it has read its cursor, nobody waits for it (i64::MAX); then it reports.
+        let (done, progress) = watch::channel(i64::MAX);
+        let relevant = Arc::new(watch::Sender::new(0));
+        let wake = relevant.subscribe();
+        let slot = Slot {
+            kinds: reader.kinds(),
+            relevant,
+            done: progress,
+        };
         match self.inner.readers.lock() {
-            Ok(mut r) => r.push(progress),
-            Err(p) => p.into_inner().push(progress),
+            Ok(mut r) => r.push(slot),
+            Err(p) => p.into_inner().push(slot),
         }
-        let committed = self.inner.committed.subscribe();
-        tasks.spawn(run(reader, store, committed, done, shutdown));
+        tasks.spawn(run(reader, store, wake, done, shutdown));
     }
 }
 
@@ -222,6 +247,15 @@ async fn run(
     }
 }
 
+/// The `kind` tag of an event's JSON as the store wrote it (serde writes an internally
+/// tagged enum's tag first); empty if the text is not of that shape.
+pub fn kind_tag(event_json: &str) -> &str {
+    event_json
+        .strip_prefix(r#"{"kind":""#)
+        .and_then(|rest| rest.split_once('"'))
+        .map_or("", |(kind, _)| kind)
+}
+
 /// The saved cursor, or (for a reader's first run) the head, saved at once.
 async fn start(store: &SharedStore, name: &str) -> Result<i64, StoreError> {
     if let Some(pos) = store.cursor(name).await? {
@@ -256,5 +290,29 @@ impl Backoff {
             _ = shutdown.cancelled() => Err(()),
             _ = tokio::time::sleep(wait) => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kind_tag;
+    use switchboard_shared::{EventKind, Side};
+
+    /// Readers name the kinds they handle as text: each must be the tag an event is stored
+    /// with, or the reader would never see it.
+    #[test]
+    fn the_kinds_readers_ask_for_are_stored_tags() {
+        let stored: Vec<String> = [
+            EventKind::Started,
+            EventKind::Ended { by: Side::Agent },
+            EventKind::LeftMessage,
+        ]
+        .iter()
+        .map(|e| kind_tag(&serde_json::to_string(e).unwrap_or_default()).to_string())
+        .collect();
+        for kind in super::tickets::KINDS.iter().chain(super::webhooks::KINDS) {
+            assert!(stored.iter().any(|s| s == kind), "{kind} is no stored tag");
+        }
+        assert_eq!(kind_tag("not json"), "");
     }
 }

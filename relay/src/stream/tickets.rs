@@ -14,6 +14,9 @@ pub struct TicketConversion {
     pub chat: Chat,
 }
 
+/// The event kinds this reader handles.
+pub const KINDS: &[&str] = &["ended", "left_message"];
+
 #[async_trait]
 impl Reader for TicketConversion {
     fn name(&self) -> &'static str {
@@ -21,7 +24,7 @@ impl Reader for TicketConversion {
     }
 
     fn kinds(&self) -> &'static [&'static str] {
-        &["ended", "left_message"]
+        KINDS
     }
 
     async fn handle(&self, entry: &LogEntry) -> Result<(), ReadError> {

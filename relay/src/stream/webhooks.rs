@@ -12,6 +12,9 @@ pub struct ConversationWebhooks {
     pub events: crate::webhooks::Events,
 }
 
+/// The event kinds this reader handles.
+pub const KINDS: &[&str] = &["started", "ended"];
+
 #[async_trait]
 impl Reader for ConversationWebhooks {
     fn name(&self) -> &'static str {
@@ -19,7 +22,7 @@ impl Reader for ConversationWebhooks {
     }
 
     fn kinds(&self) -> &'static [&'static str] {
-        &["started", "ended"]
+        KINDS
     }
 
     async fn handle(&self, entry: &LogEntry) -> Result<(), ReadError> {
