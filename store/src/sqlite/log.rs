@@ -17,10 +17,10 @@ pub(super) async fn read_log(
     let kinds = serde_json::to_string(kinds)
         .map_err(|e| crate::StoreError::Corrupt(format!("reader kinds: {e}")))?;
     let rows = sqlx::query(
-        "SELECT conversation_id, seq, at, payload, pos FROM events \
-         WHERE pos > ?1 AND pos <= ?2 \
+        "SELECT conversation_id, seq, at, payload, rowid AS pos FROM events \
+         WHERE rowid > ?1 AND rowid <= ?2 \
            AND (?3 = '[]' OR kind IN (SELECT value FROM json_each(?3))) \
-         ORDER BY pos LIMIT ?4",
+         ORDER BY rowid LIMIT ?4",
     )
     .bind(after)
     .bind(head)
@@ -46,7 +46,7 @@ pub(super) async fn read_log(
 
 pub(super) async fn head(pool: &SqlitePool) -> StoreResult<i64> {
     Ok(
-        sqlx::query_scalar("SELECT COALESCE(MAX(pos), 0) FROM events")
+        sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM events")
             .fetch_one(pool)
             .await?,
     )

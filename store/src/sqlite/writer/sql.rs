@@ -86,7 +86,6 @@ pub(super) fn append(
     // Recorded before the insert: if anything below fails, the batch rolls back and the
     // writer forgets this tail (`Tails::rollback`).
     tail.record(seq, req.dedup.as_ref().map(|(side, id)| (*side, id)));
-    let pos = tails.next_pos(conn)?;
     if req.update != ConversationUpdate::default() {
         update_conversation(conn, req.conversation_id, &req.update)?;
     }
@@ -96,8 +95,8 @@ pub(super) fn append(
         .map(|(side, _)| *side)
         .or_else(|| event_side(&req.event));
     conn.prepare_cached(
-        "INSERT INTO events (conversation_id, seq, at, kind, side, client_id, payload, pos) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events (conversation_id, seq, at, kind, side, client_id, payload) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
         conversation,
@@ -107,8 +106,9 @@ pub(super) fn append(
         side.map(side_str),
         req.dedup.as_ref().map(|(_, id)| id.as_str()),
         payload,
-        pos,
     ])?;
+    // The event's log position (see migration 0014).
+    let pos = conn.last_insert_rowid();
 
     Ok(Outcome::New(
         StoredEvent {

@@ -58,10 +58,6 @@ pub(crate) struct Tails {
     previous: HashMap<i64, Tail>,
     /// Conversations changed by the open transaction: forgotten if it does not commit.
     touched: Vec<i64>,
-    /// The last log position committed (see `LogEntry`), read from the file the first time.
-    pos: Option<i64>,
-    /// The last position the open transaction handed out.
-    open_pos: Option<i64>,
 }
 
 impl Tails {
@@ -103,31 +99,14 @@ impl Tails {
         Ok(())
     }
 
-    /// The next log position, inside the writer's transaction (the writer is the only one
-    /// appending, so positions follow commit order).
-    pub fn next_pos(&mut self, conn: &Connection) -> StoreResult<i64> {
-        let last = match self.open_pos.or(self.pos) {
-            Some(last) => last,
-            None => conn
-                .prepare_cached("SELECT COALESCE(MAX(pos), 0) FROM events")?
-                .query_row([], |r| r.get(0))?,
-        };
-        self.open_pos = Some(last + 1);
-        Ok(last + 1)
-    }
-
     /// The open transaction committed: what memory holds is what the file holds.
     pub fn commit(&mut self) {
         self.touched.clear();
-        if let Some(pos) = self.open_pos.take() {
-            self.pos = Some(pos);
-        }
     }
 
     /// The open transaction did not commit: tails it changed are read again when next
     /// needed.
     pub fn rollback(&mut self) {
-        self.open_pos = None;
         for id in self.touched.drain(..) {
             self.current.remove(&id);
             self.previous.remove(&id);
