@@ -25,8 +25,10 @@ use tower_http::trace::TraceLayer;
 /// Shared state of every handler: cheap handles only.
 #[derive(Clone)]
 pub struct AppState {
-    /// The conversation service (store, router, hub inside).
+    /// The conversation service (router, hub, the stream's readers inside).
     pub chat: Chat,
+    /// The store, for the REST routes' plain reads and writes of records.
+    pub store: SharedStore,
     /// New-connection limit per IP address.
     pub ip_limiter: IpLimiter,
     /// Frame quotas and the stalled-write limit every WebSocket connection shares.
@@ -186,6 +188,7 @@ impl Application {
         readers.close();
         let state = AppState {
             chat,
+            store: store.clone(),
             ip_limiter: IpLimiter::per_minute(args.ip_connections_per_minute),
             edge: Arc::new(EdgeLimits {
                 quotas: FrameQuotas::new(args.site_frames_per_second),

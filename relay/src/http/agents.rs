@@ -70,7 +70,7 @@ async fn known_sites(app: &AppState, sites: Vec<String>) -> Result<Vec<String>, 
     let mut out: Vec<String> = Vec::with_capacity(sites.len());
     for site in sites {
         let site = short_text("sites", &site)?;
-        if app.chat.store().site(&site).await?.is_none() {
+        if app.store.site(&site).await?.is_none() {
             return Err(ApiError::Invalid(format!("unknown site {site:?}")));
         }
         if !out.contains(&site) {
@@ -95,8 +95,7 @@ async fn list(
         .map(|(id, _, presence, active, max)| (id, (presence, active, max)))
         .collect();
     let agents: Vec<Value> = app
-        .chat
-        .store()
+        .store
         .list_agents()
         .await?
         .iter()
@@ -180,7 +179,7 @@ async fn create(
         support_level: req.support_level.unwrap_or_default(),
     };
     let sites = known_sites(&app, req.sites).await?;
-    let rec = app.chat.store().create_agent(new).await?;
+    let rec = app.store.create_agent(new).await?;
     app.chat.set_agent_sites(rec.id, &sites).await?;
     Ok((
         StatusCode::CREATED,
@@ -232,6 +231,6 @@ async fn update(
     if let Some(sites) = &sites {
         app.chat.set_agent_sites(rec.id, sites).await?;
     }
-    let sites = app.chat.store().agent_sites(rec.id).await?;
+    let sites = app.store.agent_sites(rec.id).await?;
     Ok(Json(AgentJson::from(&rec).with_sites(sites)))
 }

@@ -68,8 +68,7 @@ async fn create(
     let (random, _) = crate::auth::new_token().map_err(|e| ApiError::Internal(e.into()))?;
     let secret = format!("{API_TOKEN_PREFIX}{random}");
     let record = app
-        .chat
-        .store()
+        .store
         .create_api_token(NewApiToken {
             name,
             scopes: scopes.iter().map(|s| s.as_str().to_string()).collect(),
@@ -87,7 +86,7 @@ async fn create(
     responses((status = 200, description = "`{api_tokens: [token]}`, revoked ones too, never a secret (admin sessions)", body = serde_json::Value), AuthErrors))]
 async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require_admin()?;
-    let all = app.chat.store().list_api_tokens().await?;
+    let all = app.store.list_api_tokens().await?;
     Ok(Json(json!({ "api_tokens": all })))
 }
 
@@ -100,6 +99,6 @@ async fn revoke(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
-    app.chat.store().revoke_api_token(id, now_ms()).await?;
+    app.store.revoke_api_token(id, now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

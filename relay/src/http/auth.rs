@@ -159,8 +159,7 @@ impl Caller {
             .to_string();
         if token.starts_with(API_TOKEN_PREFIX) {
             let (record, agent) = app
-                .chat
-                .store()
+                .store
                 .api_token_by_hash(token_hash(&token))
                 .await?
                 .ok_or(ApiError::Unauthorized)?;

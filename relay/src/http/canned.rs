@@ -66,7 +66,7 @@ fn validate(req: CannedJson) -> Result<NewCanned, ApiError> {
 /// A named site must exist (422 otherwise, before the database's foreign key says so).
 async fn known_site(app: &AppState, new: &NewCanned) -> Result<(), ApiError> {
     match &new.site_id {
-        Some(site) if app.chat.store().site(site).await?.is_none() => {
+        Some(site) if app.store.site(site).await?.is_none() => {
             Err(ApiError::Invalid(format!("unknown site {site:?}")))
         }
         _ => Ok(()),
@@ -78,8 +78,7 @@ async fn known_site(app: &AppState, new: &NewCanned) -> Result<(), ApiError> {
 async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let scope = caller.site_scope(&app).await?;
     let mine: Vec<CannedResponse> = app
-        .chat
-        .store()
+        .store
         .list_canned()
         .await?
         .into_iter()
@@ -98,7 +97,7 @@ async fn create(
     caller.require_admin()?;
     let new = validate(body(payload)?)?;
     known_site(&app, &new).await?;
-    let created = app.chat.store().create_canned(new, now_ms()).await?;
+    let created = app.store.create_canned(new, now_ms()).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -113,9 +112,7 @@ async fn replace(
     caller.require_admin()?;
     let new = validate(body(payload)?)?;
     known_site(&app, &new).await?;
-    Ok(Json(
-        app.chat.store().update_canned(id, new, now_ms()).await?,
-    ))
+    Ok(Json(app.store.update_canned(id, new, now_ms()).await?))
 }
 
 #[utoipa::path(delete, path = "/canned-responses/{id}", tag = "canned responses", params(("id" = i64, Path, description = "canned response id")),
@@ -126,6 +123,6 @@ async fn remove(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
-    app.chat.store().delete_canned(id).await?;
+    app.store.delete_canned(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

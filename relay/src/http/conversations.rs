@@ -36,8 +36,7 @@ async fn visible(app: &AppState, caller: &Caller, id: i64) -> Result<Conversatio
     if !allowed {
         return Err(ApiError::NotFound);
     }
-    app.chat
-        .store()
+    app.store
         .conversation(conv)
         .await?
         .ok_or(ApiError::NotFound)
@@ -52,7 +51,7 @@ async fn transcript(
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let rec = visible(&app, &caller, id).await?;
-    let store = app.chat.store();
+    let store = &app.store;
     let events: Vec<ServerFrame> = store
         .all_events(rec.id)
         .await?
@@ -103,8 +102,7 @@ async fn add_note(
     let text = MessageBody::parse(&body(payload)?.body)
         .map_err(|code| ApiError::Invalid(format!("body: {}", code.describe())))?;
     let note = app
-        .chat
-        .store()
+        .store
         .add_note(rec.id, caller.agent.id, text.as_str(), now_ms())
         .await?;
     Ok((StatusCode::CREATED, Json(note)))

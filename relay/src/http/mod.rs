@@ -78,6 +78,6 @@ fn api() -> OpenApiRouter<AppState> {
 async fn healthz(
     axum::extract::State(app): axum::extract::State<AppState>,
 ) -> Result<&'static str, error::ApiError> {
-    app.chat.store().list_sites().await?;
+    app.store.list_sites().await?;
     Ok("ok")
 }

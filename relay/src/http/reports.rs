@@ -50,7 +50,7 @@ async fn build(
     }
     let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
     let (from, to) = range::parse(&q.from, &q.to)?;
-    let store = app.chat.store();
+    let store = &app.store;
     let site = match q.site.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(id) => Some(store.site(id).await?.ok_or(ApiError::NotFound)?.id),
         None => None,

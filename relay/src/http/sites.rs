@@ -101,8 +101,7 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     responses((status = 200, description = "`{sites: [site]}` (agent sessions)", body = serde_json::Value), AuthErrors))]
 async fn list(State(app): State<AppState>, _caller: Caller) -> Result<Json<Value>, ApiError> {
     let sites: Vec<SiteView> = app
-        .chat
-        .store()
+        .store
         .list_sites()
         .await?
         .into_iter()
@@ -118,12 +117,7 @@ async fn one(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<SiteView>, ApiError> {
-    let site = app
-        .chat
-        .store()
-        .site(&id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let site = app.store.site(&id).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(view(site)))
 }
 
@@ -137,7 +131,7 @@ async fn update(
 ) -> Result<Json<SiteView>, ApiError> {
     caller.require_admin()?;
     let patch = body(payload)?;
-    let store = app.chat.store();
+    let store = &app.store;
     let site = store.site(&id).await?.ok_or(ApiError::NotFound)?;
     let site = apply(site, patch)?;
     // A concurrent PATCH of another field may be overwritten: admins edit sites rarely, and

@@ -104,7 +104,7 @@ async fn visible(
 /// A ticket of `site` may be assigned only to an agent who works for it (admins and agents
 /// without sites work for every site). Unknown agents are left to the workflow's check.
 async fn works_for(app: &AppState, agent: AgentId, site: &str) -> Result<(), ApiError> {
-    let Some(rec) = app.chat.store().agent(agent).await? else {
+    let Some(rec) = app.store.agent(agent).await? else {
         return Ok(());
     };
     let serves = app
@@ -283,7 +283,7 @@ async fn categories(
     State(app): State<AppState>,
     _caller: Access<need::TicketsRead>,
 ) -> Result<Json<Categories>, ApiError> {
-    let categories = app.chat.store().ticket_categories().await?;
+    let categories = app.store.ticket_categories().await?;
     Ok(Json(Categories { categories }))
 }
 
@@ -299,7 +299,7 @@ async fn detail(
     let ticket = visible(&app, &caller, id).await?;
     let history = tickets.history(id).await?;
     let tags = tickets.tags(id).await?;
-    let rating = app.chat.store().ticket_rating(id).await?;
+    let rating = app.store.ticket_rating(id).await?;
     // The chat itself is conversation data: a token with only `tickets:read` sees the
     // ticket without it (sessions hold every scope their role allows).
     let transcript = match ticket.conversation_id {
@@ -318,7 +318,7 @@ async fn detail(
 }
 
 async fn transcript(app: &AppState, conv: ConversationId) -> Result<Vec<ServerFrame>, ApiError> {
-    let events = app.chat.store().all_events(conv).await?;
+    let events = app.store.all_events(conv).await?;
     Ok(events
         .into_iter()
         .map(|ev| ServerFrame::Event {
@@ -494,7 +494,7 @@ async fn business_hours(
     _caller: Access<need::TicketsRead>,
     Path(site): Path<String>,
 ) -> Result<Json<SiteHours>, ApiError> {
-    if app.chat.store().site(&site).await?.is_none() {
+    if app.store.site(&site).await?.is_none() {
         return Err(ApiError::NotFound);
     }
     let hours = Tickets::new(&app.chat).business_hours(&site).await?;

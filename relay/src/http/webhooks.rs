@@ -89,8 +89,7 @@ async fn create(
     let (random, _) = crate::auth::new_token().map_err(|e| ApiError::Internal(e.into()))?;
     let secret = format!("{SECRET_PREFIX}{random}");
     let record = app
-        .chat
-        .store()
+        .store
         .create_webhook(NewWebhook {
             url,
             events,
@@ -111,7 +110,7 @@ async fn list(
     State(app): State<AppState>,
     _caller: Access<need::WebhooksManage>,
 ) -> Result<Json<Value>, ApiError> {
-    let all = app.chat.store().list_webhooks().await?;
+    let all = app.store.list_webhooks().await?;
     Ok(Json(json!({ "webhooks": all })))
 }
 
@@ -123,7 +122,7 @@ async fn remove(
     _caller: Access<need::WebhooksManage>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    app.chat.store().delete_webhook(id, now_ms()).await?;
+    app.store.delete_webhook(id, now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -144,7 +143,7 @@ async fn deliveries(
     query: Result<Query<LogQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::Invalid(e.body_text()))?;
-    let store = app.chat.store();
+    let store = &app.store;
     if store.webhook(id).await?.is_none() {
         return Err(ApiError::NotFound);
     }
