@@ -27,6 +27,7 @@
 
 mod codec;
 pub mod postgres;
+mod queue;
 pub mod reports;
 pub mod sqlite;
 pub mod tickets;

@@ -29,6 +29,7 @@
 //! other side sees it on its next resume).
 
 use crate::codec::{encode_event, event_side, seq_from_db, seq_to_db, side_str, status_str};
+use crate::queue::JobQueue;
 use crate::{
     AppendRequest, Appended, CommitListener, CommitStamps, Committed, ConversationUpdate,
     StoreError, StoreResult, StoredEvent,
@@ -37,7 +38,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection, Row};
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use switchboard_shared::{ConversationId, Seq, Side};
 use tokio::sync::{mpsc, oneshot};
@@ -84,8 +85,7 @@ enum Outcome {
 
 /// The handle the store keeps: a queue to the writer task.
 pub(super) struct Log {
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
-    stopped: Mutex<Option<oneshot::Receiver<()>>>,
+    jobs: JobQueue<Job>,
 }
 
 impl Log {
@@ -109,8 +109,7 @@ impl Log {
             let _ = done.send(());
         });
         Ok(Log {
-            jobs: Mutex::new(Some(tx)),
-            stopped: Mutex::new(Some(stopped)),
+            jobs: JobQueue::new(tx, stopped),
         })
     }
 
@@ -126,37 +125,14 @@ impl Log {
 
     /// Stops taking writes and waits until everything queued is committed and answered.
     pub async fn close(&self) {
-        drop(take(&self.jobs));
-        if let Some(stopped) = take(&self.stopped) {
-            if stopped.await.is_err() {
-                tracing::error!("the event log writer failed");
-            }
-        }
+        self.jobs.close().await;
     }
 
     async fn submit<T>(
         &self,
         job: impl FnOnce(oneshot::Sender<StoreResult<T>>) -> Job,
     ) -> StoreResult<T> {
-        let sender = match self.jobs.lock() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
-        let sender = sender.ok_or(StoreError::Closed)?;
-        let (reply, answer) = oneshot::channel();
-        sender
-            .send(job(reply))
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        drop(sender);
-        answer.await.map_err(|_| StoreError::Closed)?
-    }
-}
-
-fn take<T>(m: &Mutex<Option<T>>) -> Option<T> {
-    match m.lock() {
-        Ok(mut guard) => guard.take(),
-        Err(poisoned) => poisoned.into_inner().take(),
+        self.jobs.submit(job).await
     }
 }
 

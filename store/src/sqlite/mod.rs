@@ -36,6 +36,7 @@ mod reports_tests;
 #[cfg(test)]
 mod tests;
 
+use crate::queue::JobQueue;
 use crate::{
     AgentPatch, AgentRecord, AppendRequest, Appended, CannedResponse, CommitListener,
     ConversationRecord, EventLog, NewAgent, NewCanned, NewConversation, Note, Records, SiteRecord,
@@ -46,7 +47,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use switchboard_shared::{AgentId, ConversationId, Seq, Side, SupportLevel};
 use tokio::sync::{mpsc, oneshot};
@@ -64,12 +65,8 @@ const READ_CONNECTIONS: u32 = 8;
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
-    /// `None` once [`Store::close`] ran. Callers clone the sender under the lock (no await
-    /// while holding it) and send outside; when the last clone is gone the channel closes
-    /// and the writer drains what is queued and stops.
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
-    /// Completes when the writer thread has stopped; taken by the first `close` to wait.
-    writer: Mutex<Option<oneshot::Receiver<()>>>,
+    /// The group-commit writer's queue.
+    jobs: JobQueue<Job>,
 }
 
 impl SqliteStore {
@@ -124,8 +121,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             read,
             write,
-            jobs: Mutex::new(Some(tx)),
-            writer: Mutex::new(Some(stopped)),
+            jobs: JobQueue::new(tx, stopped),
         })
     }
 
@@ -146,20 +142,7 @@ impl SqliteStore {
         &self,
         job: impl FnOnce(oneshot::Sender<StoreResult<T>>) -> Job,
     ) -> StoreResult<T> {
-        let sender = match self.jobs.lock() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
-        let sender = sender.ok_or(StoreError::Closed)?;
-        let (reply, answer) = oneshot::channel();
-        sender
-            .send(job(reply))
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        // Our clone must not outlive the send: `close` waits for every clone to go.
-        drop(sender);
-        // The writer answers every job it takes; a dropped reply means it died.
-        answer.await.map_err(|_| StoreError::Closed)?
+        self.jobs.submit(job).await
     }
 }
 
@@ -218,13 +201,6 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Write(Box::new(e))
-    }
-}
-
-fn lock_take<T>(m: &Mutex<Option<T>>) -> Option<T> {
-    match m.lock() {
-        Ok(mut guard) => guard.take(),
-        Err(poisoned) => poisoned.into_inner().take(),
     }
 }
 
@@ -304,13 +280,7 @@ impl EventLog for SqliteStore {
     /// has committed and answered everything already queued or being queued, then closes
     /// both pools. Safe to call more than once.
     async fn close(&self) {
-        drop(lock_take(&self.jobs));
-        if let Some(stopped) = lock_take(&self.writer) {
-            // An error means the thread ended without reporting: it panicked.
-            if stopped.await.is_err() {
-                tracing::error!("the store writer thread failed");
-            }
-        }
+        self.jobs.close().await;
         self.write.close().await;
         self.read.close().await;
     }
