@@ -26,6 +26,7 @@
 //! Times are milliseconds since the Unix epoch (`i64`) throughout.
 
 mod codec;
+pub use codec::kind_tag;
 pub mod postgres;
 mod queue;
 pub mod reports;

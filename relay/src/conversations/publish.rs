@@ -102,11 +102,12 @@ impl CommitListener for Publisher {
             );
         }
         // Wakes the stream readers that handle any of these kinds.
-        self.stream.committed(
-            events
-                .iter()
-                .map(|c| (c.pos, crate::stream::kind_tag(c.event_json))),
-        );
+        self.stream.committed(events.iter().map(|c| {
+            (
+                c.pos,
+                switchboard_store::kind_tag(c.event_json).unwrap_or_default(),
+            )
+        }));
     }
 }
 

@@ -247,15 +247,6 @@ async fn run(
     }
 }
 
-/// The `kind` tag of an event's JSON as the store wrote it (serde writes an internally
-/// tagged enum's tag first); empty if the text is not of that shape.
-pub fn kind_tag(event_json: &str) -> &str {
-    event_json
-        .strip_prefix(r#"{"kind":""#)
-        .and_then(|rest| rest.split_once('"'))
-        .map_or("", |(kind, _)| kind)
-}
-
 /// The saved cursor, or (for a reader's first run) the head, saved at once.
 async fn start(store: &SharedStore, name: &str) -> Result<i64, StoreError> {
     if let Some(pos) = store.cursor(name).await? {
@@ -295,8 +286,8 @@ impl Backoff {
 
 #[cfg(test)]
 mod tests {
-    use super::kind_tag;
     use switchboard_shared::{EventKind, Side};
+    use switchboard_store::kind_tag;
 
     /// Readers name the kinds they handle as text: each must be the tag an event is stored
     /// with, or the reader would never see it.
@@ -308,11 +299,14 @@ mod tests {
             EventKind::LeftMessage,
         ]
         .iter()
-        .map(|e| kind_tag(&serde_json::to_string(e).unwrap_or_default()).to_string())
+        .map(|e| {
+            let json = serde_json::to_string(e).unwrap_or_default();
+            kind_tag(&json).unwrap_or_default().to_string()
+        })
         .collect();
         for kind in super::tickets::KINDS.iter().chain(super::webhooks::KINDS) {
             assert!(stored.iter().any(|s| s == kind), "{kind} is no stored tag");
         }
-        assert_eq!(kind_tag("not json"), "");
+        assert_eq!(kind_tag("not json"), None);
     }
 }
