@@ -111,6 +111,36 @@ pub async fn migrate(url: &str) -> StoreResult<i64> {
     }
 }
 
+/// Unique violations are the caller's fault (`Conflict`), a missing parent row means the
+/// referenced thing does not exist (`NotFound`); everything else is a database error.
+fn constraint(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what()),
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        _ => StoreError::from(e),
+    }
+}
+
+// The backends' errors reach callers only boxed (see `StoreError`); `?` converts.
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            // PostgreSQL's "character not in repertoire" / "untranslatable character": a NUL
+            // in text (SQLite stores it).
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return StoreError::Invalid(db.message().to_string());
+            }
+        }
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
 /// What a failed migration means for the operator, by name.
 pub(crate) fn schema_error(
     e: sqlx::migrate::MigrateError,

@@ -27,6 +27,7 @@ mod tickets;
 mod webhooks;
 mod writer;
 
+use crate::constraint;
 use crate::{
     AgentPatch, AgentRecord, AppendRequest, Appended, CannedResponse, CommitListener,
     ConversationRecord, EventLog, NewAgent, NewCanned, NewConversation, Note, Records, SiteRecord,
@@ -159,16 +160,6 @@ async fn migrate(pool: &PgPool) -> StoreResult<()> {
         .run(pool)
         .await
         .map_err(|e| crate::schema_error(e, &MIGRATOR))
-}
-
-/// Unique violations are the caller's fault (`Conflict`), a missing parent row means the
-/// referenced thing does not exist (`NotFound`); everything else is a database error.
-fn constraint(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what()),
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
-        _ => StoreError::from(e),
-    }
 }
 
 #[async_trait]
