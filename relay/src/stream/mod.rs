@@ -104,11 +104,7 @@ impl Stream {
     /// From the commit listener, for each batch: the position and the `kind` tag of every
     /// committed event, in commit order.
     pub fn committed<'a>(&self, events: impl Iterator<Item = (i64, &'a str)> + Clone) {
-        let readers = match self.inner.readers.lock() {
-            Ok(r) => r.clone(),
-            Err(p) => p.into_inner().clone(),
-        };
-        for slot in readers {
+        for slot in self.slots().iter() {
             let newest = events
                 .clone()
                 .filter(|(_, kind)| slot.kinds.contains(kind))
@@ -130,10 +126,7 @@ impl Stream {
     /// called (so the ticket for a chat that just ended exists before the caller answers).
     /// Gives up quietly after [`SETTLE_TIMEOUT`]: the readers still get there.
     pub async fn settled(&self) {
-        let readers = match self.inner.readers.lock() {
-            Ok(r) => r.clone(),
-            Err(p) => p.into_inner().clone(),
-        };
+        let readers = self.slots().clone();
         let all = async {
             for mut slot in readers {
                 let target = *slot.relevant.borrow();
@@ -144,6 +137,11 @@ impl Stream {
         if tokio::time::timeout(SETTLE_TIMEOUT, all).await.is_err() {
             tracing::warn!("stream readers are behind; not waiting longer");
         }
+    }
+
+    /// The readers; never held across an `.await`.
+    fn slots(&self) -> std::sync::MutexGuard<'_, Vec<Slot>> {
+        self.inner.readers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Starts `reader` as a task of `tasks`; it stops when `shutdown` is cancelled.
@@ -163,10 +161,7 @@ impl Stream {
             relevant,
             done: progress,
         };
-        match self.inner.readers.lock() {
-            Ok(mut r) => r.push(slot),
-            Err(p) => p.into_inner().push(slot),
-        }
+        self.slots().push(slot);
         tasks.spawn(run(reader, store, wake, done, shutdown));
     }
 }
